@@ -97,6 +97,12 @@ class SendWindow(Model):
     start: time = time(9, 0)
     end: time = time(18, 0)
 
+    @model_validator(mode="after")
+    def _not_empty(self) -> "SendWindow":
+        if self.start >= self.end:
+            raise ValueError(f"send window {self.start:%H:%M}-{self.end:%H:%M} is empty: start must be before end")
+        return self
+
 
 class LadderStep(Model):
     """One rung of a reminder ladder (before due) or escalation ladder (after due)."""

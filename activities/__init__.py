@@ -1,0 +1,1 @@
+"""Side effects: mail, blob store, roll-up, upward forwarding."""

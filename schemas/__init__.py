@@ -1,0 +1,1 @@
+"""Pydantic models: every workflow, update, query and activity takes one and returns one."""

@@ -1,0 +1,266 @@
+"""The reporting cycle: its input, the state it holds, the calls it accepts and the views it returns.
+
+One `ReportingCycle` runs per office and period. Its input carries everything
+it needs — units, policies, holiday data — so that replay never depends on
+anything read at run time.
+"""
+
+import datetime as dt
+from enum import StrEnum
+
+from pydantic import Field
+
+from schemas.base import Model, UtcDateTime
+from schemas.blobs import BlobRef
+from schemas.calendar import Due, HolidayCalendar
+from schemas.notify import DocumentRef, Notification
+from schemas.people import Contact, Person
+from schemas.plan import Obligation, Office, ReportKind, UpperOffice
+
+# A deadline day's worth of attachments; the console enforces the same limit before upload.
+MAX_ATTACHMENTS = 20
+MAX_SUBMISSION_BYTES = 50 * 1024 * 1024
+
+
+def cycle_workflow_id(campaign_id: str, office_id: str, obligation_id: str, period: str) -> str:
+    return f"cycle:{campaign_id}:{office_id}:{obligation_id}:{period}"
+
+
+class CycleUnit(Model):
+    id: str
+    name: str
+    contacts: list[Person] = Field(default_factory=list)
+    leader: Person | None = None
+    work_areas: list[str] = Field(default_factory=list)
+
+
+class CycleSpec(Model):
+    """Everything fixed when the cycle opens (the workflow's input, with holiday data)."""
+
+    cycle_id: str
+    campaign_id: str
+    campaign_title: str = ""
+    office: Office
+    upper_office: UpperOffice | None = None
+    period: str
+    period_year: int
+    obligation: Obligation
+    document: DocumentRef = DocumentRef()
+    contact: Contact | None = None
+    leadership: list[Person] = Field(default_factory=list)
+    units: list[CycleUnit] = Field(min_length=1)
+    opened_at: UtcDateTime
+    calendar: HolidayCalendar
+    locale: str = "zh-CN"
+    # How long a forwarded cycle stays open for late submissions before it closes by itself.
+    keep_open_days: int = 30
+
+
+class UnitPhase(StrEnum):
+    PENDING = "pending"
+    SUBMITTED = "submitted"
+    RETURNED = "returned"  # 退回修改: pending again, with a new due date
+    WAIVED = "waived"
+
+
+class Light(StrEnum):
+    GREEN = "green"  # submitted
+    YELLOW = "yellow"  # due soon
+    RED = "red"  # overdue
+    GREY = "grey"  # waived
+    BLUE = "blue"  # pending, not due soon
+
+
+class Submission(Model):
+    receipt_no: str
+    version: int
+    kind: ReportKind
+    title: str
+    body: BlobRef | None = None
+    attachments: list[BlobRef] = Field(default_factory=list)
+    submitted_at: UtcDateTime
+    late: bool = False
+    by: str = ""
+    replaced: bool = False
+
+
+class ExtensionRequest(Model):
+    reason: str
+    wanted: dt.date
+    requested_at: UtcDateTime
+    by: str = ""
+
+
+class TimelineEntry(Model):
+    """Something that happened to a unit: for the unit's timeline and the audit trail."""
+
+    at: UtcDateTime
+    what: str  # notice | reminder:<key> | overdue | escalation:<key> | submitted | extension_* | returned | waived
+    by: str = ""  # the acting person, "duban" for the engine
+    detail: str = ""
+
+
+class UnitState(Model):
+    unit_id: str
+    phase: UnitPhase = UnitPhase.PENDING
+    due: Due
+    base_due: bool = Field(default=True, description="follows the plan's rule (moves when holiday data arrives)")
+    due_version: int = 0
+    submissions: list[Submission] = Field(default_factory=list)
+    extension: ExtensionRequest | None = None
+    waived_reason: str = ""
+    escalation_level: int = 0
+    fired: list[str] = Field(default_factory=list, description="agenda steps done, as '<step>@<due_version>'")
+    timeline: list[TimelineEntry] = Field(default_factory=list)
+
+
+class CycleStage(StrEnum):
+    OPEN = "open"
+    CONSOLIDATING = "consolidating"
+    FORWARDED = "forwarded"
+    CLOSED = "closed"
+
+
+class CycleState(Model):
+    """What the cycle carries across continue-as-new."""
+
+    stage: CycleStage = CycleStage.OPEN
+    units: dict[str, UnitState]
+    unit_due: Due
+    upward_due: Due | None = None
+    fired: list[str] = Field(default_factory=list, description="cycle-level steps done")
+    outbox: list[Notification] = Field(default_factory=list)
+    forwarded_at: UtcDateTime | None = None
+    rollup: BlobRef | None = None
+    forward_requested: bool = False
+    close_reason: str = ""
+    receipts_issued: int = 0
+    audit: list[TimelineEntry] = Field(default_factory=list)
+
+
+class CycleInput(Model):
+    spec: CycleSpec
+    state: CycleState | None = None  # set when continuing as new
+
+
+# ---- Updates ---------------------------------------------------------------------------------
+
+
+class SubmitReport(Model):
+    unit_id: str
+    title: str = Field(min_length=1, max_length=200)
+    kind: ReportKind = ReportKind.SUMMARY
+    body: BlobRef | None = None
+    attachments: list[BlobRef] = Field(default_factory=list)
+    by: str = ""
+
+
+class Receipt(Model):
+    """回执: what a unit gets back for an accepted call."""
+
+    cycle_id: str
+    unit_id: str
+    receipt_no: str = ""
+    accepted_at: UtcDateTime
+    late: bool = False
+    message: str = ""
+    due: Due | None = None
+
+
+class RequestExtension(Model):
+    unit_id: str
+    reason: str = Field(min_length=1, max_length=1000)
+    wanted: dt.date
+    by: str = ""
+
+
+class DecideExtension(Model):
+    """The office approves (with the new due date; default: the date asked for) or refuses."""
+
+    unit_id: str
+    approve: bool
+    new_due: dt.date | None = None
+    reason: str = ""
+    by: str = Field(min_length=1)
+
+
+class ReturnForRevision(Model):
+    unit_id: str
+    reason: str = Field(min_length=1, max_length=1000)
+    new_due: dt.date
+    by: str = Field(min_length=1)
+
+
+class Waive(Model):
+    unit_id: str
+    reason: str = Field(min_length=1, max_length=1000)
+    by: str = Field(min_length=1)
+
+
+class OfficeAction(Model):
+    """Forward upward now, or close the cycle."""
+
+    reason: str = ""
+    by: str = Field(min_length=1)
+
+
+class NewCalendar(Model):
+    calendar: HolidayCalendar
+    by: str = "duban"
+
+
+class ActionResult(Model):
+    cycle_id: str
+    message: str
+    moved: list[str] = Field(default_factory=list)
+
+
+# ---- Views -----------------------------------------------------------------------------------
+
+
+class UnitRow(Model):
+    unit_id: str
+    unit_name: str
+    phase: UnitPhase
+    light: Light
+    due: Due
+    overdue: bool
+    submitted_at: UtcDateTime | None = None
+    days_late: int = 0
+    reports: int = 0
+    reminders_sent: int = 0
+    escalation_level: int = 0
+    extension_requested: bool = False
+
+
+class CycleStatus(Model):
+    cycle_id: str
+    campaign_id: str
+    office_id: str
+    period: str
+    obligation: str
+    stage: CycleStage
+    now: UtcDateTime
+    unit_due: Due
+    upward_due: Due | None = None
+    forwarded_at: UtcDateTime | None = None
+    counts: dict[str, int]
+    units: list[UnitRow]
+    next_event_at: UtcDateTime | None = None
+    next_event: str = ""
+
+
+class UnitQuery(Model):
+    unit_id: str
+
+
+class UnitView(Model):
+    cycle_id: str
+    period: str
+    obligation_title: str
+    unit: CycleUnit
+    row: UnitRow
+    state: UnitState
+    upcoming: list[tuple[UtcDateTime, str]] = Field(default_factory=list)
+
+

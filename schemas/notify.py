@@ -1,0 +1,123 @@
+"""Notifications: what workflows ask the mail activity to deliver.
+
+A workflow decides *who* must be told *what* at *which* instant; the activity
+renders the template, builds the portal link (it holds the signing key, the
+workflow never does) and delivers. The `key` makes delivery idempotent: it is
+unique per (cycle or lead, step, recipient) and becomes the Message-ID.
+"""
+
+from enum import StrEnum
+
+from pydantic import Field
+
+from schemas.base import Model, UtcDateTime
+from schemas.blobs import BlobRef
+from schemas.calendar import Due
+from schemas.people import Contact, Person
+
+
+class Template(StrEnum):
+    NOTICE = "notice"  # 通知: a new cycle is open
+    REMINDER = "reminder"  # 催办 before the due moment
+    DUE_TODAY = "due_today"
+    OVERDUE = "overdue"  # to the unit, at the due moment
+    ESCALATION = "escalation"  # 督办 to leaders
+    BULLETIN = "bulletin"  # 通报 of late units
+    EXTENSION_DECIDED = "extension_decided"
+    RETURNED = "returned"  # 退回修改
+    RECEIPT = "receipt"  # 回执 for a submission
+    DEADLINE_MOVED = "deadline_moved"  # recomputed after holiday data arrived
+    ROLLUP = "rollup"  # consolidated package to the upper office
+    OFFICE_REMINDER = "office_reminder"  # the office's own upward deadline
+    LEAD_STAGE = "lead_stage"  # a lead referral stage: new, reminder, missed, done
+
+
+class DocumentRef(Model):
+    number: str = ""  # e.g. 雅打假办发〔2017〕2号
+    title: str = ""
+    office_name: str = ""
+    upstream_number: str = ""
+
+
+class UnitLine(Model):
+    """One unit in a list (bulletin, digest, roll-up)."""
+
+    unit_id: str
+    unit_name: str
+    due: Due | None = None
+    status: str = ""
+    days_late: int = 0
+
+
+class MessageContext(Model):
+    """Everything a template may print. Fields not used by a template stay empty."""
+
+    document: DocumentRef = DocumentRef()
+    contact: Contact | None = None
+    office_name: str = ""
+    campaign_id: str = ""
+    cycle_id: str = ""
+    lead_id: str = ""
+    period: str = ""
+    obligation_title: str = ""
+    unit_id: str = ""
+    unit_name: str = ""
+    due: Due | None = None
+    previous_due: Due | None = None
+    work_areas: list[str] = Field(default_factory=list)
+    late_units: list[UnitLine] = Field(default_factory=list)
+    missing_units: list[UnitLine] = Field(default_factory=list)
+    reason: str = ""
+    receipt_no: str = ""
+    escalation_level: int = 0
+    stage: str = ""  # lead stage name
+    stage_event: str = ""  # lead: opened | reminder | missed | done
+    lead_title: str = ""
+    # Include the unit's portal link (and its calendar feed) in the message.
+    portal_link: bool = False
+
+
+class Notification(Model):
+    key: str = Field(min_length=1, description="(scope, step, recipient): unique, stable across retries and restarts")
+    template: Template
+    locale: str = "zh-CN"
+    to: Person
+    role: str = ""  # unit_contact | unit_leader | office | leadership | upper_office
+    context: MessageContext
+    # Attach an .ics invite for context.due (stable UID per scope+unit, so a moved deadline updates it).
+    invite: bool = False
+    attachments: list[BlobRef] = Field(default_factory=list)
+
+
+class MailBatch(Model):
+    """All messages of one instant of one workflow: one activity call, one SMTP connection."""
+
+    scope: str  # cycle or lead workflow id
+    instant: UtcDateTime
+    notifications: list[Notification]
+    # Past this moment a message is no longer useful; retries stop and the failure is reported.
+    useful_until: UtcDateTime | None = None
+    digest: bool = True
+
+
+class DeliveryStatus(StrEnum):
+    SENT = "sent"
+    ALREADY_SENT = "already_sent"
+    REFUSED = "refused"  # permanent for this recipient
+    NO_ADDRESS = "no_address"
+
+
+class Delivery(Model):
+    key: str
+    recipient: str
+    channel: str = "email"
+    status: DeliveryStatus
+    detail: str = ""
+
+
+class BatchResult(Model):
+    deliveries: list[Delivery] = Field(default_factory=list)
+
+    @property
+    def refused(self) -> list[Delivery]:
+        return [d for d in self.deliveries if d.status is DeliveryStatus.REFUSED]

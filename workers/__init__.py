@@ -1,0 +1,1 @@
+"""Processes: the worker, the dev-stack supervisor, settings and logging wiring."""

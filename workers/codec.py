@@ -1,0 +1,189 @@
+"""Payload encryption: every workflow and activity payload leaves the process as AES-256-GCM ciphertext.
+
+The Temporal server, its database and a Temporal UI without the codec endpoint
+see only ciphertext; lead content and contact data stay readable only to
+processes holding a key. An encoded payload has the metadata
+`encoding: binary/encrypted` and `encryption-key-id: <id>`; its data is a
+12-byte nonce followed by the GCM ciphertext (with its tag) of the serialized
+original `Payload`. The key id is also the GCM associated data, so swapping the
+id in the metadata makes decryption fail instead of silently trying another key.
+
+Search attributes never pass through a codec: the server must read them to
+index them. That is why duban's search attributes carry ids only (campaign,
+office, unit ids, stages, dates), never names, contact data or lead content.
+
+Keys come from `DUBAN_PAYLOAD_KEYS` ("id1:base64,id2:base64", 32-byte keys).
+The first key encrypts, every listed key decrypts: to rotate, put a new key
+first and keep the old ones for as long as histories encrypted with them are
+retained. In development without that setting, a key file under the data
+directory is created once and reused, so the embedded stack encrypts too.
+"""
+
+import base64
+import binascii
+import os
+import re
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from temporalio.api.common.v1 import Payload
+from temporalio.converter import PayloadCodec
+
+from workers.settings import Settings
+
+ENCODING = b"binary/encrypted"
+KEY_ID_METADATA = "encryption-key-id"
+DEV_KEY_FILE = "payload.key"
+
+_NONCE_BYTES = 12
+_KEY_BYTES = 32
+_KEY_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+
+class PayloadKeyError(ValueError):
+    """The configured keys are unusable, or a payload names a key we do not hold."""
+
+
+@dataclass(frozen=True)
+class PayloadKey:
+    key_id: str
+    secret: bytes
+
+    def __repr__(self) -> str:
+        # Never print key material, not even in a traceback's locals.
+        return f"PayloadKey(key_id={self.key_id!r})"
+
+
+def parse_keys(text: str, source: str = "DUBAN_PAYLOAD_KEYS") -> list[PayloadKey]:
+    """Parse "id:base64,id:base64" (commas or newlines; `#` starts a comment line); first key first."""
+    keys: list[PayloadKey] = []
+    for raw in re.split(r"[,\n]", text):
+        item = raw.strip()
+        if not item or item.startswith("#"):
+            continue
+        key_id, sep, encoded = item.partition(":")
+        key_id = key_id.strip()
+        # Error messages name the key id and the source, never the key material.
+        if not sep or not _KEY_ID.fullmatch(key_id):
+            raise PayloadKeyError(
+                f"{source}: each entry must be 'key-id:base64-key' with a key id of letters, digits, '.', '_', '-'"
+            )
+        try:
+            secret = base64.b64decode(encoded.strip(), validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise PayloadKeyError(f"{source}: key {key_id!r} is not valid base64") from exc
+        if len(secret) != _KEY_BYTES:
+            raise PayloadKeyError(f"{source}: key {key_id!r} must be {_KEY_BYTES} bytes, got {len(secret)}")
+        if any(k.key_id == key_id for k in keys):
+            raise PayloadKeyError(f"{source}: key id {key_id!r} is listed twice")
+        keys.append(PayloadKey(key_id, secret))
+    if not keys:
+        raise PayloadKeyError(f"{source}: no keys given")
+    return keys
+
+
+def generate_key_line(key_id: str) -> str:
+    """A fresh "id:base64" entry for DUBAN_PAYLOAD_KEYS (what `duban key generate` prints)."""
+    if not _KEY_ID.fullmatch(key_id):
+        raise PayloadKeyError("a key id is 1-64 letters, digits, '.', '_', '-', starting with a letter or digit")
+    return f"{key_id}:{base64.b64encode(secrets.token_bytes(_KEY_BYTES)).decode('ascii')}"
+
+
+class EncryptionCodec(PayloadCodec):
+    """AES-256-GCM over whole serialized payloads; the first key encrypts, all keys decrypt."""
+
+    def __init__(self, keys: Sequence[PayloadKey]) -> None:
+        if not keys:
+            raise PayloadKeyError("an encryption codec needs at least one key")
+        self._current = keys[0]
+        self._ciphers = {k.key_id: AESGCM(k.secret) for k in keys}
+
+    @property
+    def current_key_id(self) -> str:
+        return self._current.key_id
+
+    async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        return [self.encrypt(p) for p in payloads]
+
+    async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        return [self.decrypt(p) for p in payloads]
+
+    def encrypt(self, payload: Payload) -> Payload:
+        key_id = self._current.key_id
+        nonce = secrets.token_bytes(_NONCE_BYTES)
+        sealed = self._ciphers[key_id].encrypt(nonce, payload.SerializeToString(), key_id.encode())
+        return Payload(
+            metadata={"encoding": ENCODING, KEY_ID_METADATA: key_id.encode()},
+            data=nonce + sealed,
+        )
+
+    def decrypt(self, payload: Payload) -> Payload:
+        # Payloads written before encryption was switched on stay readable.
+        if payload.metadata.get("encoding") != ENCODING:
+            return payload
+        key_id = payload.metadata.get(KEY_ID_METADATA, b"").decode("utf-8", "replace")
+        cipher = self._ciphers.get(key_id)
+        if cipher is None:
+            known = ", ".join(sorted(self._ciphers))
+            raise PayloadKeyError(
+                f"payload was encrypted with key {key_id!r}, which is not among the configured keys ({known}); "
+                "add it back to DUBAN_PAYLOAD_KEYS (after the current key) to read older histories"
+            )
+        nonce, sealed = payload.data[:_NONCE_BYTES], payload.data[_NONCE_BYTES:]
+        try:
+            plain = cipher.decrypt(nonce, sealed, key_id.encode())
+        except InvalidTag as exc:
+            raise PayloadKeyError(
+                f"payload encrypted with key {key_id!r} failed authentication: tampered, truncated or wrong key"
+            ) from exc
+        original = Payload()
+        original.ParseFromString(plain)
+        return original
+
+
+def _dev_key_file(path: Path) -> str:
+    """Read the development key file, creating it (mode 0600) if missing.
+
+    The worker and the console may start together: the key is written to a
+    private temporary file and hard-linked into place, so exactly one key wins
+    and nobody ever reads a half-written file.
+    """
+    if path.exists():
+        return path.read_text(encoding="utf-8")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = (
+        "# duban development payload key (id:base64). Deleting it makes the dev histories unreadable.\n"
+        f"{generate_key_line(f'dev-{secrets.token_hex(4)}')}\n"
+    )
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.link(tmp, path)
+    except FileExistsError:
+        pass  # another process created it first; use theirs
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path.read_text(encoding="utf-8")
+
+
+def codec_from_settings(settings: Settings) -> PayloadCodec | None:
+    """The codec every client and worker uses (never None: all payloads are encrypted).
+
+    Outside development, unset `payload_keys` is an error rather than a silent
+    fallback to clear text.
+    """
+    if settings.payload_keys is not None and settings.payload_keys.get_secret_value().strip():
+        return EncryptionCodec(parse_keys(settings.payload_keys.get_secret_value()))
+    if settings.environment != "development":
+        raise ValueError(
+            "DUBAN_PAYLOAD_KEYS must be set outside development (payloads are always encrypted); "
+            "create a key with `duban key generate` and set DUBAN_PAYLOAD_KEYS=<id>:<base64>"
+        )
+    path = settings.data_dir / DEV_KEY_FILE
+    return EncryptionCodec(parse_keys(_dev_key_file(path), source=str(path)))

@@ -1,0 +1,1 @@
+"""Deterministic workflow code and the pure deadline code it calls."""
