@@ -15,6 +15,7 @@ from pydantic import Field, model_validator
 
 from schemas.base import Model
 from schemas.calendar import DEFAULT_TZ, DueRule, LadderStep, SendWindow
+from schemas.lead import ReferralPolicy
 from schemas.people import ID_PATTERN, Contact, Person
 
 
@@ -135,24 +136,6 @@ class Obligation(Model):
     units: list[str] | None = Field(default=None, description="unit ids; None = every unit of the plan")
     min_reports: int = Field(default=1, ge=1, description="reports per unit per cycle (cadence of 及时报送)")
     send_window: SendWindow = SendWindow()
-
-
-class ReferralStageSpec(Model):
-    """One stage of a lead referral policy (see domain.md, Decree 310)."""
-
-    name: str = Field(pattern=ID_PATTERN)
-    title: str = ""
-    actor: str = Field(description="referrer | receiver | police | agency_head")
-    limit: DueRule
-    reminders: list[LadderStep] = Field(default_factory=list)
-    escalations: list[EscalationStep] = Field(default_factory=list)
-    repeat: bool = Field(default=False, description="a cadence (progress feedback every N) rather than once")
-
-
-class ReferralPolicy(Model):
-    name: str = Field(pattern=ID_PATTERN)
-    title: str = ""
-    stages: list[ReferralStageSpec] = Field(min_length=1)
 
 
 class CampaignPlan(Model):

@@ -84,6 +84,10 @@ class Settings(BaseSettings):
         return self.data_dir / "blobs"
 
     @property
+    def campaign_dir(self) -> Path:
+        return self.data_dir / "campaigns"
+
+    @property
     def mail_dir(self) -> Path:
         return self.data_dir / "mail"
 

@@ -1,0 +1,5 @@
+"""Every workflow the worker runs (and the Replayer replays)."""
+
+from workflows.reporting_cycle import ReportingCycle
+
+WORKFLOWS: list[type] = [ReportingCycle]
