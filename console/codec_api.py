@@ -23,6 +23,7 @@ UI origins (default: the dev stack's UI on 127.0.0.1/localhost at
 import hashlib
 import hmac
 from collections.abc import Awaitable, Callable, Sequence
+
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from google.protobuf import json_format
 from pydantic import BaseModel, ConfigDict, Field

@@ -1,0 +1,142 @@
+"""The codec endpoint for the Temporal UI / CLI: round trips, authentication, CORS."""
+
+import base64
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI, Request
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
+
+from console.codec_api import codec_router, codec_token
+from workers.codec import generate_key_line
+from workers.settings import Settings
+
+UI = "http://127.0.0.1:8233"
+CONTACT = '{"name":"王小明","email":"wang.xiaoming@yaan.example"}'.encode()
+PLAIN = {"metadata": {"encoding": base64.b64encode(b"json/plain").decode()}, "data": base64.b64encode(CONTACT).decode()}
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(
+        data_dir=tmp_path,
+        secret_key=SecretStr("test-secret-for-the-codec-endpoint"),
+        payload_keys=SecretStr(generate_key_line("k1")),
+    )
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    async def operator_cookie(request: Request) -> bool:
+        # Stand-in for the console's session check: the hook decides, the router obeys.
+        return request.cookies.get("session") == "operator"
+
+    app = FastAPI()
+    app.include_router(codec_router(settings, require_operator=operator_cookie))
+    with TestClient(app) as c:
+        yield c
+
+
+def auth(settings: Settings) -> dict[str, str]:
+    return {"Authorization": f"Bearer {codec_token(settings)}"}
+
+
+class TestRoundTrip:
+    def test_encode_then_decode_round_trips(self, client: TestClient, settings: Settings) -> None:
+        """What /encode returns, /decode turns back into the original payload."""
+        enc = client.post("/codec/encode", json={"payloads": [PLAIN]}, headers=auth(settings))
+        assert enc.status_code == 200
+        [sealed] = enc.json()["payloads"]
+        assert sealed["metadata"]["encoding"] == b64(b"binary/encrypted")
+        assert sealed["metadata"]["encryption-key-id"] == b64(b"k1")
+        assert "王小明" not in base64.b64decode(sealed["data"]).decode("latin-1")
+
+        dec = client.post("/codec/decode", json={"payloads": [sealed]}, headers=auth(settings))
+        assert dec.status_code == 200
+        assert dec.json() == {"payloads": [PLAIN]}
+
+    def test_empty_list_round_trips(self, client: TestClient, settings: Settings) -> None:
+        """The UI may send an empty batch; it gets an empty batch back."""
+        r = client.post("/codec/decode", json={"payloads": []}, headers=auth(settings))
+        assert r.json() == {"payloads": []}
+
+    def test_operator_session_is_enough(self, client: TestClient) -> None:
+        """The console's session hook authorises the Temporal UI sending cookies."""
+        client.cookies.set("session", "operator")
+        r = client.post("/codec/encode", json={"payloads": [PLAIN]})
+        assert r.status_code == 200
+
+
+class TestAuthentication:
+    @pytest.mark.parametrize("path", ["/codec/encode", "/codec/decode"])
+    def test_no_authorization_is_401(self, client: TestClient, path: str) -> None:
+        """Without a token or session, nothing is decoded."""
+        r = client.post(path, json={"payloads": [PLAIN]})
+        assert r.status_code == 401
+        assert r.headers["www-authenticate"] == "Bearer"
+        assert "王小明" not in r.text
+
+    def test_wrong_token_is_401(self, client: TestClient, settings: Settings) -> None:
+        """A token made with another secret key is refused."""
+        other = Settings(secret_key=SecretStr("another-secret"), payload_keys=settings.payload_keys)
+        r = client.post("/codec/decode", json={"payloads": [PLAIN]}, headers=auth(other))
+        assert r.status_code == 401
+
+    def test_token_is_not_the_secret_key(self, settings: Settings) -> None:
+        """The bearer token is derived from, not equal to, the secret key."""
+        assert settings.secret_key.get_secret_value() not in codec_token(settings)
+
+
+class TestBadInput:
+    def test_unknown_key_id_is_a_clear_400(self, client: TestClient, settings: Settings) -> None:
+        """A payload sealed with a key this console lacks gets a 400 naming the key."""
+        sealed = {"metadata": {"encoding": b64(b"binary/encrypted"), "encryption-key-id": b64(b"gone")}, "data": ""}
+        r = client.post("/codec/decode", json={"payloads": [sealed]}, headers=auth(settings))
+        assert r.status_code == 400
+        assert "'gone'" in r.json()["detail"]
+
+    def test_not_payloads_is_a_client_error(self, client: TestClient, settings: Settings) -> None:
+        """A malformed body is rejected, never a server error."""
+        for body in ({"payloads": "x"}, [1], {"payloads": [{"metadata": {"encoding": 1}}]}):
+            r = client.post("/codec/decode", json=body, headers=auth(settings))
+            assert 400 <= r.status_code < 500, body
+
+
+class TestCors:
+    def test_preflight_from_the_temporal_ui_is_allowed(self, client: TestClient) -> None:
+        """The UI's browser preflight (no credentials) is answered for its origin."""
+        r = client.options(
+            "/codec/decode",
+            headers={
+                "Origin": UI,
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "authorization,content-type,x-namespace",
+            },
+        )
+        assert r.status_code == 204
+        assert r.headers["access-control-allow-origin"] == UI
+        assert r.headers["access-control-allow-credentials"] == "true"
+        assert "X-Namespace" in r.headers["access-control-allow-headers"]
+
+    def test_other_origins_get_no_cors_grant(self, client: TestClient, settings: Settings) -> None:
+        """A page from any other origin cannot read decoded payloads through the browser."""
+        r = client.post(
+            "/codec/decode", json={"payloads": [PLAIN]}, headers={**auth(settings), "Origin": "http://evil.example"}
+        )
+        assert "access-control-allow-origin" not in r.headers
+        p = client.options("/codec/decode", headers={"Origin": "http://evil.example"})
+        assert "access-control-allow-origin" not in p.headers
+
+    def test_responses_and_401s_carry_cors_for_the_ui(self, client: TestClient, settings: Settings) -> None:
+        """The UI can read both the answer and the refusal."""
+        ok = client.post("/codec/decode", json={"payloads": [PLAIN]}, headers={**auth(settings), "Origin": UI})
+        assert ok.headers["access-control-allow-origin"] == UI
+        denied = client.post("/codec/decode", json={"payloads": [PLAIN]}, headers={"Origin": UI})
+        assert denied.status_code == 401
+        assert denied.headers["access-control-allow-origin"] == UI
