@@ -89,6 +89,7 @@ class StepUnit(StrEnum):
     WORKING_DAYS = "working_days"
     DAYS = "days"
     HOURS = "hours"
+    MINUTES = "minutes"  # exact, like hours; for demos and drills
 
 
 class SendWindow(Model):

@@ -71,9 +71,11 @@ def _place(due_at: datetime, step: LadderStep, cal: HolidayCalendar, window: Sen
     side = "before" if direction < 0 else "after"
     notes: list[str] = []
 
-    if step.unit is StepUnit.HOURS:
-        t = (due.astimezone(UTC) + direction * timedelta(hours=step.offset)).astimezone(tz)
-        notes.append(f"{step.offset} hour{_s(step.offset)} {side} the due moment {_fmt(due)}: {_fmt(t)}")
+    if step.unit in (StepUnit.HOURS, StepUnit.MINUTES):
+        unit = "hour" if step.unit is StepUnit.HOURS else "minute"
+        delta = timedelta(hours=step.offset) if step.unit is StepUnit.HOURS else timedelta(minutes=step.offset)
+        t = (due.astimezone(UTC) + direction * delta).astimezone(tz)
+        notes.append(f"{step.offset} {unit}{_s(step.offset)} {side} the due moment {_fmt(due)}: {_fmt(t)}")
     elif step.offset == 0 and direction > 0:
         t = due
         notes.append(f"at the due moment {_fmt(due)}")
