@@ -1,0 +1,83 @@
+"""The worker process: signals, health endpoint and SDK metrics around the Temporal worker.
+
+`duban worker` runs this. The health server starts first, so a probe sees 503
+(not a refused connection) while the worker is still reaching Temporal; the
+worker keeps retrying the connection instead of crashing when it starts before
+the server, as it does under compose or Kubernetes.
+"""
+
+import asyncio
+import contextlib
+import signal
+from datetime import timedelta
+
+from prometheus_client import CollectorRegistry
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from workers.health import HealthServer, install_metrics_runtime
+from workers.logging import get_logger
+from workers.settings import Settings
+from workers.temporal import connect
+from workers.worker import build_worker
+
+log = get_logger("duban.worker")
+
+_RETRY_MAX_SECONDS = 10.0
+_HEALTH_RPC_TIMEOUT = timedelta(seconds=2)
+
+
+class _Running:
+    """What the health check looks at: set once the client and worker exist."""
+
+    client: Client | None = None
+    worker: Worker | None = None
+
+    async def healthy(self) -> bool:
+        if self.client is None or self.worker is None or not self.worker.is_running:
+            return False
+        return await self.client.service_client.check_health(timeout=_HEALTH_RPC_TIMEOUT)
+
+
+async def serve_worker(settings: Settings, health_host: str = "127.0.0.1", health_port: int | None = None) -> None:
+    """Run the worker until SIGINT/SIGTERM; with a health port, also serve /healthz and /metrics."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+
+    registry = CollectorRegistry()
+    # Before the first client: the SDK binds clients and workers to the default runtime.
+    temporal_metrics = install_metrics_runtime(registry)
+    running = _Running()
+    async with contextlib.AsyncExitStack() as stack:
+        if health_port is not None:
+            health = HealthServer(health_host, health_port, running.healthy, registry, temporal_metrics)
+            await stack.enter_async_context(health)
+            log.info("health endpoint listening", url=f"http://{health.host}:{health.port}/healthz")
+        client = await _connect_with_retry(settings, stop)
+        if client is None:
+            return
+        running.client = client
+        worker = build_worker(client, settings)
+        running.worker = worker
+        async with worker:
+            log.info("worker polling", task_queue=settings.temporal.task_queue, address=settings.temporal.address)
+            await stop.wait()
+            log.info("worker stopping")
+
+
+async def _connect_with_retry(settings: Settings, stop: asyncio.Event) -> Client | None:
+    """Connect, retrying with capped backoff until it works or we are told to stop (then None)."""
+    delay = 0.5
+    while not stop.is_set():
+        try:
+            return await connect(settings)
+        except RuntimeError as error:  # the SDK reports an unreachable server as RuntimeError
+            log.warning(
+                "temporal not reachable yet", address=settings.temporal.address, error=str(error), retry_in=delay
+            )
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=delay)
+        delay = min(delay * 2, _RETRY_MAX_SECONDS)
+    return None
