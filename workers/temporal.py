@@ -1,50 +1,41 @@
 """Temporal clients and data converters, built from settings in one place.
 
 Every client and worker of duban goes through `connect`, so every payload is
-pydantic-encoded and, when keys are configured, encrypted before it leaves
-the process.
+pydantic-encoded and encrypted before it leaves the process.
 """
 
 import dataclasses
 
 from temporalio.client import Client, TLSConfig
-from temporalio.common import SearchAttributeKey
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.converter import DataConverter
+from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes
 
 from workers.codec import codec_from_settings
+from workers.searchattrs import (  # re-exported: callers find every Temporal name here
+    CAMPAIGN,
+    DUE_AT,
+    ESCALATION_LEVEL,
+    OFFICE,
+    OVERDUE_UNITS,
+    PENDING_UNITS,
+    PERIOD,
+    SEARCH_ATTRIBUTES,
+    STAGE,
+    UNITS,
+)
 from workers.settings import Settings
 
-# The search attributes of design.md, registered by `duban dev` and by deploy/.
-CAMPAIGN = SearchAttributeKey.for_keyword("DubanCampaign")
-OFFICE = SearchAttributeKey.for_keyword("DubanOffice")
-PERIOD = SearchAttributeKey.for_keyword("DubanPeriod")
-DUE_AT = SearchAttributeKey.for_datetime("DubanDueAt")
-STAGE = SearchAttributeKey.for_keyword("DubanStage")
-PENDING_UNITS = SearchAttributeKey.for_keyword_list("DubanPendingUnits")
-OVERDUE_UNITS = SearchAttributeKey.for_keyword_list("DubanOverdueUnits")
-ESCALATION_LEVEL = SearchAttributeKey.for_int("DubanEscalationLevel")
-UNITS = SearchAttributeKey.for_keyword_list("DubanUnits")
-
-SEARCH_ATTRIBUTES: dict[str, str] = {
-    "DubanCampaign": "Keyword",
-    "DubanOffice": "Keyword",
-    "DubanPeriod": "Keyword",
-    "DubanDueAt": "Datetime",
-    "DubanStage": "Keyword",
-    "DubanPendingUnits": "KeywordList",
-    "DubanOverdueUnits": "KeywordList",
-    "DubanEscalationLevel": "Int",
-    "DubanUnits": "KeywordList",
-}
-
-
 def data_converter(settings: Settings) -> DataConverter:
-    """pydantic for every payload, plus the encrypting codec when keys are configured."""
+    """pydantic for every payload, encrypted; failure messages and stack traces are encrypted too,
+    since an error can quote the content it failed on."""
     codec = codec_from_settings(settings)
     if codec is None:
         return pydantic_data_converter
-    return dataclasses.replace(pydantic_data_converter, payload_codec=codec)
+    return dataclasses.replace(
+        pydantic_data_converter,
+        payload_codec=codec,
+        failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
+    )
 
 
 async def connect(settings: Settings) -> Client:
@@ -63,3 +54,19 @@ async def connect(settings: Settings) -> Client:
         tls=tls,
         api_key=t.api_key.get_secret_value() if t.api_key else None,
     )
+
+
+__all__ = [
+    "CAMPAIGN",
+    "DUE_AT",
+    "ESCALATION_LEVEL",
+    "OFFICE",
+    "OVERDUE_UNITS",
+    "PENDING_UNITS",
+    "PERIOD",
+    "SEARCH_ATTRIBUTES",
+    "STAGE",
+    "UNITS",
+    "connect",
+    "data_converter",
+]
