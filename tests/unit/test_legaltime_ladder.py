@@ -85,6 +85,18 @@ class TestReminders:
         # Feb 9 2027 is a working day; 1 working day before Wed Feb 10 is Tue Feb 9.
         assert placed(moments, "r") == "2027-02-09T09:00:00+08:00"
 
+    def test_minute_rungs_for_a_demo_deadline(self, cal: HolidayCalendar) -> None:
+        """A demo deadline minutes away: urgent minute rungs keep their exact moment."""
+        due = datetime(2026, 12, 15, 10, 30, tzinfo=SHANGHAI)
+        steps = [
+            LadderStep(key="m10", offset=10, unit=StepUnit.MINUTES, urgent=True),
+            LadderStep(key="m5", offset=5, unit=StepUnit.MINUTES),
+        ]
+        moments = reminder_moments(due, steps, cal)
+        assert [m.key for m in moments] == ["m10", "m5"]
+        assert placed(moments, "m10") == "2026-12-15T10:20:00+08:00"
+        assert placed(moments, "m5") == "2026-12-15T10:25:00+08:00"
+
     def test_naive_due_is_refused(self, cal: HolidayCalendar) -> None:
         with pytest.raises(ValueError, match="aware"):
             reminder_moments(datetime(2026, 12, 14, 23, 59), LADDER, cal)
