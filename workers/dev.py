@@ -33,7 +33,7 @@ from workers.binaries import MissingBinaryError, bundled_binary
 from workers.logging import get_logger
 from workers.ports import free_port, port_holder, port_is_free
 from workers.settings import Settings
-from workers.temporal import SEARCH_ATTRIBUTES
+from workers.searchattrs import SEARCH_ATTRIBUTES
 
 log = get_logger("duban.dev")
 

@@ -84,16 +84,23 @@ class TemporalMetrics(Collector):
         yield from families.values()
 
 
+def metrics_runtime(registry: CollectorRegistry) -> tuple[Runtime, TemporalMetrics]:
+    """A Temporal runtime whose SDK metrics land in `registry` (drained on scrape and periodically)."""
+    buffer = MetricBuffer(_BUFFER_SIZE, MetricBufferDurationFormat.SECONDS)
+    runtime = Runtime(telemetry=TelemetryConfig(metrics=buffer))
+    collector = TemporalMetrics(buffer)
+    registry.register(collector)
+    return runtime, collector
+
+
 def install_metrics_runtime(registry: CollectorRegistry) -> TemporalMetrics:
-    """Make the default Temporal runtime record SDK metrics into `registry`.
+    """Make the process's default Temporal runtime record SDK metrics into `registry`.
 
     Must run before the first client is created: clients and workers take the
     default runtime when they are built.
     """
-    buffer = MetricBuffer(_BUFFER_SIZE, MetricBufferDurationFormat.SECONDS)
-    Runtime.set_default(Runtime(telemetry=TelemetryConfig(metrics=buffer)), error_if_already_set=False)
-    collector = TemporalMetrics(buffer)
-    registry.register(collector)
+    runtime, collector = metrics_runtime(registry)
+    Runtime.set_default(runtime, error_if_already_set=False)
     return collector
 
 

@@ -25,6 +25,9 @@ _SHARED_PROCESSORS: list[structlog.typing.Processor] = [
     structlog.processors.StackInfoRenderer(),
 ]
 
+# Libraries that log every connection at INFO; their warnings still come through.
+_CHATTY_LOGGERS = ("mail.log", "aiosmtpd", "httpx")
+
 
 def wants_json(settings: Settings, stream: TextIO) -> bool:
     """JSON unless a person is watching: an explicit setting wins over the TTY check."""
@@ -75,6 +78,8 @@ def configure_logging(settings: Settings, stream: TextIO | None = None) -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(settings.log_level.upper())
+    for chatty in _CHATTY_LOGGERS:
+        logging.getLogger(chatty).setLevel(max(logging.WARNING, root.level))
 
     # The workflow/activity context arrives as fields via ExtraAdder; repeating it
     # inside the message text would only make lines longer.
