@@ -1,34 +1,327 @@
-"""Case-lead referrals (线索通报 / 案件移送): policies, the workflow's input, calls and views."""
+"""Case-lead referrals (线索通报 / 案件移送): policies, the workflow's input, calls and views.
 
-from pydantic import Field
+A lead moves from a referring unit to one or several receiving units (协办: each
+receiver has its own track and its own clocks). A track runs through stages
+named by `StageName`; the policy says which stages exist, who acts in each, the
+time limit of each as a calendar rule, and the reminders and escalations. The
+stage *order* is fixed by the workflow (see workflows/lead_stages.py), so an
+office can edit limits and ladders freely but cannot write a policy the engine
+does not understand.
+"""
 
-from schemas.base import Model
-from schemas.calendar import DueRule, LadderStep
-from schemas.people import ID_PATTERN
+from enum import StrEnum
+from typing import Self
+
+from pydantic import Field, model_validator
+
+from schemas.base import Model, UtcDateTime
+from schemas.blobs import BlobRef
+from schemas.calendar import DueRule, HolidayCalendar, LadderStep, SendWindow
+from schemas.people import ID_PATTERN, Person
+
+
+def lead_workflow_id(campaign_id: str, short_id: str) -> str:
+    """`lead:<campaign>:<short id>` — also the lead's id in every command."""
+    return f"lead:{campaign_id}:{short_id}"
+
+
+def campaign_of(lead_id: str) -> str:
+    """The campaign part of a lead id, or ValueError for something that is not a lead id."""
+    parts = lead_id.split(":")
+    if len(parts) != 3 or parts[0] != "lead" or not parts[1] or not parts[2]:
+        raise ValueError(f"{lead_id!r} is not a lead id (expected lead:<campaign>:<id>)")
+    return parts[1]
+
+
+class StageName(StrEnum):
+    """The stages a track can be in; each waits for one unit's action."""
+
+    SIGN = "sign"  # 签收: the receiver signs for the lead
+    DECIDE = "decide"  # the receiver opens a case, declines, transfers, or hands to the police
+    FEEDBACK = "feedback"  # 反馈: progress feedback on a cadence while the case is open
+    CLOSE = "close"  # 办结 with a result
+    APPROVE = "approve"  # Decree 310 Art. 5: the agency head approves or refuses the transfer
+    TRANSFER = "transfer"  # Art. 5: the approved case goes to the police
+    FILE = "file"  # Art. 8: the police decide whether to file (立案)
+    RECONSIDER_REQUEST = "reconsider_request"  # Art. 9: the refused party asks for 复议
+    RECONSIDER = "reconsider"  # Art. 9: the decider decides the 复议
+    HANDOVER = "handover"  # hand-over of seized goods and materials after filing
+
+
+class Actor(StrEnum):
+    """Who acts in a stage, as a role of the track (resolved to a unit when the stage opens)."""
+
+    REFERRER = "referrer"
+    RECEIVER = "receiver"
+    AGENCY = "agency"  # the administrative agency transferring a suspected crime
+    POLICE = "police"  # the police unit the case goes to
+
+
+class LeadRecipient(StrEnum):
+    ACTOR = "actor"  # the acting unit's contacts
+    ACTOR_LEADER = "actor_leader"
+    REFERRER = "referrer"
+    REFERRER_LEADER = "referrer_leader"
+    AGENCY = "agency"  # Decree 310: the transferring agency's contacts (the police's counterpart)
+    LEADERSHIP = "leadership"  # 领导小组 leadership of the plan
+    OFFICE = "office"  # the office's staff
 
 
 class LeadEscalation(Model):
-    """Who hears when a stage's limit is missed: roles of the lead (referrer, receiver) or plan leadership."""
+    """One rung of a stage's 督办 ladder and who hears about it."""
 
     step: LadderStep
-    recipients: list[str] = Field(min_length=1, description="referrer | receiver | receiver_leader | leadership | office")
+    recipients: list[LeadRecipient] = Field(min_length=1)
 
 
 class ReferralStageSpec(Model):
-    """One stage of a lead referral policy (see domain.md, Decree 310)."""
+    """One stage of a referral policy: who acts, the time limit, reminders and escalations."""
 
-    name: str = Field(pattern=ID_PATTERN)
+    name: StageName
     title: str = ""
-    actor: str = Field(description="referrer | receiver | police | agency_head")
+    actor: Actor
     limit: DueRule
     reminders: list[LadderStep] = Field(default_factory=list)
     escalations: list[LeadEscalation] = Field(default_factory=list)
-    repeat: bool = Field(default=False, description="a cadence (progress feedback every N) rather than once")
+    # An optional stage (asking for reconsideration) lapses at its limit instead of escalating.
+    optional: bool = False
 
 
 class ReferralPolicy(Model):
     name: str = Field(pattern=ID_PATTERN)
     title: str = ""
     stages: list[ReferralStageSpec] = Field(min_length=1)
+    # The policy that runs when a receiver hands the lead to the police (e.g. decree-310).
+    police_policy: str | None = None
+    send_window: SendWindow = SendWindow()
+
+    @model_validator(mode="after")
+    def _coherent(self) -> Self:
+        names = [s.name for s in self.stages]
+        dupes = sorted({n.value for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"stage(s) {', '.join(dupes)} defined more than once")
+        if StageName.SIGN not in names and StageName.APPROVE not in names:
+            raise ValueError(
+                "a policy starts with a 'sign' stage (between agencies) or an 'approve' stage (Decree 310)"
+            )
+        if StageName.SIGN in names and StageName.DECIDE not in names:
+            raise ValueError("a policy with a 'sign' stage needs a 'decide' stage")
+        if StageName.APPROVE in names:
+            missing = [n.value for n in (StageName.TRANSFER, StageName.FILE) if n not in names]
+            if missing:
+                raise ValueError(f"a Decree 310 policy with 'approve' also needs {', '.join(missing)}")
+        if StageName.FEEDBACK in names and StageName.CLOSE not in names:
+            raise ValueError("a 'feedback' cadence needs a 'close' stage to end it")
+        if (StageName.RECONSIDER_REQUEST in names) != (StageName.RECONSIDER in names):
+            raise ValueError("'reconsider_request' and 'reconsider' go together")
+        return self
+
+    def stage(self, name: StageName) -> ReferralStageSpec | None:
+        return next((s for s in self.stages if s.name is name), None)
 
 
+# ---- The workflow's input -------------------------------------------------------------------
+
+
+class LeadUnit(Model):
+    """A unit as the lead needs it: who to tell. Ids go into search attributes, names never."""
+
+    id: str = Field(pattern=ID_PATTERN)
+    name: str = Field(min_length=1)
+    contacts: list[Person] = Field(default_factory=list)
+    leader: Person | None = None
+
+
+class LeadInput(Model):
+    lead_id: str
+    campaign_id: str = Field(pattern=ID_PATTERN)
+    title: str = Field(min_length=1, max_length=200)
+    content: BlobRef | None = None
+    referrer: LeadUnit
+    receivers: list[LeadUnit] = Field(min_length=1)
+    policy: ReferralPolicy
+    police_policy: ReferralPolicy | None = None
+    leadership: list[Person] = Field(default_factory=list)
+    office_name: str = ""
+    office_staff: list[Person] = Field(default_factory=list)
+    calendar: HolidayCalendar
+    referred_at: UtcDateTime
+    by: str = ""
+
+    @model_validator(mode="after")
+    def _distinct_units(self) -> Self:
+        ids = [r.id for r in self.receivers]
+        if len(set(ids)) != len(ids):
+            raise ValueError("a receiving unit is listed twice")
+        if self.referrer.id in ids:
+            raise ValueError(f"{self.referrer.id} cannot refer a lead to itself")
+        return self
+
+
+# ---- Calls (Updates) ------------------------------------------------------------------------
+
+
+class LeadCall(Model):
+    """What every action carries: the acting unit, the person, and the track when ambiguous."""
+
+    unit_id: str = Field(pattern=ID_PATTERN)
+    by: str = ""
+    # The receiving unit whose track this concerns; needed only when the unit acts in several.
+    track: str | None = None
+
+
+class SignFor(LeadCall):
+    """签收."""
+
+
+class Decision(StrEnum):
+    OPEN = "open"  # open a case (police: 立案)
+    DECLINE = "decline"  # with a reason (police: 不予立案)
+    TRANSFER = "transfer"  # to another agency
+    POLICE = "police"  # hand a suspected crime to the police (Decree 310)
+
+
+class Decide(LeadCall):
+    decision: Decision
+    reason: str = Field(default="", max_length=2000)
+    to: LeadUnit | None = Field(default=None, description="the agency or police unit for transfer/police")
+
+    @model_validator(mode="after")
+    def _complete(self) -> Self:
+        if self.decision is Decision.DECLINE and not self.reason.strip():
+            raise ValueError("a decline needs a reason")
+        if self.decision in (Decision.TRANSFER, Decision.POLICE) and self.to is None:
+            raise ValueError(f"a {self.decision.value} decision needs the unit it goes to")
+        return self
+
+
+class GiveFeedback(LeadCall):
+    text: str = Field(min_length=1, max_length=4000)
+
+
+class CloseLead(LeadCall):
+    result: str = Field(min_length=1, max_length=4000)
+
+
+class Approve(LeadCall):
+    """The agency head's decision on transferring a suspected crime (Decree 310 Art. 5)."""
+
+    approve: bool = True
+    reason: str = Field(default="", max_length=2000)
+
+
+class Transfer(LeadCall):
+    """移送: the approved case and its materials go to the police."""
+
+    note: str = Field(default="", max_length=2000)
+
+
+class RequestReconsideration(LeadCall):
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class HandOver(LeadCall):
+    """Seized goods and materials handed to the police after filing."""
+
+    note: str = Field(default="", max_length=2000)
+
+
+class Involve(Model):
+    """提前介入: police or procuratorate get involved early; a recorded step, no deadline."""
+
+    unit: LeadUnit
+    note: str = Field(default="", max_length=2000)
+    by: str = ""
+
+
+class LeadReceipt(Model):
+    lead_id: str
+    action: str
+    unit_id: str
+    track: str
+    accepted_at: UtcDateTime
+    stage: str = Field(description="the track's stage after the action")
+    message: str = ""
+    next_due: UtcDateTime | None = None
+
+
+# ---- State and views ------------------------------------------------------------------------
+
+
+class TrackState(StrEnum):
+    ACTIVE = "active"
+    CLOSED = "closed"  # 办结
+    DECLINED = "declined"
+    TRANSFERRED = "transferred"  # passed on to another agency
+    NOT_APPROVED = "not_approved"  # the agency head refused the transfer
+    NOT_FILED = "not_filed"  # the police refused to file, no (successful) reconsideration
+    HANDED_OVER = "handed_over"  # filed by the police, materials handed over
+
+
+class StageRecord(Model):
+    """One occurrence of a stage on a track (feedback occurs many times)."""
+
+    track: str
+    name: StageName
+    policy: str = Field(description="the policy whose stage this is")
+    seq: int = Field(description="occurrence of this stage on this track, from 0")
+    unit: str
+    started_at: UtcDateTime
+    due: UtcDateTime
+    due_rule: str = ""
+    provisional: bool = False
+    optional: bool = False
+    done_at: UtcDateTime | None = None
+    met: bool | None = None
+    outcome: str = ""
+    escalation_level: int = 0
+    fired: list[str] = Field(default_factory=list)
+
+    @property
+    def open(self) -> bool:
+        return self.done_at is None
+
+
+class Track(Model):
+    unit: str  # the receiving unit
+    state: TrackState = TrackState.ACTIVE
+    # Decree 310 phase: set when the lead is (or was from the start) a transfer to the police.
+    police_phase: bool = False
+    agency: str | None = None
+    police: str | None = None
+    result: str = ""
+
+
+class LeadEvent(Model):
+    """Who did what when: the lead's timeline."""
+
+    at: UtcDateTime
+    what: str
+    unit: str = ""
+    by: str = ""
+    track: str = ""
+    detail: str = ""
+
+
+class LeadStatus(Model):
+    lead_id: str
+    campaign_id: str
+    title: str
+    policy: str
+    referrer: str
+    referred_at: UtcDateTime
+    now: UtcDateTime
+    stage: str
+    closed: bool
+    escalation_level: int
+    due_at: UtcDateTime | None = None
+    units: list[str]
+    tracks: list[Track]
+    stages: list[StageRecord]
+    timeline: list[LeadEvent]
+    content: BlobRef | None = None
+
+
+class LeadStatusQuery(Model):
+    """Empty: `get_status` takes one model like every other call."""

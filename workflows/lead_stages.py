@@ -1,0 +1,596 @@
+"""The stages of a case lead and their clocks: pure code the `LeadReferral` workflow drives.
+
+`LeadBook` holds a lead's state. The workflow feeds it the clock (`now`) and the
+calls; the book checks each call (`check_*`, which never changes anything, for
+Update validators), applies it (`apply_*`), places every open stage's reminders,
+due moment and escalations on the calendar, fires what is due and queues the
+notifications. No temporalio import, no clock, no I/O: this is tested directly.
+
+Track order (one track per receiving unit, each with its own clock — 协办):
+
+    sign → decide ─ open ──────→ feedback (cadence) + close → closed
+                   ├ decline ──→ reconsider_request → reconsider → (open | declined)
+                   ├ transfer ─→ (track ends; a new track for the other agency starts at sign)
+                   └ police ───→ approve → transfer → file ─ open ───→ handover → handed_over
+                                                              └ decline → reconsider_request → reconsider
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from schemas.calendar import Due, LadderStep
+from schemas.lead import (
+    Actor,
+    Approve,
+    CloseLead,
+    Decide,
+    Decision,
+    GiveFeedback,
+    HandOver,
+    Involve,
+    LeadCall,
+    LeadEvent,
+    LeadInput,
+    LeadReceipt,
+    LeadRecipient,
+    LeadStatus,
+    LeadUnit,
+    ReferralPolicy,
+    ReferralStageSpec,
+    RequestReconsideration,
+    SignFor,
+    StageName,
+    StageRecord,
+    Track,
+    TrackState,
+    Transfer,
+)
+from schemas.notify import MessageContext, Notification, Template
+from schemas.people import Person
+from workflows.legaltime.ladder import escalation_moments, reminder_moments
+from workflows.legaltime.periods import compute_due
+
+
+class Refused(ValueError):
+    """A call the lead cannot accept now; the message says why (shown to the caller as is)."""
+
+
+@dataclass(frozen=True)
+class AgendaItem:
+    """One future event of an open stage: a reminder, its due moment, or an escalation rung."""
+
+    at: datetime
+    record: StageRecord
+    key: str  # "reminder:<k>", "due", "escalation:<k>"
+    level: int = 0
+    recipients: tuple[LeadRecipient, ...] = ()
+
+    @property
+    def summary(self) -> str:
+        return f"{self.record.track} {self.record.name.value}#{self.record.seq} {self.key}"
+
+
+_TERMINAL_TEXT = {
+    TrackState.CLOSED: "办结",
+    TrackState.DECLINED: "declined",
+    TrackState.TRANSFERRED: "transferred to another agency",
+    TrackState.NOT_APPROVED: "transfer to the police not approved",
+    TrackState.NOT_FILED: "not filed by the police",
+    TrackState.HANDED_OVER: "filed by the police, materials handed over",
+}
+
+
+def _persons(people: Iterable[Person | None]) -> list[Person]:
+    return [p for p in people if p is not None]
+
+
+class LeadBook:
+    """One lead's tracks, stage records, timeline and outbox."""
+
+    def __init__(self, spec: LeadInput) -> None:
+        self.spec = spec
+        self.units: dict[str, LeadUnit] = {spec.referrer.id: spec.referrer}
+        self.tracks: dict[str, Track] = {}
+        self.records: list[StageRecord] = []
+        self.timeline: list[LeadEvent] = []
+        self.involved: list[str] = []
+        self.outbox: list[Notification] = []
+        self.escalation_level = 0
+        self._agenda_cache: dict[tuple[str, StageName, int], list[AgendaItem]] = {}
+
+    # ---- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Open every receiver's track at the referral moment."""
+        at = self.spec.referred_at
+        names = ", ".join(r.id for r in self.spec.receivers)
+        self._event(
+            at, "referred", self.spec.referrer.id, self.spec.by, "", f"to {names}; policy {self.spec.policy.name}"
+        )
+        direct_310 = self.spec.policy.stage(StageName.SIGN) is None
+        for receiver in self.spec.receivers:
+            self.units[receiver.id] = receiver
+            track = Track(unit=receiver.id)
+            if direct_310:
+                # Referred straight under Decree 310: the referrer is the agency, the receiver the police.
+                track.police_phase, track.agency, track.police = True, self.spec.referrer.id, receiver.id
+            self.tracks[receiver.id] = track
+            self._open(track, StageName.SIGN if not direct_310 else StageName.APPROVE, at)
+
+    @property
+    def closed(self) -> bool:
+        return all(t.state is not TrackState.ACTIVE for t in self.tracks.values())
+
+    def open_records(self) -> list[StageRecord]:
+        return [r for r in self.records if r.done_at is None]
+
+    # ---- policy and roles --------------------------------------------------------------------
+
+    def policy_of(self, track: Track) -> ReferralPolicy:
+        if track.police_phase and self.spec.policy.stage(StageName.APPROVE) is None:
+            assert self.spec.police_policy is not None  # checked before entering the police phase
+            return self.spec.police_policy
+        return self.spec.policy
+
+    def _policy_named(self, name: str) -> ReferralPolicy:
+        police = self.spec.police_policy
+        return police if police is not None and police.name == name else self.spec.policy
+
+    def stage_spec(self, record: StageRecord) -> ReferralStageSpec:
+        spec = self._policy_named(record.policy).stage(record.name)
+        assert spec is not None  # a record is only opened for a stage its policy has
+        return spec
+
+    def actor_unit(self, track: Track, actor: Actor) -> str:
+        if actor is Actor.REFERRER:
+            return self.spec.referrer.id
+        if actor is Actor.RECEIVER:
+            return track.unit
+        if actor is Actor.AGENCY:
+            return track.agency or self.spec.referrer.id
+        return track.police or track.unit
+
+    def _recipients(self, record: StageRecord, roles: Iterable[LeadRecipient]) -> list[tuple[str, Person]]:
+        """(role, person) pairs, each person once (by email, else name) in the order of the roles."""
+        track = self.tracks[record.track]
+        actor = self.units[record.unit]
+        agency = self.units[track.agency or self.spec.referrer.id]
+        referrer = self.spec.referrer
+        by_role: dict[LeadRecipient, list[Person]] = {
+            LeadRecipient.ACTOR: actor.contacts,
+            LeadRecipient.ACTOR_LEADER: _persons([actor.leader]),
+            LeadRecipient.REFERRER: referrer.contacts,
+            LeadRecipient.REFERRER_LEADER: _persons([referrer.leader]),
+            LeadRecipient.AGENCY: agency.contacts,
+            LeadRecipient.LEADERSHIP: self.spec.leadership,
+            LeadRecipient.OFFICE: self.spec.office_staff,
+        }
+        seen: set[str] = set()
+        out: list[tuple[str, Person]] = []
+        for role in roles:
+            for person in by_role[role]:
+                ident = person.email or f"name:{person.name}"
+                if ident not in seen:
+                    seen.add(ident)
+                    out.append((role.value, person))
+        return out
+
+    # ---- stages ------------------------------------------------------------------------------
+
+    def _open(self, track: Track, name: StageName, start: datetime) -> StageRecord | None:
+        """Open a stage on a track if its policy has it; None when the policy skips it."""
+        policy = self.policy_of(track)
+        spec = policy.stage(name)
+        if spec is None:
+            return None
+        due = compute_due(start, spec.limit, self.spec.calendar)
+        seq = sum(1 for r in self.records if r.track == track.unit and r.name is name)
+        record = StageRecord(
+            track=track.unit,
+            name=name,
+            policy=policy.name,
+            seq=seq,
+            unit=self.actor_unit(track, spec.actor),
+            started_at=start,
+            due=due.at,
+            due_rule=due.rule,
+            provisional=due.provisional,
+            optional=spec.optional,
+        )
+        self.records.append(record)
+        self._notify(record, "opened", [LeadRecipient.ACTOR], start)
+        return record
+
+    def _done(self, record: StageRecord, at: datetime, outcome: str, met: bool | None = None) -> None:
+        record.done_at = at
+        record.met = (at <= record.due) if met is None else met
+        record.outcome = outcome
+        if record.unit != self.spec.referrer.id:
+            # The referring unit hears about every step of its lead.
+            self._notify(record, "done", [LeadRecipient.REFERRER], at, detail=outcome)
+
+    def _end_track(self, track: Track, state: TrackState, at: datetime, result: str = "") -> None:
+        track.state = state
+        track.result = result or _TERMINAL_TEXT[state]
+        for record in self.open_records():
+            if record.track == track.unit:
+                # A feedback cadence ends with the case; it was not missed by ending.
+                record.done_at, record.met, record.outcome = at, at <= record.due, "ended with the track"
+        self._event(at, f"track:{state.value}", track.unit, "", track.unit, track.result)
+        if self.closed:
+            self._event(at, "closed", "", "", "", "every track has ended")
+
+    def _agenda_of(self, record: StageRecord) -> list[AgendaItem]:
+        cache_key = (record.track, record.name, record.seq)
+        cached = self._agenda_cache.get(cache_key)
+        if cached is not None:
+            return cached
+        spec = self.stage_spec(record)
+        window = self._policy_named(record.policy).send_window
+        cal = self.spec.calendar
+        items: list[AgendaItem] = []
+        for moment in reminder_moments(record.due, spec.reminders, cal, window):
+            # A rung that falls before the stage opened (a short limit, a long ladder) is dropped.
+            if moment.at > record.started_at:
+                items.append(AgendaItem(moment.at, record, f"reminder:{moment.key}", 0, (LeadRecipient.ACTOR,)))
+        items.append(AgendaItem(record.due, record, "due"))
+        steps: dict[str, tuple[int, LadderStep, tuple[LeadRecipient, ...]]] = {
+            e.step.key: (i + 1, e.step, tuple(e.recipients)) for i, e in enumerate(spec.escalations)
+        }
+        for moment in escalation_moments(record.due, [s for _, s, _ in steps.values()], cal, window):
+            level, _, recipients = steps[moment.key]
+            items.append(AgendaItem(moment.at, record, f"escalation:{moment.key}", level, recipients))
+        items.sort(key=lambda i: (i.at, i.key))
+        self._agenda_cache[cache_key] = items
+        return items
+
+    def agenda(self) -> list[AgendaItem]:
+        """Every event still to come, earliest first."""
+        items = [i for r in self.open_records() for i in self._agenda_of(r) if i.key not in r.fired]
+        return sorted(items, key=lambda i: (i.at, i.summary))
+
+    def next_moment(self) -> AgendaItem | None:
+        upcoming = self.agenda()
+        return upcoming[0] if upcoming else None
+
+    def fire_due(self, now: datetime) -> int:
+        """Fire every agenda item at or before now; returns how many fired."""
+        fired = 0
+        while True:
+            ready = [i for i in self.agenda() if i.at <= now]
+            if not ready:
+                return fired
+            item = ready[0]
+            record = item.record
+            record.fired.append(item.key)
+            fired += 1
+            if item.key.startswith("reminder:"):
+                self._notify(record, "reminder", item.recipients, now, step=item.key)
+            elif item.key == "due":
+                self._missed(record, now)
+            else:
+                record.escalation_level = max(record.escalation_level, item.level)
+                self.escalation_level = max(self.escalation_level, item.level)
+                self._event(now, f"escalation:{item.level}", record.unit, "duban", record.track, record.name.value)
+                self._notify(record, "missed", item.recipients, now, step=item.key, level=item.level)
+
+    def _missed(self, record: StageRecord, now: datetime) -> None:
+        if not record.optional:
+            self._event(now, "missed", record.unit, "duban", record.track, f"{record.name.value} not done in time")
+            return
+        # An optional step (asking for reconsideration) lapses: the refusal stands.
+        self._done(record, now, "lapsed: no request within the limit")
+        record.met = None  # nothing was owed: the right to ask simply lapsed
+        track = self.tracks[record.track]
+        self._end_track(track, TrackState.NOT_FILED if track.police_phase else TrackState.DECLINED, now)
+
+    # ---- status ------------------------------------------------------------------------------
+
+    def stage_label(self) -> str:
+        if self.closed:
+            return "closed"
+        open_ = self.open_records()
+        main = [r for r in open_ if r.name is not StageName.FEEDBACK] or open_
+        return min(main, key=lambda r: (r.due, r.track)).name.value
+
+    def earliest_due(self) -> datetime | None:
+        open_ = self.open_records()
+        return min(r.due for r in open_) if open_ else None
+
+    def unit_ids(self) -> list[str]:
+        ids = [self.spec.referrer.id, *self.tracks]
+        for track in self.tracks.values():
+            ids.extend(u for u in (track.agency, track.police) if u)
+        ids.extend(self.involved)
+        return list(dict.fromkeys(ids))
+
+    def status(self, now: datetime) -> LeadStatus:
+        return LeadStatus(
+            lead_id=self.spec.lead_id,
+            campaign_id=self.spec.campaign_id,
+            title=self.spec.title,
+            policy=self.spec.policy.name,
+            referrer=self.spec.referrer.id,
+            referred_at=self.spec.referred_at,
+            now=now,
+            stage=self.stage_label(),
+            closed=self.closed,
+            escalation_level=self.escalation_level,
+            due_at=self.earliest_due(),
+            units=self.unit_ids(),
+            tracks=[t.model_copy() for t in self.tracks.values()],
+            stages=[r.model_copy() for r in self.records],
+            timeline=[e.model_copy() for e in self.timeline],
+            content=self.spec.content,
+        )
+
+    # ---- calls: checks (never change anything) -----------------------------------------------
+
+    def _find(self, call: LeadCall, stages: set[StageName], action: str) -> StageRecord:
+        if self.closed:
+            raise Refused(f"lead {self.spec.lead_id} is closed; {action} is no longer possible")
+        if call.track is not None and call.track not in self.tracks:
+            raise Refused(f"lead {self.spec.lead_id} has no track for unit {call.track}")
+        open_ = [r for r in self.open_records() if call.track is None or r.track == call.track]
+        matches = [r for r in open_ if r.name in stages and r.unit == call.unit_id]
+        if len(matches) == 1:
+            return matches[0]
+        if len(matches) > 1:
+            tracks = ", ".join(sorted(r.track for r in matches))
+            raise Refused(f"{call.unit_id} acts on several tracks ({tracks}); say which one with --track")
+        if call.unit_id not in self.unit_ids():
+            raise Refused(f"unit {call.unit_id} has no part in lead {self.spec.lead_id}; it cannot {action}")
+        waiting = "; ".join(
+            f"{r.name.value} by {r.unit}" + (f" (track {r.track})" if len(self.tracks) > 1 else "") for r in open_
+        )
+        wanted = "/".join(s.value for s in sorted(stages))
+        raise Refused(
+            f"{call.unit_id} cannot {action} now: that needs an open {wanted} stage of {call.unit_id}, "
+            f"but the lead is waiting for: {waiting or 'nothing'}"
+        )
+
+    def check_sign_for(self, call: SignFor) -> StageRecord:
+        return self._find(call, {StageName.SIGN}, "sign for the lead (签收)")
+
+    def check_decide(self, call: Decide) -> StageRecord:
+        record = self._find(call, {StageName.DECIDE, StageName.FILE, StageName.RECONSIDER}, "decide")
+        track = self.tracks[record.track]
+        if record.name is not StageName.DECIDE and call.decision not in (Decision.OPEN, Decision.DECLINE):
+            raise Refused(
+                f"in the {record.name.value} stage the decision is open or decline, not {call.decision.value}"
+            )
+        if call.decision in (Decision.TRANSFER, Decision.POLICE):
+            assert call.to is not None  # the model requires it
+            target = call.to.id
+            if target in (call.unit_id, self.spec.referrer.id):
+                raise Refused(f"cannot {call.decision.value} the lead to {target}: it is already handling it")
+            if call.decision is Decision.TRANSFER and target in self.tracks:
+                raise Refused(f"{target} already has a track in this lead")
+            if call.decision is Decision.POLICE and self.spec.police_policy is None and not track.police_phase:
+                raise Refused(
+                    f"policy {self.spec.policy.name} names no police policy; the lead cannot go to the police"
+                )
+        return record
+
+    def check_give_feedback(self, call: GiveFeedback) -> StageRecord:
+        return self._find(call, {StageName.FEEDBACK}, "give progress feedback (反馈)")
+
+    def check_close(self, call: CloseLead) -> StageRecord:
+        return self._find(call, {StageName.CLOSE}, "close the lead (办结)")
+
+    def check_approve(self, call: Approve) -> StageRecord:
+        if not call.approve and not call.reason.strip():
+            raise Refused("refusing the transfer needs a reason")
+        return self._find(call, {StageName.APPROVE}, "approve the transfer")
+
+    def check_transfer(self, call: Transfer) -> StageRecord:
+        return self._find(call, {StageName.TRANSFER}, "transfer the case to the police (移送)")
+
+    def check_request_reconsideration(self, call: RequestReconsideration) -> StageRecord:
+        return self._find(call, {StageName.RECONSIDER_REQUEST}, "request reconsideration (复议)")
+
+    def check_hand_over(self, call: HandOver) -> StageRecord:
+        return self._find(call, {StageName.HANDOVER}, "hand over materials")
+
+    def check_involve(self, call: Involve) -> None:
+        if self.closed:
+            raise Refused(f"lead {self.spec.lead_id} is closed; early involvement is no longer possible")
+        if call.unit.id in self.involved:
+            raise Refused(f"{call.unit.id} is already involved in this lead")
+        if call.unit.id == self.spec.referrer.id or call.unit.id in self.tracks:
+            raise Refused(f"{call.unit.id} already handles this lead; 提前介入 is for police or procuratorate")
+
+    # ---- calls: apply (after a successful check) ---------------------------------------------
+
+    def _receipt(self, action: str, call: LeadCall, record: StageRecord, now: datetime, message: str) -> LeadReceipt:
+        track = self.tracks[record.track]
+        nxt = [r for r in self.open_records() if r.track == track.unit]
+        label = min(nxt, key=lambda r: r.due).name.value if nxt else track.state.value
+        return LeadReceipt(
+            lead_id=self.spec.lead_id,
+            action=action,
+            unit_id=call.unit_id,
+            track=track.unit,
+            accepted_at=now,
+            stage=label,
+            message=message,
+            next_due=min((r.due for r in nxt), default=None),
+        )
+
+    def _late(self, record: StageRecord, now: datetime) -> str:
+        return " (late)" if now > record.due else ""
+
+    def apply_sign_for(self, call: SignFor, now: datetime) -> LeadReceipt:
+        record = self.check_sign_for(call)
+        self._done(record, now, "signed for")
+        self._event(now, "signed_for", call.unit_id, call.by, record.track, self._late(record, now).strip())
+        self._open(self.tracks[record.track], StageName.DECIDE, now)
+        return self._receipt("sign_for", call, record, now, f"签收{self._late(record, now)}")
+
+    def apply_decide(self, call: Decide, now: datetime) -> LeadReceipt:
+        record = self.check_decide(call)
+        track = self.tracks[record.track]
+        what = call.decision.value + (f" → {call.to.id}" if call.to else "")
+        detail = f"{what}: {call.reason}" if call.reason else what
+        self._done(record, now, detail)
+        self._event(now, f"decided:{call.decision.value}", call.unit_id, call.by, track.unit, call.reason)
+        final_round = record.name is StageName.RECONSIDER
+        if call.decision is Decision.OPEN:
+            if track.police_phase:
+                self._filed(track, now)
+            else:
+                self._open(track, StageName.FEEDBACK, now)
+                if self._open(track, StageName.CLOSE, now) is None:
+                    self._end_track(track, TrackState.CLOSED, now, "case opened")
+        elif call.decision is Decision.DECLINE:
+            refused = TrackState.NOT_FILED if track.police_phase else TrackState.DECLINED
+            if final_round or self._open(track, StageName.RECONSIDER_REQUEST, now) is None:
+                self._end_track(track, refused, now, call.reason)
+        elif call.decision is Decision.TRANSFER:
+            assert call.to is not None
+            self._end_track(track, TrackState.TRANSFERRED, now, f"transferred to {call.to.id}")
+            self.units[call.to.id] = call.to
+            new = Track(unit=call.to.id)
+            self.tracks[new.unit] = new
+            self._open(new, StageName.SIGN, now)
+        else:
+            assert call.to is not None
+            self.units[call.to.id] = call.to
+            track.police_phase, track.agency, track.police = True, track.unit, call.to.id
+            # Handing to the police is the case report reaching the agency head: Art. 5's 3 days start now.
+            self._open(track, StageName.APPROVE, now)
+        return self._receipt("decide", call, record, now, f"decision {what} recorded{self._late(record, now)}")
+
+    def _filed(self, track: Track, now: datetime) -> None:
+        if self._open(track, StageName.HANDOVER, now) is None:
+            self._end_track(track, TrackState.HANDED_OVER, now)
+
+    def apply_give_feedback(self, call: GiveFeedback, now: datetime) -> LeadReceipt:
+        record = self.check_give_feedback(call)
+        self._done(record, now, call.text)
+        self._event(now, "feedback", call.unit_id, call.by, record.track, call.text)
+        # The cadence restarts from this feedback.
+        self._open(self.tracks[record.track], StageName.FEEDBACK, now)
+        return self._receipt("feedback", call, record, now, f"反馈 recorded{self._late(record, now)}")
+
+    def apply_close(self, call: CloseLead, now: datetime) -> LeadReceipt:
+        record = self.check_close(call)
+        self._done(record, now, call.result)
+        self._event(now, "closed_track", call.unit_id, call.by, record.track, call.result)
+        self._end_track(self.tracks[record.track], TrackState.CLOSED, now, call.result)
+        return self._receipt("close", call, record, now, f"办结{self._late(record, now)}")
+
+    def apply_approve(self, call: Approve, now: datetime) -> LeadReceipt:
+        record = self.check_approve(call)
+        track = self.tracks[record.track]
+        self._done(record, now, "approved" if call.approve else f"refused: {call.reason}")
+        self._event(now, "approved" if call.approve else "not_approved", call.unit_id, call.by, track.unit, call.reason)
+        if call.approve:
+            # Art. 5: transfer within 24 hours of approval.
+            self._open(track, StageName.TRANSFER, now)
+        else:
+            self._end_track(track, TrackState.NOT_APPROVED, now, call.reason)
+        return self._receipt("approve", call, record, now, "approved" if call.approve else "transfer refused")
+
+    def apply_transfer(self, call: Transfer, now: datetime) -> LeadReceipt:
+        record = self.check_transfer(call)
+        track = self.tracks[record.track]
+        self._done(record, now, call.note or "transferred")
+        self._event(now, "transferred", call.unit_id, call.by, track.unit, call.note)
+        # Art. 8: the police decide on filing within 3 days of accepting the transfer.
+        self._open(track, StageName.FILE, now)
+        return self._receipt("transfer", call, record, now, f"移送 recorded{self._late(record, now)}")
+
+    def apply_request_reconsideration(self, call: RequestReconsideration, now: datetime) -> LeadReceipt:
+        record = self.check_request_reconsideration(call)
+        track = self.tracks[record.track]
+        self._done(record, now, call.reason)
+        self._event(now, "reconsideration_requested", call.unit_id, call.by, track.unit, call.reason)
+        self._open(track, StageName.RECONSIDER, now)
+        return self._receipt("request_reconsideration", call, record, now, "复议 requested")
+
+    def apply_hand_over(self, call: HandOver, now: datetime) -> LeadReceipt:
+        record = self.check_hand_over(call)
+        track = self.tracks[record.track]
+        self._done(record, now, call.note or "materials handed over")
+        self._event(now, "handed_over", call.unit_id, call.by, track.unit, call.note)
+        self._end_track(track, TrackState.HANDED_OVER, now)
+        return self._receipt("hand_over", call, record, now, f"materials handed over{self._late(record, now)}")
+
+    def apply_involve(self, call: Involve, now: datetime) -> LeadEvent:
+        self.check_involve(call)
+        self.units[call.unit.id] = call.unit
+        self.involved.append(call.unit.id)
+        event = self._event(now, "involved", call.unit.id, call.by, "", call.note or "提前介入")
+        for i, person in enumerate(self.spec.referrer.contacts):
+            self.outbox.append(
+                Notification(
+                    key=f"{self.spec.lead_id}:involve:{call.unit.id}:referrer:{i}",
+                    template=Template.LEAD_STAGE,
+                    to=person,
+                    role="referrer",
+                    context=self._context("involve", "done", now, unit=call.unit, reason=call.note),
+                )
+            )
+        return event
+
+    # ---- notes ---------------------------------------------------------------------------------
+
+    def _event(self, at: datetime, what: str, unit: str, by: str, track: str, detail: str) -> LeadEvent:
+        event = LeadEvent(at=at, what=what, unit=unit, by=by, track=track, detail=detail)
+        self.timeline.append(event)
+        return event
+
+    def _context(
+        self,
+        stage: str,
+        event: str,
+        now: datetime,
+        unit: LeadUnit,
+        due: Due | None = None,
+        level: int = 0,
+        reason: str = "",
+    ) -> MessageContext:
+        return MessageContext(
+            office_name=self.spec.office_name,
+            campaign_id=self.spec.campaign_id,
+            lead_id=self.spec.lead_id,
+            lead_title=self.spec.title,
+            unit_id=unit.id,
+            unit_name=unit.name,
+            stage=stage,
+            stage_event=event,
+            due=due,
+            escalation_level=level,
+            reason=reason,
+        )
+
+    def _notify(
+        self,
+        record: StageRecord,
+        event: str,
+        roles: Iterable[LeadRecipient],
+        now: datetime,
+        step: str = "",
+        level: int = 0,
+        detail: str = "",
+    ) -> None:
+        due = Due(at=record.due, tz=self.spec.calendar.tz, provisional=record.provisional, rule=record.due_rule)
+        context = self._context(record.name.value, event, now, self.units[record.unit], due, level, detail)
+        scope = f"{self.spec.lead_id}:{record.track}:{record.name.value}#{record.seq}:{step or event}"
+        for i, (role, person) in enumerate(self._recipients(record, roles)):
+            self.outbox.append(
+                Notification(
+                    key=f"{scope}:{role}:{i}",
+                    template=Template.LEAD_STAGE,
+                    to=person,
+                    role=role,
+                    context=context,
+                    attachments=[],
+                )
+            )
+
+    def take_outbox(self) -> list[Notification]:
+        out, self.outbox = self.outbox, []
+        return out
