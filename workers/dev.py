@@ -18,22 +18,21 @@ import os
 import signal
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from importlib.util import find_spec
 from pathlib import Path
 from typing import Any, TextIO
 
+import httpx
 from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.client import Client
 
 from workers.binaries import MissingBinaryError, bundled_binary
 from workers.logging import get_logger
 from workers.ports import free_port, port_holder, port_is_free
-from workers.settings import Settings
 from workers.searchattrs import SEARCH_ATTRIBUTES
+from workers.settings import Settings
 
 log = get_logger("duban.dev")
 
@@ -500,20 +499,18 @@ async def _smtp_answers(host: str, port: int) -> bool:
 
 
 async def _http_ok(url: str) -> bool:
-    return await asyncio.to_thread(_http_status, url) == 200
+    return await _http_status(url) == 200
 
 
 async def _http_answers(url: str) -> bool:
-    status = await asyncio.to_thread(_http_status, url)
+    status = await _http_status(url)
     return status is not None and status < 500
 
 
-def _http_status(url: str) -> int | None:
+async def _http_status(url: str) -> int | None:
     try:
-        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - our own loopback URL
-            status: int = response.status
-            return status
-    except urllib.error.HTTPError as error:
-        return error.code
-    except (urllib.error.URLError, OSError, TimeoutError):
+        async with httpx.AsyncClient(timeout=2) as http:
+            response = await http.get(url)
+    except httpx.HTTPError:
         return None
+    return response.status_code

@@ -1,11 +1,9 @@
 """The worker's /healthz and /metrics endpoint, including the Temporal SDK's own metrics."""
 
-import asyncio
-import urllib.error
-import urllib.request
 import uuid
 from datetime import timedelta
 
+import httpx
 from prometheus_client import CollectorRegistry
 from temporalio import workflow
 from temporalio.client import Client
@@ -22,16 +20,10 @@ class Noop:
         await workflow.sleep(timedelta(milliseconds=1))
 
 
-def _get(url: str) -> tuple[int, str, str]:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as response:
-            return response.status, response.headers["Content-Type"], response.read().decode()
-    except urllib.error.HTTPError as error:
-        return error.code, error.headers["Content-Type"], error.read().decode()
-
-
 async def _fetch(url: str) -> tuple[int, str, str]:
-    return await asyncio.to_thread(_get, url)
+    async with httpx.AsyncClient(timeout=5) as http:
+        response = await http.get(url)
+    return response.status_code, response.headers["content-type"], response.text
 
 
 class TestHealthServer:
