@@ -1,0 +1,409 @@
+"""The mail activity: deliver one batch of notifications, exactly once per key as far as SMTP allows.
+
+Idempotency rests on two things:
+- a deterministic Message-ID per notification key (`mime.message_id`), so
+  even a duplicate is recognisable as the same message by readers and MTAs;
+- the sent-ledger, checked before a message is sent and written right after
+  the server accepts it (250 after DATA).
+
+The window: if the process dies (or the connection drops, or DATA times out)
+after the server accepted a message but before the ledger row is committed,
+the next attempt sends that one message again, with the same Message-ID. This
+window is a few milliseconds per message (one local SQLite commit) and is the
+price of never losing a message — the alternative, recording before sending,
+would silently drop a message on a crash. Two attempts running at the same
+time (a heartbeat timeout while the old attempt still runs) can also overlap.
+
+Errors: anything that may pass (connection refused, timeouts, 4xx) raises a
+retryable `ApplicationError` so Temporal retries the activity; the ledger makes
+the retry send only what is still missing. Permanent problems for the whole
+batch (authentication refused, sender refused, bad batch) are non-retryable; a
+permanent problem for one recipient (5xx on RCPT or DATA, unknown webhook) is a
+REFUSED delivery while the others still go out. Past `useful_until` the batch
+fails with the non-retryable `MailExpired`.
+"""
+
+import hashlib
+import ssl
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.errors import HeaderParseError
+from email.headerregistry import Address
+from email.message import EmailMessage
+from pathlib import Path
+
+import aiosmtplib
+import httpx
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities import webhooks
+from activities.blobs import BlobNotFoundError, FileBlobStore
+from activities.invites import deadline_invite
+from activities.mail_render import MailRenderer, Rendered, locale_of, topic
+from activities.mime import Attachment, Envelope, Invite, build_message, message_id
+from activities.sent_ledger import SentLedger
+from console.tokens import PortalTokens
+from schemas.notify import BatchResult, Delivery, DeliveryStatus, MailBatch, Notification, Template
+from workers.settings import SmtpSettings
+
+EMAIL = "email"
+WEBHOOK = "webhook"
+
+# Templates where one recipient commonly gets many at once (a leader, many late units): merged into one digest.
+DIGESTIBLE = frozenset(
+    {
+        Template.REMINDER,
+        Template.DUE_TODAY,
+        Template.OVERDUE,
+        Template.ESCALATION,
+        Template.BULLETIN,
+        Template.OFFICE_REMINDER,
+        Template.LEAD_STAGE,
+    }
+)
+
+
+def digest_key(keys: Sequence[str]) -> str:
+    """The key of a digest message: a function of its members' keys only, so a retry rebuilds the same one."""
+    joined = "\n".join(sorted(keys))
+    return "digest:" + hashlib.sha256(joined.encode("utf-8")).hexdigest()
+
+
+@dataclass
+class _Outgoing:
+    """One message to one address (or one post to one robot) carrying one or more notifications."""
+
+    channel: str
+    address: str  # email address, or webhook name
+    members: list[Notification]
+
+    @property
+    def keys(self) -> list[str]:
+        return [n.key for n in self.members]
+
+    @property
+    def key(self) -> str:
+        return self.members[0].key if len(self.members) == 1 else digest_key(self.keys)
+
+
+@dataclass
+class _Progress:
+    deliveries: dict[tuple[str, str], Delivery] = field(default_factory=dict)
+    temporary: list[str] = field(default_factory=list)
+
+    def mark(self, out: _Outgoing, status: DeliveryStatus, detail: str = "") -> None:
+        recipient = out.address if out.channel == EMAIL else f"{WEBHOOK}:{out.address}"
+        for key in out.keys:
+            self.deliveries[(out.channel, key)] = Delivery(
+                key=key, recipient=recipient, channel=out.channel, status=status, detail=detail
+            )
+
+
+class _ConnectionLost(Exception):
+    """The SMTP session is gone mid-batch; stop and let the activity be retried."""
+
+
+class MailActivities:
+    """Holds the injected mailer settings, ledger, blob store and link signer; one method per activity."""
+
+    def __init__(
+        self,
+        smtp: SmtpSettings,
+        ledger: SentLedger,
+        blobs: FileBlobStore,
+        links: PortalTokens | None,
+        webhooks: dict[str, str] | None = None,
+        webhook_sink_dir: Path | None = None,
+    ) -> None:
+        self.smtp = smtp
+        self.ledger = ledger
+        self.blobs = blobs
+        self.renderer = MailRenderer(links)
+        self.webhooks = dict(webhooks or {})
+        self.webhook_sink_dir = webhook_sink_dir
+
+    @activity.defn(name="send_batch")
+    async def send_batch(self, batch: MailBatch) -> BatchResult:
+        """Send every notification of one instant; per-recipient results, exactly one message per key."""
+        _check_batch(batch)
+        _check_useful(batch)
+        progress = _Progress()
+        email_out, webhook_out = self._plan(batch, progress)
+
+        pending_email = self._skip_sent(email_out, EMAIL, progress)
+        if pending_email:
+            await self._send_email(batch, pending_email, progress)
+        pending_posts = self._skip_sent(webhook_out, WEBHOOK, progress)
+        if pending_posts:
+            await self._post_webhooks(batch, pending_posts, progress)
+
+        result = BatchResult(deliveries=_in_order(batch, progress))
+        if progress.temporary:
+            detail = "; ".join(progress.temporary)
+            if batch.useful_until is not None and datetime.now(UTC) >= batch.useful_until:
+                raise ApplicationError(
+                    f"messages no longer useful and still undelivered: {detail}",
+                    result.model_dump(mode="json"),
+                    type="MailExpired",
+                    non_retryable=True,
+                )
+            raise ApplicationError(f"temporary delivery failures: {detail}", type="MailTemporary")
+        activity.logger.info(
+            "mail batch delivered",
+            extra={"scope": batch.scope, "count": len(result.deliveries), "refused": len(result.refused)},
+        )
+        return result
+
+    # -- planning -------------------------------------------------------------------------------------
+
+    def _plan(self, batch: MailBatch, progress: _Progress) -> tuple[list[_Outgoing], list[_Outgoing]]:
+        """Split into email and webhook messages, merging digests; people with no channel are NO_ADDRESS."""
+        emails: dict[str, list[Notification]] = {}
+        posts: dict[str, list[Notification]] = {}
+        for n in batch.notifications:
+            if n.to.email:
+                emails.setdefault(n.to.email.lower(), []).append(n)
+            if n.to.webhook:
+                posts.setdefault(n.to.webhook, []).append(n)
+            if not n.to.email and not n.to.webhook:
+                nobody = _Outgoing(EMAIL, "", [n])
+                progress.mark(nobody, DeliveryStatus.NO_ADDRESS, f"{n.to.name} has no email or webhook")
+        return _group(EMAIL, emails, batch.digest), _group(WEBHOOK, posts, batch.digest)
+
+    def _skip_sent(self, outgoing: list[_Outgoing], channel: str, progress: _Progress) -> list[_Outgoing]:
+        already = self.ledger.sent_keys([k for out in outgoing for k in out.keys], channel)
+        pending: list[_Outgoing] = []
+        for out in outgoing:
+            done = [n for n in out.members if n.key in already]
+            if done:
+                progress.mark(_Outgoing(channel, out.address, done), DeliveryStatus.ALREADY_SENT)
+            rest = [n for n in out.members if n.key not in already]
+            if rest:
+                pending.append(_Outgoing(channel, out.address, rest))
+        return pending
+
+    def _render(self, out: _Outgoing) -> Rendered:
+        if len(out.members) == 1:
+            return self.renderer.render(out.members[0])
+        return self.renderer.render_digest(out.members)
+
+    def _invites(self, batch: MailBatch, out: _Outgoing) -> list[Invite]:
+        invites = []
+        for n in out.members:
+            due = n.context.due
+            if not n.invite or due is None:
+                continue
+            english = locale_of(n.locale) == "en"
+            summary = ("Due: " if english else "【截止】") + topic(n.context)
+            if n.context.unit_name:
+                summary += f" — {n.context.unit_name}"
+            links = self.renderer.links_for(n.context)
+            ics = deadline_invite(n.context, due, stamp=batch.instant, summary=summary, url=links.portal)
+            name = f"{n.context.unit_id or 'deadline'}.ics" if len(out.members) > 1 else "invite.ics"
+            invites.append(Invite(ics=ics, filename=name))
+        return invites
+
+    def _attachments(self, out: _Outgoing) -> list[Attachment]:
+        items = []
+        for n in out.members:
+            for ref in n.attachments:
+                items.append(Attachment(data=self.blobs.get(ref), filename=ref.name, media_type=ref.media_type))
+        return items
+
+    # -- email ----------------------------------------------------------------------------------------
+
+    async def _send_email(self, batch: MailBatch, pending: list[_Outgoing], progress: _Progress) -> None:
+        sender = Address(display_name=self.smtp.sender_name, addr_spec=self.smtp.sender)
+        prepared = []
+        for out in pending:
+            try:
+                to = Address(display_name=out.members[0].to.name, addr_spec=out.address)
+                envelope = Envelope(
+                    sender=sender,
+                    to=to,
+                    key=out.key,
+                    date=datetime.now(UTC),
+                    headers={"X-Duban-Scope": batch.scope, "X-Duban-Template": out.members[0].template.value},
+                )
+                msg = build_message(
+                    envelope, self._render(out), invites=self._invites(batch, out), attachments=self._attachments(out)
+                )
+            except (ValueError, HeaderParseError) as exc:
+                progress.mark(out, DeliveryStatus.REFUSED, f"cannot address {out.address!r}: {exc}")
+                continue
+            except BlobNotFoundError as exc:
+                progress.mark(out, DeliveryStatus.REFUSED, f"attachment missing from the blob store: {exc}")
+                continue
+            prepared.append((out, msg))
+        if not prepared:
+            return
+
+        client = await self._connect()
+        try:
+            for count, (out, msg) in enumerate(prepared, start=1):
+                await self._send_one(client, batch, out, msg, progress)
+                if activity.in_activity():
+                    activity.heartbeat(count)
+        except _ConnectionLost as exc:
+            progress.temporary.append(str(exc))
+        finally:
+            try:
+                await client.quit()
+            except (aiosmtplib.SMTPException, OSError):
+                client.close()
+
+    async def _connect(self) -> aiosmtplib.SMTP:
+        s = self.smtp
+        client = aiosmtplib.SMTP(
+            hostname=s.host,
+            port=s.port,
+            timeout=s.timeout_seconds,
+            use_tls=s.implicit_tls,
+            start_tls=s.starttls and not s.implicit_tls,
+        )
+        try:
+            await client.connect()
+            if s.username:
+                await client.login(s.username, s.password.get_secret_value() if s.password else "")
+        except aiosmtplib.SMTPAuthenticationError as exc:
+            client.close()
+            raise ApplicationError(
+                f"SMTP server {s.host}:{s.port} refused login for {s.username!r}: {exc.code} {exc.message}",
+                type="SmtpAuthRefused",
+                non_retryable=True,
+            ) from exc
+        except aiosmtplib.SMTPNotSupported as exc:
+            client.close()
+            raise ApplicationError(
+                f"SMTP server {s.host}:{s.port} does not support what the settings require: {exc}",
+                type="SmtpMisconfigured",
+                non_retryable=True,
+            ) from exc
+        except ssl.SSLCertVerificationError as exc:
+            client.close()
+            raise ApplicationError(
+                f"SMTP server {s.host}:{s.port} presented a certificate we do not trust: {exc}",
+                type="SmtpTlsRefused",
+                non_retryable=True,
+            ) from exc
+        except aiosmtplib.SMTPResponseException as exc:
+            client.close()
+            raise ApplicationError(
+                f"SMTP server {s.host}:{s.port} answered {exc.code} {exc.message}",
+                type="SmtpUnavailable" if exc.code < 500 else "SmtpRefused",
+                non_retryable=exc.code >= 500,
+            ) from exc
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+            client.close()
+            raise ApplicationError(
+                f"SMTP server {s.host}:{s.port} unreachable: {type(exc).__name__}: {exc}", type="SmtpUnavailable"
+            ) from exc
+        return client
+
+    async def _send_one(
+        self, client: aiosmtplib.SMTP, batch: MailBatch, out: _Outgoing, msg: EmailMessage, progress: _Progress
+    ) -> None:
+        try:
+            await client.send_message(msg, sender=self.smtp.sender, recipients=[out.address])
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            refusal = exc.recipients[0]
+            self._refusal(out, refusal.code, refusal.message, progress)
+            return
+        except aiosmtplib.SMTPSenderRefused as exc:
+            if exc.code >= 500:
+                raise ApplicationError(
+                    f"SMTP server refused our sender {self.smtp.sender!r}: {exc.code} {exc.message}",
+                    type="SmtpSenderRefused",
+                    non_retryable=True,
+                ) from exc
+            progress.temporary.append(f"{out.address}: sender deferred {exc.code} {exc.message}")
+            return
+        except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError, OSError) as exc:
+            raise _ConnectionLost(f"connection lost at {out.address}: {type(exc).__name__}: {exc}") from exc
+        except aiosmtplib.SMTPResponseException as exc:
+            self._refusal(out, exc.code, exc.message, progress)
+            return
+        # Accepted: record at once. A crash between the 250 above and this commit is the documented window.
+        self.ledger.record(
+            out.keys, channel=EMAIL, message_id=message_id(out.key), recipient=out.address, scope=batch.scope
+        )
+        progress.mark(out, DeliveryStatus.SENT, message_id(out.key))
+
+    @staticmethod
+    def _refusal(out: _Outgoing, code: int, text: str, progress: _Progress) -> None:
+        if code >= 500:
+            progress.mark(out, DeliveryStatus.REFUSED, f"{code} {text}")
+        else:
+            progress.temporary.append(f"{out.address}: {code} {text}")
+
+    # -- webhooks -------------------------------------------------------------------------------------
+
+    async def _post_webhooks(self, batch: MailBatch, pending: list[_Outgoing], progress: _Progress) -> None:
+        async with httpx.AsyncClient(timeout=self.smtp.timeout_seconds) as client:
+            for out in pending:
+                raw = self.webhooks.get(out.address)
+                if raw is None:
+                    progress.mark(out, DeliveryStatus.REFUSED, f"webhook {out.address!r} is not configured")
+                    continue
+                try:
+                    target = webhooks.parse_webhook(raw)
+                    payload = webhooks.build_payload(target.kind, self._render(out), out.members[0].to)
+                    if target.sink:
+                        if self.webhook_sink_dir is None:
+                            raise webhooks.WebhookError("sink:// webhook without a sink directory", temporary=False)
+                        webhooks.write_sink(self.webhook_sink_dir, out.address, out.key, target, payload)
+                    else:
+                        await webhooks.post(client, target, payload)
+                except webhooks.WebhookError as exc:
+                    if exc.temporary:
+                        progress.temporary.append(f"webhook {out.address}: {exc}")
+                    else:
+                        progress.mark(out, DeliveryStatus.REFUSED, str(exc))
+                    continue
+                self.ledger.record(
+                    out.keys, channel=WEBHOOK, message_id=out.key, recipient=out.address, scope=batch.scope
+                )
+                progress.mark(out, DeliveryStatus.SENT)
+
+
+def _check_batch(batch: MailBatch) -> None:
+    seen: set[str] = set()
+    for n in batch.notifications:
+        if n.key in seen:
+            raise ApplicationError(
+                f"notification key {n.key!r} appears twice in batch {batch.scope}", type="BadBatch", non_retryable=True
+            )
+        seen.add(n.key)
+
+
+def _check_useful(batch: MailBatch) -> None:
+    if batch.useful_until is not None and datetime.now(UTC) >= batch.useful_until:
+        raise ApplicationError(
+            f"batch {batch.scope} at {batch.instant.isoformat()} was useful until {batch.useful_until.isoformat()}",
+            type="MailExpired",
+            non_retryable=True,
+        )
+
+
+def _group(channel: str, by_address: dict[str, list[Notification]], digest: bool) -> list[_Outgoing]:
+    out: list[_Outgoing] = []
+    for address, members in by_address.items():
+        merge = [n for n in members if n.template in DIGESTIBLE] if digest else []
+        if len(merge) > 1:
+            out.append(_Outgoing(channel, address, merge))
+        merged = {n.key for n in merge} if len(merge) > 1 else set()
+        out.extend(_Outgoing(channel, address, [n]) for n in members if n.key not in merged)
+    return out
+
+
+def _in_order(batch: MailBatch, progress: _Progress) -> list[Delivery]:
+    """Deliveries in the batch's order: email before webhook for a person with both."""
+    ordered = []
+    for n in batch.notifications:
+        for channel in (EMAIL, WEBHOOK):
+            delivery = progress.deliveries.get((channel, n.key))
+            if delivery is not None:
+                ordered.append(delivery)
+    return ordered

@@ -1,0 +1,213 @@
+"""Rendering notifications into words: subject, plain text, HTML and (for group robots) Markdown.
+
+Templates live in `activities/templates/<locale>/`: one file per `Template`
+member defining the blocks `subject` and `body`, extending a per-format layout
+(`_layout.txt.j2`, `_layout.html.j2`, `_layout.md.j2`) that prints what every
+message carries — document number, deadline with weekday, how it was counted,
+the unit's portal and calendar links, the contact person. The same template is
+compiled twice: once with HTML autoescaping, once without, so text never picks
+up entities and HTML never lets a unit name inject markup.
+"""
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import Template as JinjaTemplate
+from markupsafe import Markup, escape
+
+from console.tokens import PortalTokens
+from schemas.calendar import Due
+from schemas.notify import MessageContext, Notification, Template
+
+TEMPLATE_DIR = Path(__file__).parent / "templates"
+DEFAULT_LOCALE = "zh-CN"
+LOCALES = ("zh-CN", "en")
+
+_ZH_WEEKDAYS = "一二三四五六日"
+_EN_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_EN_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+
+
+def locale_of(requested: str) -> str:
+    """The template locale for a requested one: English for any `en*`, otherwise Chinese."""
+    return "en" if requested.lower().startswith("en") else DEFAULT_LOCALE
+
+
+def local_moment(due: Due) -> datetime:
+    return due.at.astimezone(ZoneInfo(due.tz))
+
+
+def _clock(moment: datetime) -> str:
+    # A deadline at the end of a day is stored as 23:59:59; offices write it as 24:00.
+    if (moment.hour, moment.minute, moment.second) == (23, 59, 59):
+        return "24:00"
+    return f"{moment:%H:%M}"
+
+
+def due_text_zh(due: Due) -> str:
+    """E.g. `2026年12月14日（星期一）24:00`, in the due's own time zone."""
+    m = local_moment(due)
+    return f"{m.year}年{m.month}月{m.day}日（星期{_ZH_WEEKDAYS[m.weekday()]}）{_clock(m)}"
+
+
+def due_text_en(due: Due) -> str:
+    """E.g. `Monday, 14 December 2026, 24:00 (Asia/Shanghai)`."""
+    m = local_moment(due)
+    return f"{_EN_WEEKDAYS[m.weekday()]}, {m.day} {_EN_MONTHS[m.month - 1]} {m.year}, {_clock(m)} ({due.tz})"
+
+
+def short_date(due: Due, locale: str) -> str:
+    m = local_moment(due)
+    if locale == "en":
+        return f"{m.day} {_EN_MONTHS[m.month - 1][:3]}"
+    return f"{m.month}月{m.day}日"
+
+
+def _paragraphs(value: str) -> Markup:
+    """Blank-line separated text → `<p>` elements; single newlines → `<br>`."""
+    text = value if isinstance(value, Markup) else escape(value)
+    parts = [p.strip() for p in re.split(r"\n\s*\n", str(text)) if p.strip()]
+    return Markup("".join("<p>" + p.replace("\n", "<br>\n") + "</p>\n" for p in parts))  # noqa: S704 - escaped above
+
+
+def _tidy(text: str) -> str:
+    """Collapse the blank-line runs that conditional template blocks leave behind."""
+    lines = [line.rstrip() for line in text.strip().splitlines()]
+    out: list[str] = []
+    for line in lines:
+        if not line and out and not out[-1]:
+            continue
+        out.append(line)
+    return "\n".join(out) + "\n"
+
+
+def _environment(autoescape: bool) -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATE_DIR),
+        autoescape=autoescape,  # noqa: S701 - the text/Markdown twin must not escape; HTML is autoescaped
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["paragraphs"] = _paragraphs
+    return env
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    text: str
+    html: str
+    markdown: str
+
+
+@dataclass(frozen=True)
+class Links:
+    portal: str | None
+    feed: str | None
+
+
+class MailRenderer:
+    """Renders one notification, or a digest of several for one recipient."""
+
+    def __init__(self, links: PortalTokens | None) -> None:
+        self.links = links
+        self._text = _environment(autoescape=False)
+        self._html = _environment(autoescape=True)
+
+    def links_for(self, context: MessageContext) -> Links:
+        """The unit's signed portal and feed links, when the message asks for them and we can sign."""
+        if not context.portal_link or self.links is None or not context.unit_id:
+            return Links(portal=None, feed=None)
+        scope = context.cycle_id or context.lead_id
+        portal = self.links.portal_link(scope, context.unit_id) if scope else None
+        return Links(portal=portal, feed=self.links.feed_link(context.unit_id))
+
+    def _variables(self, locale: str, notification: Notification) -> dict[str, Any]:
+        context = notification.context
+        links = self.links_for(context)
+        when: Callable[[Due], str] = due_text_en if locale == "en" else due_text_zh
+        return {
+            "n": notification,
+            "c": context,
+            "what": topic(context),
+            "to": notification.to,
+            "when": when,
+            "short": lambda due: short_date(due, locale),
+            "portal_url": links.portal,
+            "feed_url": links.feed,
+            "digest_items": [],
+        }
+
+    def _render(self, name: str, locale: str, variables: dict[str, Any]) -> Rendered:
+        text_tmpl = self._text.get_template(f"{locale}/{name}.j2")
+        html_tmpl = self._html.get_template(f"{locale}/{name}.j2")
+        subject = " ".join(_block(text_tmpl, "subject", variables).split())
+        common = {**variables, "subject": subject}
+        return Rendered(
+            subject=subject,
+            text=_tidy(text_tmpl.render(**common, layout=f"{locale}/_layout.txt.j2")),
+            html=html_tmpl.render(**common, layout=f"{locale}/_layout.html.j2"),
+            markdown=_tidy(text_tmpl.render(**common, layout=f"{locale}/_layout.md.j2")),
+        )
+
+    def render(self, notification: Notification) -> Rendered:
+        locale = locale_of(notification.locale)
+        return self._render(notification.template.value, locale, self._variables(locale, notification))
+
+    def render_digest(self, members: list[Notification]) -> Rendered:
+        """One message listing several notifications for the same recipient (e.g. a leader, many late units)."""
+        first = members[0]
+        locale = locale_of(first.locale)
+        items = []
+        for member in members:
+            single = self._variables(locale, member)
+            text_tmpl = self._text.get_template(f"{locale}/{member.template.value}.j2")
+            items.append(
+                {
+                    "subject": " ".join(_block(text_tmpl, "subject", single).split()),
+                    "c": member.context,
+                    "template": member.template,
+                    "portal_url": single["portal_url"],
+                }
+            )
+        # The shared facts (document, contact, office) come from the first member; deadlines are per item.
+        shared = first.context.model_copy(
+            update={"due": None, "previous_due": None, "portal_link": False, "late_units": [], "missing_units": []}
+        )
+        variables = self._variables(locale, first.model_copy(update={"context": shared}))
+        variables["digest_items"] = items
+        return self._render("digest", locale, variables)
+
+
+def topic(context: MessageContext) -> str:
+    """What the message is about, in the fewest words the context offers."""
+    return context.obligation_title or context.document.title or context.lead_title or context.period
+
+
+def _block(template: JinjaTemplate, name: str, variables: dict[str, Any]) -> str:
+    context = template.new_context({**variables, "layout": "", "subject": ""})
+    return "".join(template.blocks[name](context))
+
+
+__all__ = ["DEFAULT_LOCALE", "LOCALES", "MailRenderer", "Rendered", "Template", "due_text_en", "due_text_zh", "topic"]
