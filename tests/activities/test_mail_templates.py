@@ -1,0 +1,109 @@
+"""The templates: every kind renders in both locales and prints the facts a unit needs."""
+
+from datetime import UTC, datetime
+
+import pytest
+
+from activities.mail_render import LOCALES, MailRenderer, due_text_en, due_text_zh, locale_of
+from console.tokens import PortalTokens
+from schemas.calendar import Due
+from schemas.notify import Template, UnitLine
+from tests.activities.mail_helpers import CONTACT, DUE, context, note
+
+
+@pytest.fixture
+def renderer() -> MailRenderer:
+    return MailRenderer(PortalTokens("test-secret", "http://127.0.0.1:8000"))
+
+
+class TestDueText:
+    def test_end_of_day_is_written_24_00_with_weekday(self) -> None:
+        """23:59:59 in the office's zone is printed as 24:00 of that day, with the weekday."""
+        assert due_text_zh(DUE) == "2026年12月14日（星期一）24:00"
+        assert due_text_en(DUE) == "Monday, 14 December 2026, 24:00 (Asia/Shanghai)"
+
+    def test_uses_the_due_time_zone(self) -> None:
+        """The same instant reads as a different local day in another zone."""
+        at = datetime(2026, 10, 1, 1, 30, tzinfo=UTC)
+        assert due_text_zh(Due(at=at, rule="")) == "2026年10月1日（星期四）09:30"
+        assert due_text_zh(Due(at=at, tz="America/New_York", rule="")) == "2026年9月30日（星期三）21:30"
+
+    def test_close_of_business(self) -> None:
+        """A 17:30 close stays 17:30."""
+        assert (
+            due_text_zh(Due(at=datetime(2026, 12, 18, 9, 30, tzinfo=UTC), rule="")) == "2026年12月18日（星期五）17:30"
+        )
+
+    def test_locale_choice(self) -> None:
+        """Any en* locale is English; anything else falls back to Chinese."""
+        assert locale_of("en-GB") == "en"
+        assert locale_of("zh-CN") == "zh-CN"
+        assert locale_of("fr") == "zh-CN"
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize("template", list(Template))
+def test_every_template_renders_the_facts(renderer: MailRenderer, template: Template, locale: str) -> None:
+    """Each kind names the document, the deadline, the rule when provisional, the portal link and the contact."""
+    n = note(f"k/{template.value}", template=template, locale=locale)
+    out = renderer.render(n)
+    assert out.subject.strip()
+    assert "\n" not in out.subject
+    for body in (out.text, out.html):
+        assert "雅打假办发〔2017〕2号" in body
+        assert ("2026年12月14日（星期一）24:00" if locale == "zh-CN" else "Monday, 14 December 2026, 24:00") in body
+        assert DUE.rule in body
+        assert CONTACT.name in body
+        assert "http://127.0.0.1:8000/portal/" in body
+        assert "http://127.0.0.1:8000/feed/" in body
+    assert out.html.lstrip().startswith("<!DOCTYPE html>")
+    assert "{{" not in out.text
+    assert "{%" not in out.text
+    assert "雅打假办发〔2017〕2号" in out.markdown
+
+
+def test_provisional_is_explained_only_when_provisional(renderer: MailRenderer) -> None:
+    """A final deadline carries no provisional warning."""
+    final = DUE.model_copy(update={"provisional": False})
+    assert "暂定" in renderer.render(note("k/1")).text
+    assert "暂定" not in renderer.render(note("k/2", context=context(due=final))).text
+
+
+def test_no_portal_link_unless_asked(renderer: MailRenderer) -> None:
+    """portal_link=False (e.g. a leader's escalation) prints no signed link."""
+    out = renderer.render(note("k/1", template=Template.ESCALATION, context=context(portal_link=False)))
+    assert "/portal/" not in out.text
+    assert "/feed/" not in out.text
+
+
+def test_portal_link_opens_for_the_unit(renderer: MailRenderer) -> None:
+    """The printed portal link is signed for this cycle and unit."""
+    assert renderer.links is not None
+    links = renderer.links_for(context())
+    assert links.portal is not None
+    grant = renderer.links.read_portal(links.portal.rsplit("/", 1)[1])
+    assert (grant.cycle_id, grant.unit_id) == ("yaan-2026-Y", "yaan-gaj")
+    assert links.portal in renderer.render(note("k/1")).text
+
+
+def test_html_escapes_unit_names(renderer: MailRenderer) -> None:
+    """A unit name with markup is text in HTML, and untouched in plain text."""
+    late = [UnitLine(unit_id="u", unit_name="<script>x</script>")]
+    out = renderer.render(
+        note("k/1", template=Template.BULLETIN, context=context(unit_name="<b>甲</b>", late_units=late))
+    )
+    assert "<script>" not in out.html
+    assert "&lt;script&gt;" in out.html
+    assert "<script>x</script>" in out.text
+
+
+def test_extension_granted_and_refused(renderer: MailRenderer) -> None:
+    """The extension notice says granted (old → new) when the deadline moved, refused otherwise."""
+    later = DUE.model_copy(update={"at": datetime(2026, 12, 21, 15, 59, 59, tzinfo=UTC)})
+    granted = renderer.render(
+        note("k/1", template=Template.EXTENSION_DECIDED, context=context(due=later, previous_due=DUE))
+    )
+    refused = renderer.render(note("k/2", template=Template.EXTENSION_DECIDED, context=context(previous_due=DUE)))
+    assert "同意延期" in granted.subject
+    assert "2026年12月21日（星期一）24:00" in granted.text
+    assert "未同意" in refused.subject
