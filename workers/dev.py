@@ -104,6 +104,7 @@ class DevStack:
         self._force = False
         self._children: dict[str, Child] = {}
         self._sink: Any = None
+        self._pid_files: list[Path] = []
 
     # ---- entry point -------------------------------------------------
 
@@ -113,8 +114,9 @@ class DevStack:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, self._on_signal)
         try:
-            self._prepare_data_dir()
+            # Ports first: a refused start should leave no trace, not even an empty data directory.
             self._check_ports()
+            self._prepare_data_dir()
             started = await self._race_stop(self._start_all())
             if not started:
                 return OK
@@ -175,7 +177,7 @@ class DevStack:
                 f"another `duban dev` (pid {other}) is already using {self.data_dir}; stop it first",
                 BAD_ENVIRONMENT,
             )
-        (self.run_dir / "dev.pid").write_text(f"{os.getpid()}\n")
+        self._write_pid("dev", os.getpid())
         # Create the development payload key once here, so worker and console never race to write it.
         from workers.codec import codec_from_settings
 
@@ -317,8 +319,14 @@ class DevStack:
                 stdout.close()
         child.started_at = time.monotonic()
         self._children[child.name] = child
-        (self.run_dir / f"{child.name}.pid").write_text(f"{child.process.pid}\n")
+        self._write_pid(child.name, child.process.pid)
         log.debug("started", child=child.name, pid=child.process.pid)
+
+    def _write_pid(self, name: str, pid: int) -> None:
+        pid_file = self.run_dir / f"{name}.pid"
+        pid_file.write_text(f"{pid}\n")
+        if pid_file not in self._pid_files:
+            self._pid_files.append(pid_file)
 
     async def _wait_ready(self, child: Child, probe: Callable[[], Awaitable[bool]], what: str) -> None:
         deadline = time.monotonic() + _STARTUP_SECONDS
@@ -427,9 +435,11 @@ class DevStack:
         temporal = self._children.get("temporal")
         if temporal is not None:
             await self._terminate(temporal)
-        for name in [*self._children, "dev"]:
+        # Only our own pid files: a refused start must not delete those of a running stack.
+        for pid_file in self._pid_files:
             with contextlib.suppress(OSError):
-                (self.run_dir / f"{name}.pid").unlink()
+                pid_file.unlink()
+        self._pid_files.clear()
         if self._children:
             self._event("stopped")
         self._children.clear()
