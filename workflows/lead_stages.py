@@ -17,7 +17,7 @@ Track order (one track per receiving unit, each with its own clock — 协办):
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from schemas.calendar import Due, LadderStep
 from schemas.lead import (
@@ -203,6 +203,7 @@ class LeadBook:
         return record
 
     def _done(self, record: StageRecord, at: datetime, outcome: str, met: bool | None = None) -> None:
+        at = at.astimezone(UTC)  # assignment skips the model's validators; keep stored moments in UTC
         record.done_at = at
         record.met = (at <= record.due) if met is None else met
         record.outcome = outcome
@@ -211,6 +212,7 @@ class LeadBook:
             self._notify(record, "done", [LeadRecipient.REFERRER], at, detail=outcome)
 
     def _end_track(self, track: Track, state: TrackState, at: datetime, result: str = "") -> None:
+        at = at.astimezone(UTC)
         track.state = state
         track.result = result or _TERMINAL_TEXT[state]
         for record in self.open_records():

@@ -1,0 +1,257 @@
+"""`LeadReferral`: one workflow per case lead (线索通报 / 案件移送), its stages and their clocks.
+
+The run loop reads like the process: fire what is due → send the instant's mail
+in one batch → publish search attributes → sleep until the next agenda moment or
+a call. Every call is an Update whose validator asks the stage book (pure code,
+workflows/lead_stages.py) and refuses with a reason without changing anything;
+the handler applies it and returns a receipt. Mail goes out from the loop only.
+"""
+
+import contextlib
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy, SearchAttributeUpdate
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from schemas.lead import (
+        Approve,
+        CloseLead,
+        Decide,
+        GiveFeedback,
+        HandOver,
+        Involve,
+        LeadEvent,
+        LeadInput,
+        LeadReceipt,
+        LeadStatus,
+        LeadStatusQuery,
+        RequestReconsideration,
+        SignFor,
+        Transfer,
+    )
+    from schemas.notify import BatchResult, MailBatch
+    from workers.searchattrs import CAMPAIGN, DUE_AT, ESCALATION_LEVEL, STAGE, UNITS
+    from workflows.lead_stages import LeadBook, Refused
+
+MAIL_TIMEOUT = timedelta(minutes=2)
+MAIL_RETRY = RetryPolicy(initial_interval=timedelta(seconds=5), maximum_interval=timedelta(minutes=5))
+# Mail for a lead stage is useless a day later; past that the batch gives up and the timeline says so.
+MAIL_USEFUL_FOR = timedelta(hours=24)
+
+
+def _refuse(exc: Refused) -> ApplicationError:
+    return ApplicationError(str(exc), type="LeadCallRefused", non_retryable=True)
+
+
+@workflow.defn(name="LeadReferral")
+class LeadReferral:
+    @workflow.init
+    def __init__(self, spec: LeadInput) -> None:
+        self.book = LeadBook(spec)
+        self.book.start()
+        self._dirty = False
+        self._published: tuple[object, ...] | None = None
+
+    @workflow.run
+    async def run(self, spec: LeadInput) -> LeadStatus:
+        while True:
+            self._dirty = False
+            now = workflow.now()
+            self.book.fire_due(now)
+            await self._send_mail()
+            self._publish()
+            if self.book.closed:
+                break
+            upcoming = self.book.next_moment()
+            timeout = None if upcoming is None else max(upcoming.at - workflow.now(), timedelta(0))
+            if timeout is not None and timeout <= timedelta(0):
+                continue
+            summary = upcoming.summary if upcoming is not None else "waiting for a call"
+            with contextlib.suppress(TimeoutError):  # the timer ran out: the next agenda moment is here
+                await workflow.wait_condition(lambda: self._dirty, timeout=timeout, timeout_summary=summary)
+        # Updates accepted in the last instant finish before the workflow completes.
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        await self._send_mail()
+        return self.book.status(workflow.now())
+
+    async def _send_mail(self) -> None:
+        notifications = self.book.take_outbox()
+        if not notifications:
+            return
+        now = workflow.now()
+        batch = MailBatch(
+            scope=self.book.spec.lead_id,
+            instant=now,
+            notifications=notifications,
+            useful_until=now + MAIL_USEFUL_FOR,
+        )
+        try:
+            result = await workflow.execute_activity(
+                "send_batch",
+                batch,
+                result_type=BatchResult,
+                start_to_close_timeout=MAIL_TIMEOUT,
+                schedule_to_close_timeout=MAIL_USEFUL_FOR,
+                retry_policy=MAIL_RETRY,
+                summary=f"{len(notifications)} lead notification(s)",
+            )
+        except ActivityError as exc:
+            # Mail that cannot go out must not stop the clocks; the timeline records the gap.
+            self.book.timeline.append(
+                LeadEvent(at=workflow.now(), what="mail_failed", by="duban", detail=str(exc.cause or exc))
+            )
+            workflow.logger.warning("lead mail failed", extra={"lead_id": self.book.spec.lead_id})
+            return
+        for refused in result.refused:
+            self.book.timeline.append(
+                LeadEvent(at=workflow.now(), what="mail_refused", by="duban", detail=f"{refused.key}: {refused.detail}")
+            )
+
+    def _publish(self) -> None:
+        """Search attributes: ids, stage names, times and levels only — they are not encrypted."""
+        due = self.book.earliest_due()
+        values = (self.book.stage_label(), due, self.book.escalation_level, tuple(self.book.unit_ids()))
+        if values == self._published:
+            return
+        self._published = values
+        stage, _, level, units = values
+        updates: Sequence[SearchAttributeUpdate[Any]] = [
+            CAMPAIGN.value_set(self.book.spec.campaign_id),
+            STAGE.value_set(stage),
+            DUE_AT.value_set(due) if due is not None else DUE_AT.value_unset(),
+            ESCALATION_LEVEL.value_set(level),
+            UNITS.value_set(list(units)),
+        ]
+        workflow.upsert_search_attributes(updates)
+
+    def _changed(self) -> None:
+        self._dirty = True
+
+    # ---- queries -------------------------------------------------------------------------------
+
+    @workflow.query
+    def get_status(self, query: LeadStatusQuery) -> LeadStatus:
+        return self.book.status(workflow.now())
+
+    # ---- updates: validators refuse with a reason and change nothing ---------------------------
+
+    @workflow.update
+    def sign_for(self, call: SignFor) -> LeadReceipt:
+        receipt = self.book.apply_sign_for(call, workflow.now())
+        self._changed()
+        return receipt
+
+    @sign_for.validator
+    def validate_sign_for(self, call: SignFor) -> None:
+        try:
+            self.book.check_sign_for(call)
+        except Refused as exc:
+            raise _refuse(exc) from None
+
+    @workflow.update
+    def decide(self, call: Decide) -> LeadReceipt:
+        receipt = self.book.apply_decide(call, workflow.now())
+        self._changed()
+        return receipt
+
+    @decide.validator
+    def validate_decide(self, call: Decide) -> None:
+        try:
+            self.book.check_decide(call)
+        except Refused as exc:
+            raise _refuse(exc) from None
+
+    @workflow.update
+    def give_feedback(self, call: GiveFeedback) -> LeadReceipt:
+        receipt = self.book.apply_give_feedback(call, workflow.now())
+        self._changed()
+        return receipt
+
+    @give_feedback.validator
+    def validate_give_feedback(self, call: GiveFeedback) -> None:
+        try:
+            self.book.check_give_feedback(call)
+        except Refused as exc:
+            raise _refuse(exc) from None
+
+    @workflow.update
+    def close(self, call: CloseLead) -> LeadReceipt:
+        receipt = self.book.apply_close(call, workflow.now())
+        self._changed()
+        return receipt
+
+    @close.validator
+    def validate_close(self, call: CloseLead) -> None:
+        try:
+            self.book.check_close(call)
+        except Refused as exc:
+            raise _refuse(exc) from None
+
+    @workflow.update
+    def approve_transfer(self, call: Approve) -> LeadReceipt:
+        receipt = self.book.apply_approve(call, workflow.now())
+        self._changed()
+        return receipt
+
+    @approve_transfer.validator
+    def validate_approve_transfer(self, call: Approve) -> None:
+        try:
+            self.book.check_approve(call)
+        except Refused as exc:
+            raise _refuse(exc) from None
+
+    @workflow.update
+    def transfer(self, call: Transfer) -> LeadReceipt:
+        receipt = self.book.apply_transfer(call, workflow.now())
+        self._changed()
+        return receipt
+
+    @transfer.validator
+    def validate_transfer(self, call: Transfer) -> None:
+        try:
+            self.book.check_transfer(call)
+        except Refused as exc:
+            raise _refuse(exc) from None
+
+    @workflow.update
+    def request_reconsideration(self, call: RequestReconsideration) -> LeadReceipt:
+        receipt = self.book.apply_request_reconsideration(call, workflow.now())
+        self._changed()
+        return receipt
+
+    @request_reconsideration.validator
+    def validate_request_reconsideration(self, call: RequestReconsideration) -> None:
+        try:
+            self.book.check_request_reconsideration(call)
+        except Refused as exc:
+            raise _refuse(exc) from None
+
+    @workflow.update
+    def hand_over(self, call: HandOver) -> LeadReceipt:
+        receipt = self.book.apply_hand_over(call, workflow.now())
+        self._changed()
+        return receipt
+
+    @hand_over.validator
+    def validate_hand_over(self, call: HandOver) -> None:
+        try:
+            self.book.check_hand_over(call)
+        except Refused as exc:
+            raise _refuse(exc) from None
+
+    @workflow.update
+    def involve(self, call: Involve) -> LeadEvent:
+        event = self.book.apply_involve(call, workflow.now())
+        self._changed()
+        return event
+
+    @involve.validator
+    def validate_involve(self, call: Involve) -> None:
+        try:
+            self.book.check_involve(call)
+        except Refused as exc:
+            raise _refuse(exc) from None
