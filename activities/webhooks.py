@@ -170,3 +170,8 @@ async def post(client: httpx.AsyncClient, target: WebhookTarget, payload: dict[s
         return
     message = f"errcode {code}: {body.get('errmsg', '') if isinstance(body, dict) else body}"
     raise WebhookError(message, temporary=code in RATE_LIMIT_CODES)
+
+
+def default_sink_dir(data_dir: Path) -> Path:
+    """Where `duban dev` records webhook posts (`var/webhooks/`); `duban mail hooks` reads it."""
+    return data_dir / "webhooks"
