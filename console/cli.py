@@ -3,6 +3,7 @@
 import typer
 
 from console import calendar_cmd
+from console import cycle_cmd
 
 app = typer.Typer(
     name="duban",
@@ -11,6 +12,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(calendar_cmd.app, name="calendar")
+cycle_cmd.register(app)
 
 
 def main() -> None:

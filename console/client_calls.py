@@ -1,0 +1,311 @@
+"""Calls into running cycles, shared by the CLI and the web console.
+
+Both surfaces find cycles through visibility, read them through queries and
+change them only through the workflow's Updates, so an operator sees the same
+receipt or the same rejection whichever surface was used.
+
+- A validator's `ApplicationError(type="Rejected")` becomes `Rejected(reason)`:
+  bad input, nothing changed (CLI exit 2, HTTP 4xx).
+- The server's limit of 10 in-flight Updates per workflow answers
+  RESOURCE_EXHAUSTED; calls retry with backoff under one fixed update id, so a
+  deadline-day burst loses no submission and a retried call is never applied twice.
+"""
+
+import asyncio
+import random
+import re
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import PurePath
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowQueryFailedError,
+    WorkflowQueryRejectedError,
+    WorkflowUpdateFailedError,
+)
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from activities.blobs import FileBlobStore
+from schemas.blobs import BlobRef
+from schemas.cycle import MAX_ATTACHMENTS, CycleStatus, UnitQuery, UnitView
+from workers.searchattrs import CAMPAIGN, OFFICE, PERIOD, STAGE
+from workers.settings import Settings
+
+CYCLE_TYPE = "ReportingCycle"
+LEAD_TYPE = "LeadReferral"
+R = TypeVar("R", bound=BaseModel)
+
+# Backoff for RESOURCE_EXHAUSTED: 0.1 s doubling to 2 s, about 30 s in all before giving up.
+_FIRST_DELAY = 0.1
+_MAX_DELAY = 2.0
+_MAX_ATTEMPTS = 20
+
+
+class Rejected(Exception):
+    """The call was refused (bad input, wrong state); nothing was changed. `str()` is the reason."""
+
+
+class NotFound(Rejected):
+    """No such cycle, unit or lead."""
+
+
+class CallFailed(Exception):
+    """The workflow failed the call for a reason other than a rejection (a bug, not bad input)."""
+
+
+class Busy(Exception):
+    """The workflow stayed at its in-flight Update limit for the whole retry budget."""
+
+
+@dataclass(frozen=True)
+class CycleRef:
+    """A cycle as visibility lists it: cheap, no query to the worker."""
+
+    cycle_id: str
+    campaign_id: str
+    office_id: str
+    period: str
+    stage: str
+    running: bool
+    started_at: datetime | None
+
+
+async def connect(settings: Settings) -> Client:
+    from workers.temporal import connect as temporal_connect
+
+    return await temporal_connect(settings)
+
+
+def _quote(value: str) -> str:
+    # Visibility queries have no parameters; ids are restricted, but refuse quotes anyway.
+    if "'" in value or "\\" in value:
+        raise Rejected(f"invalid identifier {value!r}")
+    return f"'{value}'"
+
+
+async def list_cycles(client: Client, campaign: str | None = None, period: str | None = None) -> list[CycleRef]:
+    """Every reporting cycle (running or finished), optionally of one campaign and period."""
+    query = f"WorkflowType = '{CYCLE_TYPE}'"
+    if campaign:
+        query += f" AND {CAMPAIGN.name} = {_quote(campaign)}"
+    if period:
+        query += f" AND {PERIOD.name} = {_quote(period)}"
+    refs: list[CycleRef] = []
+    async for wf in client.list_workflows(query):
+        attrs = wf.typed_search_attributes
+        refs.append(
+            CycleRef(
+                cycle_id=wf.id,
+                campaign_id=attrs.get(CAMPAIGN) or "",
+                office_id=attrs.get(OFFICE) or "",
+                period=attrs.get(PERIOD) or "",
+                stage=attrs.get(STAGE) or "",
+                running=wf.status == WorkflowExecutionStatus.RUNNING,
+                started_at=wf.start_time,
+            )
+        )
+    # SQLite visibility cannot ORDER BY; sort here so boards are stable.
+    return sorted(refs, key=lambda r: (r.campaign_id, r.period, r.cycle_id))
+
+
+async def list_leads(client: Client, campaign: str | None = None) -> list[str]:
+    query = f"WorkflowType = '{LEAD_TYPE}'"
+    if campaign:
+        query += f" AND {CAMPAIGN.name} = {_quote(campaign)}"
+    return sorted([wf.id async for wf in client.list_workflows(query)])
+
+
+def _rejection(err: BaseException) -> Rejected | None:
+    """The Rejected reason inside a failed call, if that is what it was."""
+    cause: BaseException | None = err
+    while cause is not None:
+        if isinstance(cause, ApplicationError) and cause.type == "Rejected":
+            return Rejected(cause.message)
+        nxt = getattr(cause, "cause", None) or cause.__cause__
+        cause = nxt if nxt is not cause else None
+    return None
+
+
+def _not_found(err: RPCError, what: str) -> NotFound | None:
+    if err.status == RPCStatusCode.NOT_FOUND:
+        return NotFound(f"no such {what}")
+    return None
+
+
+async def query(client: Client, workflow_id: str, name: str, arg: BaseModel | None, result_type: type[R]) -> R:
+    handle = client.get_workflow_handle(workflow_id)
+    try:
+        if arg is None:
+            answer: R = await handle.query(name, result_type=result_type)
+        else:
+            answer = await handle.query(name, arg, result_type=result_type)
+        return answer
+    except (WorkflowQueryFailedError, WorkflowQueryRejectedError) as err:
+        raise Rejected(str(err)) from err
+    except RPCError as err:
+        raise (_not_found(err, f"workflow {workflow_id}") or err) from err
+
+
+async def cycle_status(client: Client, cycle_id: str) -> CycleStatus:
+    return await query(client, cycle_id, "get_status", None, CycleStatus)
+
+
+async def unit_view(client: Client, cycle_id: str, unit_id: str) -> UnitView:
+    return await query(client, cycle_id, "get_unit", UnitQuery(unit_id=unit_id), UnitView)
+
+
+async def statuses(client: Client, refs: Sequence[CycleRef]) -> list[CycleStatus]:
+    """The board of each cycle, queried concurrently (a few at a time, the worker answers them all)."""
+    gate = asyncio.Semaphore(8)
+
+    async def one(ref: CycleRef) -> CycleStatus | None:
+        async with gate:
+            try:
+                return await cycle_status(client, ref.cycle_id)
+            except Rejected:
+                return None
+
+    found = await asyncio.gather(*(one(r) for r in refs))
+    return [s for s in found if s is not None]
+
+
+async def cycles_of_unit(client: Client, unit_id: str, campaign: str | None = None) -> list[CycleStatus]:
+    """The cycles a unit takes part in (its ids are not a search attribute once it has submitted)."""
+    found = await statuses(client, await list_cycles(client, campaign))
+    return [s for s in found if any(row.unit_id == unit_id for row in s.units)]
+
+
+async def update(client: Client, workflow_id: str, name: str, arg: BaseModel, result_type: type[R]) -> R:
+    """Run one Update: retried while the workflow is at its in-flight limit, Rejected on a validator's no."""
+    handle = client.get_workflow_handle(workflow_id)
+    # One id for every attempt: the server applies an Update id once per run.
+    update_id = f"{name}-{uuid.uuid4().hex}"
+    delay = _FIRST_DELAY
+    for _ in range(_MAX_ATTEMPTS):
+        try:
+            result: R = await handle.execute_update(name, arg, id=update_id, result_type=result_type)
+            return result
+        except WorkflowUpdateFailedError as err:
+            raise (_rejection(err) or CallFailed(f"{name} failed: {err.cause}")) from err
+        except RPCError as err:
+            if err.status == RPCStatusCode.RESOURCE_EXHAUSTED:
+                # Full jitter spreads a burst of callers out instead of retrying in lockstep.
+                await asyncio.sleep(random.uniform(0, delay))  # noqa: S311 -- jitter, not security
+                delay = min(delay * 2, _MAX_DELAY)
+                continue
+            if err.status == RPCStatusCode.NOT_FOUND:
+                raise NotFound(f"no running workflow {workflow_id}") from err
+            if err.status == RPCStatusCode.FAILED_PRECONDITION:
+                raise Rejected(f"workflow {workflow_id} is not running: {err.message}") from err
+            raise
+    raise Busy(f"workflow {workflow_id} stayed busy; try again in a minute")
+
+
+# ---- uploads ---------------------------------------------------------------------------------
+
+# Extension → media type. Office documents in Chinese government use: PDF, Word, Excel, WPS, OFD.
+ALLOWED_TYPES: dict[str, str] = {
+    "pdf": "application/pdf",
+    "doc": "application/msword",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "xls": "application/vnd.ms-excel",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "txt": "text/plain",
+    "jpg": "image/jpeg",
+    "jpeg": "image/jpeg",
+    "png": "image/png",
+    "zip": "application/zip",
+    "ofd": "application/ofd",
+    "wps": "application/vnd.ms-works",
+}
+_ZIP = b"PK\x03\x04"
+_OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy Office / WPS compound file
+# What the first bytes must look like, per extension (docx/xlsx/ofd are zip containers).
+_MAGIC: dict[str, tuple[bytes, ...]] = {
+    "pdf": (b"%PDF-",),
+    "doc": (_OLE,),
+    "xls": (_OLE,),
+    "wps": (_OLE,),
+    "docx": (_ZIP,),
+    "xlsx": (_ZIP,),
+    "ofd": (_ZIP,),
+    "zip": (_ZIP, b"PK\x05\x06"),
+    "jpg": (b"\xff\xd8\xff",),
+    "jpeg": (b"\xff\xd8\xff",),
+    "png": (b"\x89PNG\r\n\x1a\n",),
+}
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\:*?\"<>|]+")
+
+
+def safe_filename(name: str) -> str:
+    """A file name fit to store and show: no path, no control or shell-special characters, ≤ 120 chars."""
+    base = PurePath(name.replace("\\", "/")).name
+    base = _UNSAFE.sub("_", base).strip(" .")
+    if not base:
+        base = "attachment"
+    if len(base) > 120:
+        stem, dot, ext = base.rpartition(".")
+        base = (stem[:110] + dot + ext[:8]) if dot else base[:120]
+    return base
+
+
+def check_upload(name: str, data: bytes, max_bytes: int) -> tuple[str, str]:
+    """(safe name, media type) for an acceptable file; Rejected with the reason otherwise."""
+    clean = safe_filename(name)
+    ext = clean.rpartition(".")[2].lower() if "." in clean else ""
+    if ext not in ALLOWED_TYPES:
+        allowed = ", ".join(sorted(ALLOWED_TYPES))
+        raise Rejected(f"{clean}: file type not accepted (allowed: {allowed})")
+    if not data:
+        raise Rejected(f"{clean}: the file is empty")
+    if len(data) > max_bytes:
+        raise Rejected(f"{clean}: {len(data)} bytes is over the limit of {max_bytes} bytes")
+    magic = _MAGIC.get(ext)
+    if magic is not None and not data.startswith(magic):
+        raise Rejected(f"{clean}: the content is not a .{ext} file")
+    if ext == "txt":
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            try:
+                data.decode("gb18030")  # older Windows editors in China save GBK/GB18030
+            except UnicodeDecodeError as exc:
+                raise Rejected(f"{clean}: not a text file") from exc
+    return clean, ALLOWED_TYPES[ext]
+
+
+def store_uploads(settings: Settings, files: Sequence[tuple[str, bytes]]) -> list[BlobRef]:
+    """Check every file first, then store them all: one bad file stores nothing."""
+    if len(files) > MAX_ATTACHMENTS:
+        raise Rejected(f"too many attachments: {len(files)} > {MAX_ATTACHMENTS}")
+    checked = [(check_upload(name, data, settings.max_upload_bytes), data) for name, data in files]
+    store = FileBlobStore(settings.blob_dir)
+    return [store.put(data, name, media_type) for (name, media_type), data in checked]
+
+
+def store_text(settings: Settings, text: str, name: str = "正文.txt") -> BlobRef | None:
+    """A submission's text body as a blob, or None when there is no text."""
+    if not text.strip():
+        return None
+    data = text.encode("utf-8")
+    if len(data) > settings.max_upload_bytes:
+        raise Rejected(f"the text is over the limit of {settings.max_upload_bytes} bytes")
+    return FileBlobStore(settings.blob_dir).put(data, name, "text/plain; charset=utf-8")
+
+
+def jsonable(value: Any) -> Any:
+    """Models (also inside dicts and lists) as JSON-ready data."""
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    return value

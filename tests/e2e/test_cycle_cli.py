@@ -1,0 +1,229 @@
+"""The operator's cycle commands (`duban status|unit show|submit|extend|waive|return|...`) as a user
+runs them: the installed command in a subprocess, against a live dev server, worker and SMTP sink."""
+
+import asyncio
+import hashlib
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from console import client_calls as calls
+from tests.e2e.cycle_stack import CycleStack, cycle_stack_fixture  # noqa: F401 -- the fixture
+
+DUBAN = Path(sys.executable).parent / "duban"
+
+
+@dataclass
+class Run:
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> Any:
+        assert self.code == 0, self.err
+        return json.loads(self.out)
+
+
+async def duban(stack: CycleStack, *args: str) -> Run:
+    # A subprocess that does not block the loop: the in-test worker must keep answering meanwhile.
+    proc = await asyncio.create_subprocess_exec(
+        str(DUBAN), *args, env=stack.env(), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), timeout=60)
+    assert proc.returncode is not None
+    return Run(proc.returncode, out.decode(), err.decode())
+
+
+def row(board: dict[str, Any], unit_id: str) -> dict[str, Any]:
+    return next(r for r in board["units"] if r["unit_id"] == unit_id)
+
+
+class TestCycleCommands:
+    async def test_board_submit_waive_extend_return(self, cycle_stack: CycleStack, tmp_path: Path) -> None:
+        """The full office round: board, a submission with a receipt, a waiver, an extension, a return."""
+        handle = await cycle_stack.open_cycle("round")
+        cid = handle.id
+
+        boards = (await duban(cycle_stack, "status", cycle_stack.campaign, "--json")).json()["cycles"]
+        board = next(b for b in boards if b["cycle_id"] == cid)
+        assert board["counts"]["total"] == 3
+        assert {r["light"] for r in board["units"]} == {"blue"}
+
+        report = tmp_path / "年度总结.txt"
+        report.write_text("全年共开展检查 12 次。", encoding="utf-8")
+        receipt = (
+            await duban(cycle_stack, "submit", "--cycle", cid, "--unit", "unit-a", "--file", str(report), "--json")
+        ).json()
+        assert receipt["receipt_no"].endswith("-unit-a-0001")
+        assert receipt["late"] is False
+
+        waived = (
+            await duban(
+                cycle_stack,
+                "waive",
+                "--cycle",
+                cid,
+                "--unit",
+                "unit-b",
+                "--reason",
+                "本期无相关工作",
+                "--by",
+                "张三",
+                "--json",
+            )
+        ).json()
+        assert "waived" in waived["message"]
+
+        extended = await duban(
+            cycle_stack,
+            "extend",
+            "--cycle",
+            cid,
+            "--unit",
+            "unit-c",
+            "--to",
+            "2099-01-05",
+            "--reason",
+            "材料待盖章",
+            "--json",
+        )
+        assert extended.code == 0, extended.err
+
+        board = (await duban(cycle_stack, "status", cycle_stack.campaign, "--json")).json()["cycles"]
+        board = next(b for b in board if b["cycle_id"] == cid)
+        assert row(board, "unit-a")["light"] == "green"
+        assert row(board, "unit-b")["light"] == "grey"
+        assert row(board, "unit-c")["due"]["at"].startswith("2099-01-05")
+        assert board["counts"]["submitted"] == 1
+        assert board["counts"]["waived"] == 1
+
+        unit = (await duban(cycle_stack, "unit", "show", "unit-a", "--cycle", cid, "--json")).json()
+        view = unit["cycles"][0]
+        assert [s["attachments"][0]["name"] for s in view["state"]["submissions"]] == ["年度总结.txt"]
+        stored = calls.FileBlobStore(cycle_stack.settings.blob_dir)
+        ref = calls.BlobRef.model_validate(view["state"]["submissions"][0]["attachments"][0])
+        assert stored.get(ref) == report.read_bytes()
+
+        returned = await duban(
+            cycle_stack,
+            "return",
+            "--cycle",
+            cid,
+            "--unit",
+            "unit-a",
+            "--reason",
+            "缺少数据表",
+            "--due",
+            "2099-02-01",
+            "--json",
+        )
+        assert returned.code == 0, returned.err
+        view = (await duban(cycle_stack, "unit", "show", "unit-a", "--json")).json()["cycles"]
+        assert [v["row"]["phase"] for v in view if v["cycle_id"] == cid] == ["returned"]
+
+        # The human board prints the counts and the unit names in colour-coded rows.
+        human = await duban(cycle_stack, "status", cycle_stack.campaign)
+        assert human.code == 0, human.err
+        assert "甲单位" in human.out
+        assert "免报" in human.out
+
+    async def test_refusals_exit_2_and_change_nothing(self, cycle_stack: CycleStack, tmp_path: Path) -> None:
+        """A validator's rejection, an unknown unit or cycle, a bad date or file: exit 2 with the reason."""
+        handle = await cycle_stack.open_cycle("refusals")
+        cid = handle.id
+        ok = await duban(cycle_stack, "waive", "--cycle", cid, "--unit", "unit-a", "--reason", "x", "--json")
+        assert ok.code == 0, ok.err
+
+        again = await duban(cycle_stack, "waive", "--cycle", cid, "--unit", "unit-a", "--reason", "x")
+        assert again.code == 2
+        assert "already waived" in again.err
+
+        unknown = await duban(cycle_stack, "waive", "--cycle", cid, "--unit", "nobody", "--reason", "x")
+        assert unknown.code == 2
+        assert "unknown unit" in unknown.err
+
+        no_cycle = await duban(cycle_stack, "unit", "show", "unit-a", "--cycle", "cycle:none:x:y:2026-Y")
+        assert no_cycle.code == 2
+
+        bad_date = await duban(cycle_stack, "extend", "--cycle", cid, "--unit", "unit-b", "--to", "next week")
+        assert bad_date.code == 2
+        assert "not a date" in bad_date.err
+
+        earlier = await duban(cycle_stack, "extend", "--cycle", cid, "--unit", "unit-b", "--to", "2000-01-01")
+        assert earlier.code == 2
+        assert "must be after" in earlier.err
+
+        exe = tmp_path / "report.exe"
+        exe.write_bytes(b"MZ\x90\x00")
+        refused = await duban(cycle_stack, "submit", "--cycle", cid, "--unit", "unit-b", "--file", str(exe))
+        assert refused.code == 2
+        assert "not accepted" in refused.err
+        fake_pdf = tmp_path / "report.pdf"
+        fake_pdf.write_bytes(b"<html>not a pdf</html>")
+        refused = await duban(cycle_stack, "submit", "--cycle", cid, "--unit", "unit-b", "--file", str(fake_pdf))
+        assert refused.code == 2
+        assert "not a .pdf" in refused.err
+
+        status = await calls.cycle_status(cycle_stack.client, cid)
+        b = next(r for r in status.units if r.unit_id == "unit-b")
+        assert b.phase.value == "pending"
+        assert b.reports == 0
+        for refused_file in (exe, fake_pdf):
+            digest = hashlib.sha256(refused_file.read_bytes()).hexdigest()
+            assert not (cycle_stack.settings.blob_dir / digest[:2] / digest).exists()
+
+    async def test_overdue_unit_is_red_and_extension_refusal(self, cycle_stack: CycleStack) -> None:
+        """A cycle opened in the past shows its units red; refusing a request nobody made exits 2."""
+        handle = await cycle_stack.open_cycle("late", opened_days_ago=10, due_days=2)
+        board = await calls.cycle_status(cycle_stack.client, handle.id)
+        assert {r.light.value for r in board.units} == {"red"}
+        assert board.counts["overdue"] == 3
+        refuse = await duban(
+            cycle_stack, "extension", "refuse", "--cycle", handle.id, "--unit", "unit-a", "--reason", "不予延期"
+        )
+        assert refuse.code == 2
+        assert "no extension request" in refuse.err
+
+    async def test_forward_then_close(self, cycle_stack: CycleStack) -> None:
+        """Forward and close go through Updates too; a closed cycle refuses further calls."""
+        handle = await cycle_stack.open_cycle("closing", units={"unit-a": "甲单位"})
+        fwd = await duban(cycle_stack, "forward", "--cycle", handle.id, "--json")
+        assert fwd.code == 0, fwd.err
+        closed = await duban(cycle_stack, "close", "--cycle", handle.id, "--reason", "测试结束", "--json")
+        assert closed.code == 0, closed.err
+        result = await asyncio.wait_for(handle.result(), timeout=20)
+        assert result.stage.value == "closed"
+        after = await duban(cycle_stack, "waive", "--cycle", handle.id, "--unit", "unit-a", "--reason", "x")
+        assert after.code == 2
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "ok"),
+    [
+        ("a.pdf", b"%PDF-1.7 ...", True),
+        ("../../etc/passwd.txt", "内容".encode(), True),
+        ("x.docx", b"PK\x03\x04rest", True),
+        ("x.docx", b"%PDF-", False),
+        ("x.exe", b"MZ", False),
+        ("noext", b"abc", False),
+        ("empty.txt", b"", False),
+    ],
+)
+def test_upload_checks(name: str, data: bytes, ok: bool) -> None:
+    """Type by extension and by content; path parts stripped from hostile names."""
+    if ok:
+        clean, _ = calls.check_upload(name, data, 1024)
+        assert "/" not in clean
+        assert not clean.startswith(".")
+    else:
+        with pytest.raises(calls.Rejected):
+            calls.check_upload(name, data, 1024)
+
+
+def test_upload_size_limit() -> None:
+    with pytest.raises(calls.Rejected, match="over the limit"):
+        calls.check_upload("big.txt", b"a" * 2000, 1024)
