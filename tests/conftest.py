@@ -25,8 +25,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from workers.binaries import bundled_binary
 from workers.codec import generate_key_line
-from workers.settings import Settings, TemporalSettings
 from workers.searchattrs import SEARCH_ATTRIBUTES
+from workers.settings import Settings, TemporalSettings
 from workers.temporal import data_converter
 
 _KEY_FACTORIES = {
