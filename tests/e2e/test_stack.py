@@ -1,5 +1,6 @@
 """`duban dev` as a user runs it: addresses, search attributes, persistence, supervision, clean stops."""
 
+import asyncio
 import json
 import os
 import signal
@@ -144,3 +145,21 @@ class TestEmbeddedStack:
         running.wait_event_end()
         _assert_stopped_cleanly(running, pids)
         assert "temporal exited unexpectedly" in running.stderr_path.read_text()
+
+
+class TestSharedStack:
+    async def test_client_from_the_harness_reaches_the_stack(self, stack: RunningStack) -> None:
+        """`stack.client()` connects like the stack's own processes (same converter, same dev payload key)."""
+        client = await stack.client()
+        workflow_id = f"e2e-client-{uuid.uuid4().hex[:8]}"
+        handle = await client.start_workflow("Anything", id=workflow_id, task_queue="nobody")
+        try:
+            found = [w.id async for w in client.list_workflows(f"WorkflowId = '{workflow_id}'")]
+            deadline = time.monotonic() + 10
+            while not found and time.monotonic() < deadline:
+                await asyncio.sleep(0.1)
+                found = [w.id async for w in client.list_workflows(f"WorkflowId = '{workflow_id}'")]
+            assert found == [workflow_id]
+            assert (stack.config.data_dir / "payload.key").exists()
+        finally:
+            await handle.terminate("test done")
