@@ -255,7 +255,9 @@ class MailActivities:
                 client.close()
 
     async def _connect(self) -> aiosmtplib.SMTP:
+        """Open the batch's one session: connect, STARTTLS or implicit TLS, login — each failure classified."""
         s = self.smtp
+        where = f"SMTP server {s.host}:{s.port}"
         client = aiosmtplib.SMTP(
             hostname=s.host,
             port=s.port,
@@ -264,42 +266,34 @@ class MailActivities:
             start_tls=s.starttls and not s.implicit_tls,
         )
         try:
-            await client.connect()
+            try:
+                await client.connect()
+            except ssl.SSLCertVerificationError as exc:
+                raise _permanent(f"{where} presented a certificate we do not trust: {exc}", "SmtpTlsRefused") from exc
+            except aiosmtplib.SMTPResponseException as exc:
+                raise _by_code(f"{where} answered {exc.code} {exc.message}", exc.code, "SmtpRefused") from exc
+            except (aiosmtplib.SMTPConnectError, aiosmtplib.SMTPTimeoutError, OSError) as exc:
+                raise ApplicationError(
+                    f"{where} unreachable: {type(exc).__name__}: {exc}", type="SmtpUnavailable"
+                ) from exc
+            except aiosmtplib.SMTPException as exc:
+                # Not a response code and not the network: STARTTLS required but not offered, and the like.
+                raise _permanent(f"{where} cannot do what the settings require: {exc}", "SmtpMisconfigured") from exc
             if s.username:
-                await client.login(s.username, s.password.get_secret_value() if s.password else "")
-        except aiosmtplib.SMTPAuthenticationError as exc:
+                password = s.password.get_secret_value() if s.password else ""
+                try:
+                    await client.login(s.username, password)
+                except aiosmtplib.SMTPAuthenticationError as exc:
+                    # 454 is "temporary authentication failure" (RFC 4954); 535 and friends are final.
+                    message = f"{where} refused login for {s.username!r}: {exc.code} {exc.message}"
+                    raise _by_code(message, exc.code, "SmtpAuthRefused") from exc
+                except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError, OSError) as exc:
+                    raise ApplicationError(f"{where} dropped the login: {exc}", type="SmtpUnavailable") from exc
+                except aiosmtplib.SMTPException as exc:
+                    raise _permanent(f"{where} cannot log in: {exc}", "SmtpMisconfigured") from exc
+        except BaseException:
             client.close()
-            raise ApplicationError(
-                f"SMTP server {s.host}:{s.port} refused login for {s.username!r}: {exc.code} {exc.message}",
-                type="SmtpAuthRefused",
-                non_retryable=True,
-            ) from exc
-        except aiosmtplib.SMTPNotSupported as exc:
-            client.close()
-            raise ApplicationError(
-                f"SMTP server {s.host}:{s.port} does not support what the settings require: {exc}",
-                type="SmtpMisconfigured",
-                non_retryable=True,
-            ) from exc
-        except ssl.SSLCertVerificationError as exc:
-            client.close()
-            raise ApplicationError(
-                f"SMTP server {s.host}:{s.port} presented a certificate we do not trust: {exc}",
-                type="SmtpTlsRefused",
-                non_retryable=True,
-            ) from exc
-        except aiosmtplib.SMTPResponseException as exc:
-            client.close()
-            raise ApplicationError(
-                f"SMTP server {s.host}:{s.port} answered {exc.code} {exc.message}",
-                type="SmtpUnavailable" if exc.code < 500 else "SmtpRefused",
-                non_retryable=exc.code >= 500,
-            ) from exc
-        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
-            client.close()
-            raise ApplicationError(
-                f"SMTP server {s.host}:{s.port} unreachable: {type(exc).__name__}: {exc}", type="SmtpUnavailable"
-            ) from exc
+            raise
         return client
 
     async def _send_one(
@@ -366,6 +360,17 @@ class MailActivities:
                     out.keys, channel=WEBHOOK, message_id=out.key, recipient=out.address, scope=batch.scope
                 )
                 progress.mark(out, DeliveryStatus.SENT)
+
+
+def _permanent(message: str, kind: str) -> ApplicationError:
+    return ApplicationError(message, type=kind, non_retryable=True)
+
+
+def _by_code(message: str, code: int, permanent_kind: str) -> ApplicationError:
+    """A 4xx reply may pass (retry); a 5xx will not (fail, visible to operators)."""
+    if code >= 500:
+        return _permanent(message, permanent_kind)
+    return ApplicationError(message, type="SmtpUnavailable")
 
 
 def _check_batch(batch: MailBatch) -> None:

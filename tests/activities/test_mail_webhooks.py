@@ -60,7 +60,7 @@ class _RobotHandler(BaseHTTPRequestHandler):
 @pytest.fixture
 def robot() -> Iterator[RobotServer]:
     server = RobotServer()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield server
     server.shutdown()
