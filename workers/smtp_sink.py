@@ -10,9 +10,12 @@ refuse (550) or defer (450) chosen recipients.
 import argparse
 import asyncio
 import contextlib
+import email
 import mailbox
 import signal
 from collections.abc import Iterable
+from email.message import EmailMessage
+from email.policy import default as default_policy
 from pathlib import Path
 from typing import Any
 
@@ -92,11 +95,12 @@ class SmtpSink:
     def running(self) -> bool:
         return self._controller is not None
 
-    def messages(self) -> list[mailbox.MaildirMessage]:
-        """Every stored message, oldest first."""
+    def messages(self) -> list[EmailMessage]:
+        """Every stored message parsed with the modern email policy (headers decoded), oldest first."""
         box = mailbox.Maildir(self.maildir, create=False)
-        items = list(box.values())
-        return sorted(items, key=lambda m: m.get_date())
+        keys = sorted(box.iterkeys(), key=lambda key: (box.get_message(key).get_date(), key))
+        parsed = (email.message_from_bytes(box.get_bytes(key), policy=default_policy) for key in keys)
+        return [m for m in parsed if isinstance(m, EmailMessage)]
 
 
 async def serve_sink(host: str, port: int, maildir: Path) -> None:
