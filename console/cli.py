@@ -2,8 +2,9 @@
 
 import typer
 
-from console import calendar_cmd
-from console import cycle_cmd
+from console import calendar_cmd, cycle_cmd
+from console import export as export_cmd
+from console.auth import user_app
 
 app = typer.Typer(
     name="duban",
@@ -13,6 +14,8 @@ app = typer.Typer(
 )
 app.add_typer(calendar_cmd.app, name="calendar")
 cycle_cmd.register(app)
+app.add_typer(export_cmd.app, name="export")
+app.add_typer(user_app, name="user")
 
 
 def main() -> None:

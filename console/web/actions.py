@@ -1,0 +1,79 @@
+"""Office actions as the web surfaces receive them: one function per action, calling the cycle's Update.
+
+The pages (forms) and the JSON API both go through here, and so through the
+same Updates as the CLI.
+"""
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, Field
+from temporalio.client import Client
+
+from console import client_calls as calls
+from schemas.cycle import (
+    ActionResult,
+    DecideExtension,
+    NewCalendar,
+    OfficeAction,
+    ReturnForRevision,
+    Waive,
+)
+
+UnitActionName = Literal["extend", "waive", "return", "approve", "refuse"]
+CycleActionName = Literal["forward", "close", "recompute"]
+
+
+class UnitAction(BaseModel):
+    """An office action on one unit (the API's request body; the forms' fields)."""
+
+    reason: str = Field(default="", max_length=1000)
+    due: dt.date | None = Field(default=None, description="extend: the new due date; return: the revision's due date")
+
+
+class CycleAction(BaseModel):
+    reason: str = Field(default="", max_length=1000)
+
+
+async def unit_action(
+    client: Client, cycle_id: str, unit_id: str, action: UnitActionName, body: UnitAction, by: str
+) -> ActionResult:
+    if action == "extend":
+        if body.due is None:
+            raise calls.Rejected("extend needs the new due date")
+        arg: BaseModel = DecideExtension(unit_id=unit_id, approve=True, new_due=body.due, reason=body.reason, by=by)
+        name = "decide_extension"
+    elif action == "approve":
+        arg = DecideExtension(unit_id=unit_id, approve=True, new_due=body.due, reason=body.reason, by=by)
+        name = "decide_extension"
+    elif action == "refuse":
+        arg = DecideExtension(unit_id=unit_id, approve=False, reason=body.reason, by=by)
+        name = "decide_extension"
+    elif action == "waive":
+        if not body.reason.strip():
+            raise calls.Rejected("waive needs a reason")
+        arg = Waive(unit_id=unit_id, reason=body.reason, by=by)
+        name = "waive"
+    else:
+        if body.due is None or not body.reason.strip():
+            raise calls.Rejected("return needs a reason and a new due date")
+        arg = ReturnForRevision(unit_id=unit_id, reason=body.reason, new_due=body.due, by=by)
+        name = "return_for_revision"
+    return await calls.update(client, cycle_id, name, arg, ActionResult)
+
+
+async def cycle_action(
+    client: Client, cycle_id: str, action: CycleActionName, body: CycleAction, by: str
+) -> ActionResult:
+    if action == "recompute":
+        from workflows.legaltime.data import load_calendar
+
+        status = await calls.cycle_status(client, cycle_id)
+        year = int(status.period[:4]) if status.period[:4].isdigit() else status.unit_due.at.year
+        try:
+            cal = load_calendar({year - 1, year, year + 1, status.unit_due.at.year}, status.unit_due.tz)
+        except ValueError as err:
+            raise calls.Rejected(str(err)) from err
+        return await calls.update(client, cycle_id, "update_calendar", NewCalendar(calendar=cal, by=by), ActionResult)
+    name = "forward_upward" if action == "forward" else "close"
+    return await calls.update(client, cycle_id, name, OfficeAction(reason=body.reason, by=by), ActionResult)

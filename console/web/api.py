@@ -1,0 +1,102 @@
+"""The JSON API under /api (OpenAPI at /openapi.json): the same reads and Updates as the pages and the CLI.
+
+Sign in with `POST /login` (form) to get the session cookie; every POST here
+also needs the `duban_csrf` cookie's value in the `X-CSRF-Token` header.
+Errors: 400 rejected (with `detail`), 401 not signed in, 403 read-only or CSRF, 404 unknown.
+"""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Request, UploadFile
+from pydantic import BaseModel
+
+from console import client_calls as calls
+from console.auth import User
+from console.web.actions import CycleAction, CycleActionName, UnitAction, UnitActionName, cycle_action, unit_action
+from console.web.context import api_operator, api_user, ctx, header_csrf
+from console.web.pages import submit_for
+from schemas.cycle import ActionResult, CycleStatus, Receipt, UnitView
+from schemas.plan import ReportKind
+
+router = APIRouter(prefix="/api", tags=["api"])
+ApiUser = Annotated[User, Depends(api_user)]
+ApiOperator = Annotated[User, Depends(api_operator)]
+
+
+class CycleItem(BaseModel):
+    cycle_id: str
+    campaign_id: str
+    office_id: str
+    period: str
+    stage: str
+    running: bool
+
+
+@router.get("/cycles", response_model=list[CycleItem])
+async def cycles(request: Request, user: ApiUser, campaign: str | None = None, period: str | None = None) -> Any:
+    refs = await calls.list_cycles(await ctx(request).client(), campaign, period)
+    return [
+        CycleItem(
+            cycle_id=r.cycle_id,
+            campaign_id=r.campaign_id,
+            office_id=r.office_id,
+            period=r.period,
+            stage=r.stage,
+            running=r.running,
+        )
+        for r in refs
+    ]
+
+
+@router.get("/status", response_model=list[CycleStatus])
+async def status(request: Request, user: ApiUser, campaign: str | None = None, period: str | None = None) -> Any:
+    client = await ctx(request).client()
+    return await calls.statuses(client, await calls.list_cycles(client, campaign, period))
+
+
+@router.get("/cycles/{cycle_id}", response_model=CycleStatus)
+async def cycle(request: Request, user: ApiUser, cycle_id: str) -> Any:
+    return await calls.cycle_status(await ctx(request).client(), cycle_id)
+
+
+@router.get("/cycles/{cycle_id}/units/{unit_id}", response_model=UnitView)
+async def unit(request: Request, user: ApiUser, cycle_id: str, unit_id: str) -> Any:
+    return await calls.unit_view(await ctx(request).client(), cycle_id, unit_id)
+
+
+@router.post("/cycles/{cycle_id}/units/{unit_id}/submit", response_model=Receipt, dependencies=[Depends(header_csrf)])
+async def submit(
+    request: Request,
+    user: ApiOperator,
+    cycle_id: str,
+    unit_id: str,
+    title: Annotated[str, Form()] = "",
+    kind: Annotated[ReportKind, Form()] = ReportKind.SUMMARY,
+    text: Annotated[str, Form()] = "",
+    files: Annotated[list[UploadFile] | None, Form()] = None,
+) -> Any:
+    """Submit on behalf of a unit (multipart: title, kind, text, files)."""
+    return await submit_for(request, cycle_id, unit_id, title, kind, text, files or [], user.name)
+
+
+@router.post(
+    "/cycles/{cycle_id}/units/{unit_id}/{action}", response_model=ActionResult, dependencies=[Depends(header_csrf)]
+)
+async def act_on_unit(
+    request: Request, user: ApiOperator, cycle_id: str, unit_id: str, action: UnitActionName, body: UnitAction
+) -> Any:
+    """extend (due), waive (reason), return (reason, due), approve [due] or refuse (reason) an extension request."""
+    return await unit_action(await ctx(request).client(), cycle_id, unit_id, action, body, user.name)
+
+
+@router.post("/cycles/{cycle_id}/{action}", response_model=ActionResult, dependencies=[Depends(header_csrf)])
+async def act_on_cycle(
+    request: Request, user: ApiOperator, cycle_id: str, action: CycleActionName, body: CycleAction
+) -> Any:
+    """forward the roll-up now, close the cycle, or recompute deadlines from the current holiday data."""
+    return await cycle_action(await ctx(request).client(), cycle_id, action, body, user.name)
+
+
+@router.get("/leads")
+async def leads(request: Request, user: ApiUser, campaign: str | None = None) -> list[str]:
+    return await calls.list_leads(await ctx(request).client(), campaign)

@@ -1,0 +1,157 @@
+"""What every route of the console shares: settings, sign-in, links, templates, one Temporal client."""
+
+import asyncio
+import datetime as dt
+import urllib.parse
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from fastapi import HTTPException, Request, Response
+from fastapi.templating import Jinja2Templates
+from temporalio.client import Client
+
+from console import client_calls as calls
+from console.auth import CSRF_COOKIE, CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE, Auth, User, csrf_ok
+from console.tokens import PortalTokens
+from schemas.calendar import Due
+from workers.settings import Settings
+
+HERE = Path(__file__).parent
+FLASH_COOKIE = "duban_flash"
+
+PHASE_ZH = {"pending": "未报送", "submitted": "已报送", "returned": "退回修改", "waived": "免报"}
+LIGHT_ZH = {"green": "已报送", "yellow": "即将到期", "red": "逾期", "grey": "免报", "blue": "未到期"}
+STAGE_ZH = {"open": "报送中", "consolidating": "汇总中", "forwarded": "已上报", "closed": "已结束"}
+KIND_ZH = {"summary": "工作总结", "work_update": "工作动态", "typical_case": "典型案例", "practice": "经验做法"}
+
+
+def local(at: dt.datetime | None, tz: str = "Asia/Shanghai") -> str:
+    if at is None:
+        return "—"
+    return at.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")
+
+
+def due_text(due: Due | None) -> str:
+    if due is None:
+        return "—"
+    return local(due.at, due.tz) + ("（暂定）" if due.provisional else "")
+
+
+def what_zh(what: str) -> str:
+    """A timeline entry's key in words."""
+    head = what.split(":", 1)[0]
+    words = {
+        "notice": "发出通知",
+        "remind": "催办提醒",
+        "overdue": "已逾期",
+        "escalate": "督办升级",
+        "submitted": "报送",
+        "extension_requested": "申请延期",
+        "extension_approved": "批准延期",
+        "extension_refused": "不予延期",
+        "returned": "退回修改",
+        "waived": "免报",
+        "deadline_moved": "截止时间调整",
+    }
+    return words.get(head, what)
+
+
+class Console:
+    """One per app: built from the settings; the Temporal client connects on first use."""
+
+    def __init__(self, settings: Settings, client: Client | None = None) -> None:
+        self.settings = settings
+        self.auth = Auth(settings)
+        self.tokens = PortalTokens(
+            settings.secret_key.get_secret_value(), settings.public_url, settings.portal_token_days
+        )
+        self.templates = Jinja2Templates(directory=str(HERE / "templates"))
+        env = self.templates.env
+        env.globals.update(
+            local=local,
+            due_text=due_text,
+            what_zh=what_zh,
+            PHASE_ZH=PHASE_ZH,
+            LIGHT_ZH=LIGHT_ZH,
+            STAGE_ZH=STAGE_ZH,
+            KIND_ZH=KIND_ZH,
+            CSRF_FIELD=CSRF_FIELD,
+            quote=lambda s: urllib.parse.quote(str(s), safe=""),
+        )
+        self._client = client
+        self._lock = asyncio.Lock()
+
+    async def client(self) -> Client:
+        if self._client is None:
+            async with self._lock:
+                if self._client is None:
+                    self._client = await calls.connect(self.settings)
+        return self._client
+
+    def render(self, request: Request, name: str, status_code: int = 200, **context: Any) -> Response:
+        context.setdefault("user", current_user(request))
+        context.setdefault("csrf", request.state.csrf)
+        context.setdefault(
+            "flash", request.cookies.get(FLASH_COOKIE) and urllib.parse.unquote(request.cookies.get(FLASH_COOKIE, ""))
+        )
+        context.setdefault("dev", self.settings.environment == "development")
+        response: Response = self.templates.TemplateResponse(request, name, context, status_code=status_code)
+        if request.cookies.get(FLASH_COOKIE):
+            response.delete_cookie(FLASH_COOKIE)
+        return response
+
+
+def ctx(request: Request) -> Console:
+    console: Console = request.app.state.console
+    return console
+
+
+def current_user(request: Request) -> User | None:
+    return ctx(request).auth.read_session(request.cookies.get(SESSION_COOKIE))
+
+
+class SignInRequired(Exception):
+    """Raised by page dependencies; the app turns it into a redirect to the sign-in page."""
+
+
+def page_user(request: Request) -> User:
+    user = current_user(request)
+    if user is None:
+        raise SignInRequired(request.url.path)
+    return user
+
+
+def page_operator(request: Request) -> User:
+    user = page_user(request)
+    if not user.may_act:
+        raise HTTPException(403, "领导账号只能查看，不能操作")
+    return user
+
+
+def api_user(request: Request) -> User:
+    user = current_user(request)
+    if user is None:
+        raise HTTPException(401, "sign in first (POST /login)")
+    return user
+
+
+def api_operator(request: Request) -> User:
+    user = api_user(request)
+    if not user.may_act:
+        raise HTTPException(403, "read-only account")
+    return user
+
+
+async def form_csrf(request: Request) -> None:
+    """Forms: the hidden field must equal the browser's CSRF cookie."""
+    form = await request.form()
+    sent = form.get(CSRF_FIELD)
+    if not csrf_ok(request.cookies.get(CSRF_COOKIE), sent if isinstance(sent, str) else None):
+        raise HTTPException(403, "表单已失效，请刷新页面后重试 (CSRF check failed)")
+
+
+async def header_csrf(request: Request) -> None:
+    """JSON calls: the X-CSRF-Token header must equal the CSRF cookie."""
+    if not csrf_ok(request.cookies.get(CSRF_COOKIE), request.headers.get(CSRF_HEADER)):
+        raise HTTPException(403, "CSRF check failed: send the duban_csrf cookie's value as X-CSRF-Token")

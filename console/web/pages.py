@@ -1,0 +1,329 @@
+"""Operator pages: sign-in, boards, a unit's timeline, office actions, charts, mail viewer, leads."""
+
+import datetime as dt
+import urllib.parse
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request, UploadFile
+from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
+
+from console import client_calls as calls
+from console.auth import SESSION_COOKIE, SESSION_SECONDS, User
+from console.web import charts
+from console.web.actions import CycleAction, CycleActionName, UnitAction, UnitActionName, cycle_action, unit_action
+from console.web.context import FLASH_COOKIE, ctx, form_csrf, page_operator, page_user
+from schemas.cycle import Receipt, SubmitReport
+from schemas.plan import ReportKind
+
+router = APIRouter(include_in_schema=False)
+PageUser = Annotated[User, Depends(page_user)]
+PageOperator = Annotated[User, Depends(page_operator)]
+
+
+def redirect(url: str, flash: str | None = None) -> Response:
+    response = RedirectResponse(url, status_code=303)
+    if flash:
+        response.set_cookie(FLASH_COOKIE, urllib.parse.quote(flash[:300]), httponly=True, samesite="lax", max_age=60)
+    return response
+
+
+def cycle_url(cycle_id: str, unit_id: str | None = None) -> str:
+    url = f"/cycles/{urllib.parse.quote(cycle_id, safe='')}"
+    return url + (f"/units/{urllib.parse.quote(unit_id, safe='')}" if unit_id else "")
+
+
+# ---- sign-in ---------------------------------------------------------------------------------
+
+
+@router.get("/login")
+async def login_page(request: Request, next: str = "/") -> Response:
+    c = ctx(request)
+    return c.render(request, "login.html", next=next, error=None, dev_admin=c.auth.dev_admin_enabled())
+
+
+def _safe_next(target: str) -> str:
+    # Only local paths: a crafted ?next= must not send an operator to another site after sign-in.
+    return target if target.startswith("/") and not target.startswith("//") else "/"
+
+
+@router.post("/login", dependencies=[Depends(form_csrf)])
+async def login(
+    request: Request,
+    username: Annotated[str, Form()],
+    password: Annotated[str, Form()],
+    next: Annotated[str, Form()] = "/",
+) -> Response:
+    c = ctx(request)
+    address = request.client.host if request.client else "?"
+    if c.auth.limiter.blocked(username, address):
+        return c.render(
+            request,
+            "login.html",
+            status_code=429,
+            next=next,
+            dev_admin=c.auth.dev_admin_enabled(),
+            error="登录失败次数过多，请一分钟后再试",
+        )
+    user = c.auth.check_password(username, password)
+    if user is None:
+        c.auth.limiter.failed(username, address)
+        return c.render(
+            request,
+            "login.html",
+            status_code=401,
+            next=next,
+            dev_admin=c.auth.dev_admin_enabled(),
+            error="用户名或密码错误",
+        )
+    c.auth.limiter.succeeded(username, address)
+    response = redirect(_safe_next(next))
+    response.set_cookie(
+        SESSION_COOKIE,
+        c.auth.session_cookie(user),
+        max_age=SESSION_SECONDS,
+        httponly=True,
+        samesite="lax",
+        secure=c.auth.secure_cookies,
+    )
+    return response
+
+
+@router.post("/logout", dependencies=[Depends(form_csrf)])
+async def logout() -> Response:
+    response = redirect("/login")
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+# ---- boards ----------------------------------------------------------------------------------
+
+
+@router.get("/")
+async def board(request: Request, user: PageUser, campaign: str | None = None, period: str | None = None) -> Response:
+    c = ctx(request)
+    client = await c.client()
+    refs = await calls.list_cycles(client, campaign or None, period or None)
+    statuses = await calls.statuses(client, refs)
+    campaigns = sorted({r.campaign_id for r in refs})
+    totals: dict[str, int] = {}
+    for s in statuses:
+        for key, n in s.counts.items():
+            totals[key] = totals.get(key, 0) + n
+    return c.render(
+        request,
+        "board.html",
+        statuses=statuses,
+        campaigns=campaigns,
+        campaign=campaign or "",
+        period=period or "",
+        totals=totals,
+        cycle_url=cycle_url,
+    )
+
+
+@router.get("/cycles/{cycle_id}")
+async def cycle_page(request: Request, user: PageUser, cycle_id: str) -> Response:
+    c = ctx(request)
+    client = await c.client()
+    status = await calls.cycle_status(client, cycle_id)
+    views = [await calls.unit_view(client, cycle_id, row.unit_id) for row in status.units[:60]]
+    opened = min((e.at for v in views for e in v.state.timeline), default=status.now)
+    chart = charts.cycle_timeline(charts.lanes(views, opened), status.now)
+    return c.render(request, "cycle.html", status=status, chart=chart, cycle_url=cycle_url)
+
+
+@router.get("/cycles/{cycle_id}/units/{unit_id}")
+async def unit_page(request: Request, user: PageUser, cycle_id: str, unit_id: str) -> Response:
+    c = ctx(request)
+    client = await c.client()
+    view = await calls.unit_view(client, cycle_id, unit_id)
+    chart = charts.cycle_timeline(
+        charts.lanes([view], min((e.at for e in view.state.timeline), default=view.row.due.at)), dt.datetime.now(dt.UTC)
+    )
+    portal = c.tokens.portal_link(cycle_id, unit_id) if user.may_act else None
+    return c.render(
+        request, "unit.html", view=view, chart=chart, portal=portal, cycle_url=cycle_url, kinds=list(ReportKind)
+    )
+
+
+@router.get("/campaigns/{campaign}/ontime")
+async def ontime_page(request: Request, user: PageUser, campaign: str) -> Response:
+    c = ctx(request)
+    client = await c.client()
+    statuses = await calls.statuses(client, await calls.list_cycles(client, campaign))
+    records = charts.unit_records(statuses)
+    return c.render(
+        request,
+        "ontime.html",
+        campaign=campaign,
+        records=records,
+        chart=charts.ontime_chart(records),
+        cycles=len(statuses),
+    )
+
+
+# ---- actions ---------------------------------------------------------------------------------
+
+
+def _date(text: str) -> dt.date | None:
+    if not text:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as err:
+        raise calls.Rejected(f"{text!r} 不是日期 (YYYY-MM-DD)") from err
+
+
+@router.post("/cycles/{cycle_id}/units/{unit_id}/actions/{action}", dependencies=[Depends(form_csrf)])
+async def unit_action_form(
+    request: Request,
+    user: PageOperator,
+    cycle_id: str,
+    unit_id: str,
+    action: UnitActionName,
+    reason: Annotated[str, Form()] = "",
+    due: Annotated[str, Form()] = "",
+) -> Response:
+    c = ctx(request)
+    try:
+        result = await unit_action(
+            await c.client(), cycle_id, unit_id, action, UnitAction(reason=reason, due=_date(due)), user.name
+        )
+    except (calls.Rejected, ValidationError) as err:
+        return redirect(cycle_url(cycle_id, unit_id), f"操作未执行：{err}")
+    return redirect(cycle_url(cycle_id, unit_id), f"已完成：{result.message}")
+
+
+@router.post("/cycles/{cycle_id}/actions/{action}", dependencies=[Depends(form_csrf)])
+async def cycle_action_form(
+    request: Request, user: PageOperator, cycle_id: str, action: CycleActionName, reason: Annotated[str, Form()] = ""
+) -> Response:
+    c = ctx(request)
+    try:
+        result = await cycle_action(await c.client(), cycle_id, action, CycleAction(reason=reason), user.name)
+    except calls.Rejected as err:
+        return redirect(cycle_url(cycle_id), f"操作未执行：{err}")
+    return redirect(cycle_url(cycle_id), f"已完成：{result.message}")
+
+
+async def read_files(files: list[UploadFile], limit: int) -> list[tuple[str, bytes]]:
+    """Read uploads, refusing as soon as one is over the limit (never more than limit+1 bytes in memory)."""
+    out = []
+    for f in files:
+        if not f.filename:
+            continue
+        data = await f.read(limit + 1)
+        if len(data) > limit:
+            raise calls.Rejected(f"{calls.safe_filename(f.filename)}: over the limit of {limit} bytes")
+        out.append((f.filename, data))
+    return out
+
+
+async def submit_for(
+    request: Request,
+    cycle_id: str,
+    unit_id: str,
+    title: str,
+    kind: ReportKind,
+    text: str,
+    files: list[UploadFile],
+    by: str,
+) -> Receipt:
+    """Store the text and files in the blob store, then call submit_report (shared by page, portal and API)."""
+    c = ctx(request)
+    loaded = await read_files(files, c.settings.max_upload_bytes)
+    if not loaded and not text.strip():
+        raise calls.Rejected("请填写正文或上传附件 (give a text or at least one file)")
+    attachments = calls.store_uploads(c.settings, loaded)
+    body = calls.store_text(c.settings, text)
+    report_title = title.strip() or (loaded[0][0].rsplit(".", 1)[0] if loaded else "报送材料")
+    try:
+        call = SubmitReport(
+            unit_id=unit_id, title=report_title[:200], kind=kind, body=body, attachments=attachments, by=by
+        )
+    except ValidationError as err:
+        raise calls.Rejected(str(err.errors()[0]["msg"])) from err
+    return await calls.update(await c.client(), cycle_id, "submit_report", call, Receipt)
+
+
+@router.post("/cycles/{cycle_id}/units/{unit_id}/submit", dependencies=[Depends(form_csrf)])
+async def submit_form(
+    request: Request,
+    user: PageOperator,
+    cycle_id: str,
+    unit_id: str,
+    title: Annotated[str, Form()] = "",
+    kind: Annotated[ReportKind, Form()] = ReportKind.SUMMARY,
+    text: Annotated[str, Form()] = "",
+    files: Annotated[list[UploadFile] | None, Form()] = None,
+) -> Response:
+    try:
+        receipt = await submit_for(request, cycle_id, unit_id, title, kind, text, files or [], f"{user.name}（代报）")
+    except calls.Rejected as err:
+        return redirect(cycle_url(cycle_id, unit_id), f"未报送：{err}")
+    return redirect(cycle_url(cycle_id, unit_id), f"已代为报送，回执 {receipt.receipt_no}")
+
+
+# ---- ledger, mail, leads ---------------------------------------------------------------------
+
+
+@router.get("/export/{campaign}.xlsx")
+async def export_xlsx(request: Request, user: PageUser, campaign: str) -> Response:
+    from console.export import collect_ledger, ledger_bytes
+
+    c = ctx(request)
+    ledger = await collect_ledger(await c.client(), campaign)
+    filename = urllib.parse.quote(f"{campaign}-台账.xlsx")
+    return Response(
+        ledger_bytes(ledger),
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{filename}"},
+    )
+
+
+@router.get("/mail")
+async def mail_list(request: Request, user: PageOperator) -> Response:
+    from console.mail_cmd import list_messages
+
+    c = ctx(request)
+    messages = list(reversed(list_messages(c.settings.mail_dir)))[:300]
+    return c.render(request, "mail_list.html", messages=messages)
+
+
+@router.get("/mail/{message_id}")
+async def mail_detail(request: Request, user: PageOperator, message_id: str) -> Response:
+    from console.mail_cmd import read_message
+
+    c = ctx(request)
+    try:
+        message = read_message(c.settings.mail_dir, message_id)
+    except LookupError as err:
+        raise HTTPException(404, str(err)) from err
+    return c.render(request, "mail_detail.html", message=message)
+
+
+@router.get("/leads")
+async def leads_page(request: Request, user: PageUser, campaign: str | None = None) -> Response:
+    c = ctx(request)
+    client = await c.client()
+    leads = []
+    for lead_id in await calls.list_leads(client, campaign or None):
+        try:
+            leads.append(await _lead_status(client, lead_id))
+        except calls.Rejected:
+            continue
+    return c.render(request, "leads.html", leads=leads, campaign=campaign or "")
+
+
+@router.get("/leads/{lead_id}")
+async def lead_page(request: Request, user: PageUser, lead_id: str) -> Response:
+    c = ctx(request)
+    lead = await _lead_status(await c.client(), lead_id)
+    return c.render(request, "lead.html", lead=lead)
+
+
+async def _lead_status(client: Any, lead_id: str) -> Any:
+    from schemas.lead import LeadStatus, LeadStatusQuery
+
+    return await calls.query(client, lead_id, "get_status", LeadStatusQuery(), LeadStatus)
