@@ -78,6 +78,7 @@ class Console:
             KIND_ZH=KIND_ZH,
             CSRF_FIELD=CSRF_FIELD,
             quote=lambda s: urllib.parse.quote(str(s), safe=""),
+            max_upload_mb=round(settings.max_upload_bytes / 1024 / 1024, 1),
         )
         self._client = client
         self._lock = asyncio.Lock()

@@ -124,7 +124,8 @@ async def cycle_stack_fixture(
         log_json=True,
         temporal=TemporalSettings(address=target, task_queue=f"test-{uuid.uuid4().hex[:12]}"),
         smtp=SmtpSettings(host=sink.host, port=sink.port, timeout_seconds=5.0),
-        public_url="http://127.0.0.1:8000",
+        console_port=(console_port := free_port()),
+        public_url=f"http://127.0.0.1:{console_port}",
     )
     client = await calls.connect(settings)
     worker = build_worker(client, settings)
