@@ -1,0 +1,355 @@
+"""LeadReferral on the time-skipping server: every path, its clocks, its mail and its refusals.
+
+The mail activity is replaced by a test-local `send_batch` that records each
+batch: these tests are about what the workflow asks to send, and when; the real
+activity is tested against a real SMTP server elsewhere.
+"""
+
+import asyncio
+import datetime as dt
+import uuid
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+from temporalio import activity
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from schemas.lead import (
+    Approve,
+    CloseLead,
+    Decide,
+    Decision,
+    GiveFeedback,
+    HandOver,
+    Involve,
+    LeadInput,
+    LeadStatus,
+    LeadStatusQuery,
+    RequestReconsideration,
+    SignFor,
+    StageName,
+    Transfer,
+)
+from schemas.notify import BatchResult, Delivery, DeliveryStatus, MailBatch
+from tests.lead_support import AGRICULTURE, MARKET, POLICE, PROCURATORATE, lead_input, save_history
+from workers.binaries import bundled_binary
+from workers.searchattrs import DUE_AT, ESCALATION_LEVEL, SEARCH_ATTRIBUTES, STAGE, UNITS
+from workers.settings import Settings
+from workers.temporal import data_converter
+from workflows.lead_referral import LeadReferral
+from workflows.lead_stages import LeadBook
+
+Handle = WorkflowHandle[LeadReferral, LeadStatus]
+_INDEXED = {
+    "Keyword": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+    "KeywordList": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD_LIST,
+    "Int": IndexedValueType.INDEXED_VALUE_TYPE_INT,
+    "Datetime": IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
+}
+
+
+async def register_search_attributes(client: Client) -> None:
+    """The test server needs them registered, or the workflow's upsert fails its task forever."""
+    await client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(
+            namespace=client.namespace,
+            search_attributes={name: _INDEXED[kind] for name, kind in SEARCH_ATTRIBUTES.items()},
+        )
+    )
+
+
+class MailRecorder:
+    """Stands in for the mail activity: records every batch, reports every message sent."""
+
+    def __init__(self) -> None:
+        self.batches: list[MailBatch] = []
+
+    @activity.defn(name="send_batch")
+    async def send_batch(self, batch: MailBatch) -> BatchResult:
+        self.batches.append(batch)
+        return BatchResult(
+            deliveries=[
+                Delivery(key=n.key, recipient=n.to.email or n.to.name, status=DeliveryStatus.SENT)
+                for n in batch.notifications
+            ]
+        )
+
+    def sent(self, key_part: str) -> list[tuple[MailBatch, str]]:
+        """(batch, recipient email) for every notification whose key contains key_part."""
+        return [(b, n.to.email or "") for b in self.batches for n in b.notifications if key_part in n.key]
+
+
+@pytest.fixture
+async def lead_env(
+    session_settings: Settings, task_queue: str
+) -> AsyncIterator[tuple[WorkflowEnvironment, MailRecorder, str]]:
+    """A time-skipping server of the test's own (~0.1 s to start).
+
+    The session's shared server was tried: after one test skipped days ahead, the next test's
+    `env.sleep` intermittently hung until the RPC timed out, so each test gets its own clock.
+    """
+    mail = MailRecorder()
+    async with await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=str(bundled_binary("temporal-test-server")),
+        data_converter=data_converter(session_settings),
+    ) as env:
+        await register_search_attributes(env.client)
+        async with Worker(env.client, task_queue=task_queue, workflows=[LeadReferral], activities=[mail.send_batch]):
+            yield env, mail, task_queue
+
+
+async def refer(client: Client, task_queue: str, inp: LeadInput) -> Handle:
+    return await client.start_workflow(LeadReferral.run, inp, id=inp.lead_id, task_queue=task_queue)
+
+
+async def status(handle: Handle) -> LeadStatus:
+    return await handle.query(LeadReferral.get_status, LeadStatusQuery())
+
+
+async def until(what: Callable[[], bool], seconds: float = 10) -> None:
+    """Wait (real time) for the worker to catch up with a skipped clock."""
+    for _ in range(int(seconds / 0.05)):
+        if what():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("condition not reached")
+
+
+def near(instants: set[dt.datetime], expected: dt.datetime) -> bool:
+    """Fired at the expected moment (the test server's timers land a few milliseconds late)."""
+    return bool(instants) and all(abs(t - expected) < dt.timedelta(seconds=1) for t in instants)
+
+
+def new_id() -> str:
+    return f"lead:test:{uuid.uuid4().hex[:8]}"
+
+
+async def input_now(env: WorkflowEnvironment, **kw: object) -> LeadInput:
+    return lead_input(await env.get_current_time(), lead_id=new_id(), **kw)  # type: ignore[arg-type]
+
+
+async def finish(handle: Handle, name: str) -> None:
+    await save_history(handle, name)  # type: ignore[arg-type]
+    desc = await handle.describe()
+    if desc.status is not None and desc.status.name == "RUNNING":
+        # Leftover timers would move the shared test clock for everyone else.
+        await handle.terminate("test over")
+
+
+def stage(st: LeadStatus, name: StageName, track: str | None = None, seq: int = 0):  # type: ignore[no-untyped-def]
+    return next(r for r in st.stages if r.name is name and r.seq == seq and (track is None or r.track == track))
+
+
+class TestOnTime:
+    async def test_every_stage_met(self, lead_env: tuple[WorkflowEnvironment, MailRecorder, str]) -> None:
+        """Customs → market regulation: signed, opened, fed back, closed in time; referrer told each step."""
+        env, mail, tq = lead_env
+        inp = await input_now(env)
+        handle = await refer(env.client, tq, inp)
+        receipt = await handle.execute_update(LeadReferral.sign_for, SignFor(unit_id="yaan-scj", by="李四"))
+        assert receipt.stage == "decide"
+        assert receipt.next_due is not None
+        await handle.execute_update(LeadReferral.decide, Decide(unit_id="yaan-scj", decision=Decision.OPEN))
+        await env.sleep(dt.timedelta(days=2))
+        await handle.execute_update(LeadReferral.give_feedback, GiveFeedback(unit_id="yaan-scj", text="已扣押货物"))
+        await handle.execute_update(LeadReferral.close, CloseLead(unit_id="yaan-scj", result="没收并罚款"))
+        result = await handle.result()
+        assert result.closed
+        assert result.stage == "closed"
+        assert result.escalation_level == 0
+        assert all(r.met for r in result.stages)
+        assert [(r.name.value, r.unit) for r in result.stages][:4] == [
+            ("sign", "yaan-scj"),
+            ("decide", "yaan-scj"),
+            ("feedback", "yaan-scj"),
+            ("close", "yaan-scj"),
+        ]
+        told = {n.context.stage for b in mail.batches for n in b.notifications if ":done:referrer" in n.key}
+        assert told >= {"sign", "decide", "feedback", "close"}
+        assert not mail.sent("escalation")
+        # One batch per instant: no two batches share an instant.
+        instants = [b.instant for b in mail.batches]
+        assert len(instants) == len(set(instants))
+        await finish(handle, "on-time")
+
+
+class TestMissedSignFor:
+    async def test_escalation_reaches_the_right_people(
+        self, lead_env: tuple[WorkflowEnvironment, MailRecorder, str]
+    ) -> None:
+        """签收 missed: e1 to the receiver, its leader and the referrer, e2 to leadership and office, on time."""
+        env, mail, tq = lead_env
+        inp = await input_now(env)
+        plan = LeadBook(inp)
+        plan.start()
+        expected = {i.key: i.at for i in plan.agenda()}
+        handle = await refer(env.client, tq, inp)
+        now = await env.get_current_time()
+        await env.sleep(expected["escalation:e2"] - now + dt.timedelta(minutes=1))
+        await until(lambda: bool(mail.sent("escalation:e2")))
+        e1 = mail.sent("sign#0:escalation:e1")
+        assert {email for _, email in e1} == {
+            "yaan-scj@yaan.example",
+            "yaan-scj-leader@yaan.example",
+            "yaan-hg@yaan.example",
+        }
+        assert near({b.instant for b, _ in e1}, expected["escalation:e1"])
+        e2 = mail.sent("sign#0:escalation:e2")
+        assert {email for _, email in e2} == {"leader@yaan.example", "office@yaan.example"}
+        assert near({b.instant for b, _ in e2}, expected["escalation:e2"])
+        st = await status(handle)
+        assert st.escalation_level == 2
+        assert any(e.what == "missed" for e in st.timeline)
+        desc = await handle.describe()
+        assert desc.typed_search_attributes.get(ESCALATION_LEVEL) == 2
+        assert desc.typed_search_attributes.get(STAGE) == "sign"
+        late = await handle.execute_update(LeadReferral.sign_for, SignFor(unit_id="yaan-scj"))
+        assert "late" in late.message
+        assert stage(await status(handle), StageName.SIGN).met is False
+        await until(lambda: bool(mail.sent("sign#0:done:referrer")))
+        await finish(handle, "missed-sign")
+
+
+class TestRefusals:
+    async def test_wrong_unit_and_wrong_stage_change_nothing(
+        self, lead_env: tuple[WorkflowEnvironment, MailRecorder, str]
+    ) -> None:
+        """Customs signing, or scj closing before deciding: refused with a reason, state untouched."""
+        env, _, tq = lead_env
+        handle = await refer(env.client, tq, await input_now(env))
+        before = await status(handle)
+        with pytest.raises(WorkflowUpdateFailedError) as wrong_unit:
+            await handle.execute_update(LeadReferral.sign_for, SignFor(unit_id="yaan-hg"))
+        assert isinstance(wrong_unit.value.cause, ApplicationError)
+        assert "sign by yaan-scj" in wrong_unit.value.cause.message
+        with pytest.raises(WorkflowUpdateFailedError) as wrong_stage:
+            await handle.execute_update(LeadReferral.close, CloseLead(unit_id="yaan-scj", result="x"))
+        assert isinstance(wrong_stage.value.cause, ApplicationError)
+        assert "cannot close" in wrong_stage.value.cause.message
+        after = await status(handle)
+        assert after.model_dump(exclude={"now"}) == before.model_dump(exclude={"now"})
+        await finish(handle, "refusals")
+
+
+class TestDeclineAndReconsideration:
+    async def test_referrer_asks_for_reconsideration(
+        self, lead_env: tuple[WorkflowEnvironment, MailRecorder, str]
+    ) -> None:
+        """Declined with a reason → customs asks for 复议 → market regulation opens the case → closed."""
+        env, mail, tq = lead_env
+        handle = await refer(env.client, tq, await input_now(env))
+        await handle.execute_update(LeadReferral.sign_for, SignFor(unit_id="yaan-scj"))
+        r = await handle.execute_update(
+            LeadReferral.decide, Decide(unit_id="yaan-scj", decision=Decision.DECLINE, reason="证据不足")
+        )
+        assert r.stage == "reconsider_request"
+        with pytest.raises(WorkflowUpdateFailedError):
+            await handle.execute_update(
+                LeadReferral.request_reconsideration, RequestReconsideration(unit_id="yaan-scj", reason="x")
+            )
+        await env.sleep(dt.timedelta(hours=20))
+        r = await handle.execute_update(
+            LeadReferral.request_reconsideration, RequestReconsideration(unit_id="yaan-hg", reason="已补充鉴定意见")
+        )
+        assert r.stage == "reconsider"
+        await handle.execute_update(LeadReferral.decide, Decide(unit_id="yaan-scj", decision=Decision.OPEN))
+        await handle.execute_update(LeadReferral.close, CloseLead(unit_id="yaan-scj", result="立案查处"))
+        result = await handle.result()
+        assert [r.name.value for r in result.stages if r.name is not StageName.FEEDBACK] == [
+            "sign",
+            "decide",
+            "reconsider_request",
+            "reconsider",
+            "close",
+        ]
+        assert result.tracks[0].result == "立案查处"
+        # The reconsideration stage was the receiver's, announced to it when it opened.
+        assert {email for _, email in mail.sent("reconsider#0:opened")} == {"yaan-scj@yaan.example"}
+        await finish(handle, "decline-reconsider")
+
+
+class TestPoliceTransfer:
+    async def test_decree_310_clock(self, lead_env: tuple[WorkflowEnvironment, MailRecorder, str]) -> None:
+        """Handed to the police: approval, transfer 24 h after approval (urgent reminder 4 h before), filing
+        refused, 复议, filed, materials handed over; the procuratorate involved early."""
+        env, mail, tq = lead_env
+        handle = await refer(env.client, tq, await input_now(env))
+        await handle.execute_update(LeadReferral.sign_for, SignFor(unit_id="yaan-scj"))
+        r = await handle.execute_update(
+            LeadReferral.decide, Decide(unit_id="yaan-scj", decision=Decision.POLICE, to=POLICE, reason="涉嫌犯罪")
+        )
+        assert r.stage == "approve"
+        await env.sleep(dt.timedelta(hours=3))
+        approved = await handle.execute_update(LeadReferral.approve_transfer, Approve(unit_id="yaan-scj", by="局长"))
+        assert approved.stage == "transfer"
+        assert approved.next_due == approved.accepted_at + dt.timedelta(hours=24)
+        await handle.execute_update(LeadReferral.involve, Involve(unit=PROCURATORATE, note="提前介入"))
+        await env.sleep(dt.timedelta(hours=20, minutes=1))
+        await until(lambda: bool(mail.sent("transfer#0:reminder:r4h")))
+        (reminder_batch, email), *_ = mail.sent("transfer#0:reminder:r4h")
+        assert near({reminder_batch.instant}, approved.accepted_at + dt.timedelta(hours=20))
+        assert email == "yaan-scj@yaan.example"
+        moved = await handle.execute_update(LeadReferral.transfer, Transfer(unit_id="yaan-scj"))
+        assert moved.stage == "file"
+        st = await status(handle)
+        assert stage(st, StageName.TRANSFER).met is True
+        assert stage(st, StageName.FILE).unit == "yaan-gaj"
+        with pytest.raises(WorkflowUpdateFailedError):  # the agency cannot file for the police
+            await handle.execute_update(LeadReferral.decide, Decide(unit_id="yaan-scj", decision=Decision.OPEN))
+        await handle.execute_update(
+            LeadReferral.decide, Decide(unit_id="yaan-gaj", decision=Decision.DECLINE, reason="未达立案标准")
+        )
+        await handle.execute_update(
+            LeadReferral.request_reconsideration, RequestReconsideration(unit_id="yaan-scj", reason="涉案金额已达标准")
+        )
+        await handle.execute_update(LeadReferral.decide, Decide(unit_id="yaan-gaj", decision=Decision.OPEN))
+        # The run loop publishes search attributes right after the update's workflow task.
+        for _ in range(100):
+            desc = await handle.describe()
+            if desc.typed_search_attributes.get(STAGE) == "handover":
+                break
+            await asyncio.sleep(0.05)
+        assert desc.typed_search_attributes.get(STAGE) == "handover"
+        assert set(desc.typed_search_attributes.get(UNITS) or []) == {"yaan-hg", "yaan-scj", "yaan-gaj", "yaan-jcy"}
+        assert desc.typed_search_attributes.get(DUE_AT) is not None
+        await handle.execute_update(LeadReferral.hand_over, HandOver(unit_id="yaan-scj"))
+        result = await handle.result()
+        assert result.tracks[0].state.value == "handed_over"
+        assert [r.name.value for r in result.stages] == [
+            "sign",
+            "decide",
+            "approve",
+            "transfer",
+            "file",
+            "reconsider_request",
+            "reconsider",
+            "handover",
+        ]
+        assert any(e.what == "involved" and e.unit == "yaan-jcy" for e in result.timeline)
+        await finish(handle, "police-transfer")
+
+
+class TestJointHandling:
+    async def test_one_late_co_handler(self, lead_env: tuple[WorkflowEnvironment, MailRecorder, str]) -> None:
+        """协办 by market regulation and agriculture: only agriculture, late to sign, is escalated."""
+        env, mail, tq = lead_env
+        inp = await input_now(env, receivers=[MARKET, AGRICULTURE])
+        plan = LeadBook(inp)
+        plan.start()
+        e1_at = next(i.at for i in plan.agenda() if i.key == "escalation:e1")
+        handle = await refer(env.client, tq, inp)
+        await handle.execute_update(LeadReferral.sign_for, SignFor(unit_id="yaan-scj"))
+        await env.sleep(e1_at - await env.get_current_time() + dt.timedelta(minutes=1))
+        await until(lambda: bool(mail.sent("escalation:e1")))
+        escalated = {email for _, email in mail.sent("escalation:e1")}
+        assert escalated == {"yaan-nyj@yaan.example", "yaan-nyj-leader@yaan.example", "yaan-hg@yaan.example"}
+        st = await status(handle)
+        assert stage(st, StageName.SIGN, "yaan-scj").met is True
+        assert stage(st, StageName.SIGN, "yaan-nyj").done_at is None
+        assert stage(st, StageName.DECIDE, "yaan-scj").due > stage(st, StageName.SIGN, "yaan-scj").due
+        await finish(handle, "joint-late")
