@@ -59,8 +59,8 @@ def lead_input(
 
 
 async def save_history(handle: WorkflowHandle[object, object], name: str) -> None:
-    """Keep the run's history for the replay tests when DUBAN_RECORD_HISTORIES=1."""
-    if os.environ.get("DUBAN_RECORD_HISTORIES") != "1":
+    """Keep the run's history for the replay tests when RECORD_HISTORIES=1."""
+    if os.environ.get("RECORD_HISTORIES") != "1":
         return
     history = await handle.fetch_history()
     HISTORIES.mkdir(parents=True, exist_ok=True)
