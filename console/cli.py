@@ -2,7 +2,7 @@
 
 import typer
 
-from console import calendar_cmd, cycle_cmd, process_cmd
+from console import calendar_cmd, cycle_cmd, lead_cmd, process_cmd
 from console import export as export_cmd
 from console.auth import user_app
 
@@ -13,6 +13,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(calendar_cmd.app, name="calendar")
+app.add_typer(lead_cmd.app, name="lead")
 process_cmd.register(app)
 cycle_cmd.register(app)
 app.add_typer(export_cmd.app, name="export")

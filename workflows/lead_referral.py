@@ -8,7 +8,6 @@ the handler applies it and returns a receipt. Mail goes out from the loop only.
 """
 
 import contextlib
-from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -44,7 +43,7 @@ MAIL_USEFUL_FOR = timedelta(hours=24)
 
 
 def _refuse(exc: Refused) -> ApplicationError:
-    return ApplicationError(str(exc), type="LeadCallRefused", non_retryable=True)
+    return ApplicationError(str(exc), type="Rejected", non_retryable=True)
 
 
 @workflow.defn(name="LeadReferral")
@@ -119,13 +118,16 @@ class LeadReferral:
             return
         self._published = values
         stage, _, level, units = values
-        updates: Sequence[SearchAttributeUpdate[Any]] = [
+        updates: list[SearchAttributeUpdate[Any]] = [
             CAMPAIGN.value_set(self.book.spec.campaign_id),
             STAGE.value_set(stage),
-            DUE_AT.value_set(due) if due is not None else DUE_AT.value_unset(),
             ESCALATION_LEVEL.value_set(level),
             UNITS.value_set(list(units)),
         ]
+        # A closed lead keeps its last deadline (DubanStage = 'closed' tells it apart): unsetting a
+        # Datetime leaves a null the Python client cannot decode on the time-skipping server.
+        if due is not None:
+            updates.append(DUE_AT.value_set(due))
         workflow.upsert_search_attributes(updates)
 
     def _changed(self) -> None:

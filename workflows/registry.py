@@ -1,5 +1,6 @@
 """Every workflow the worker runs (and the Replayer replays)."""
 
+from workflows.lead_referral import LeadReferral
 from workflows.reporting_cycle import ReportingCycle
 
-WORKFLOWS: list[type] = [ReportingCycle]
+WORKFLOWS: list[type] = [ReportingCycle, LeadReferral]

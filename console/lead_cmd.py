@@ -1,0 +1,442 @@
+"""`duban lead …`: refer a case lead and act on it, one Update per action.
+
+    duban lead refer --campaign C --from UNIT --to UNIT[,UNIT...] --policy NAME --title T [--file F]
+    duban lead ack LEAD --unit UNIT                                   签收
+    duban lead decide LEAD --unit UNIT --decision open|decline|transfer|police [--reason R] [--to UNIT]
+    duban lead feedback LEAD --unit UNIT --text T                     反馈
+    duban lead close LEAD --unit UNIT --result T                      办结
+    duban lead approve LEAD --unit UNIT [--refuse --reason R]         Decree 310 Art. 5 (agency head)
+    duban lead transfer LEAD --unit UNIT [--note N]                   移送 to the police
+    duban lead reconsider LEAD --unit UNIT --reason R                 复议 request
+    duban lead handover LEAD --unit UNIT [--note N]                   materials to the police
+    duban lead involve LEAD --unit UNIT [--note N]                    提前介入
+    duban lead show LEAD
+    duban lead list [--campaign C]
+
+Units, policies and the campaign are checked against the started plan before
+anything is sent: an unknown one exits 2 and starts nothing. A call the lead
+refuses (wrong unit, wrong stage) exits 2 with the workflow's reason.
+"""
+
+import asyncio
+import getpass
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, TypeVar
+from zoneinfo import ZoneInfo
+
+import typer
+from pydantic import BaseModel, ValidationError
+from temporalio.client import Client
+from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
+from temporalio.service import RPCError
+
+from activities.campaigns import CampaignNotFoundError, CampaignStore
+from console import client_calls as calls
+from console.output import bad_input, emit_json, failure
+from schemas.lead import (
+    Approve,
+    CloseLead,
+    Decide,
+    Decision,
+    GiveFeedback,
+    HandOver,
+    Involve,
+    LeadEvent,
+    LeadInput,
+    LeadReceipt,
+    LeadStatus,
+    LeadStatusQuery,
+    LeadUnit,
+    RequestReconsideration,
+    SignFor,
+    Transfer,
+    campaign_of,
+    lead_workflow_id,
+)
+from schemas.lead_policies import policies_for
+from schemas.plan import CampaignPlan
+from workers.searchattrs import CAMPAIGN, STAGE, UNITS
+from workers.settings import Settings, load_settings
+from workflows.legaltime.data import calendar_for
+
+T = TypeVar("T")
+R = TypeVar("R", bound=BaseModel)
+
+app = typer.Typer(help="Case-lead referrals (线索通报 / 案件移送) with stage time limits.", no_args_is_help=True)
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Machine output: one JSON document.")]
+LeadArg = Annotated[
+    str, typer.Argument(metavar="LEAD", help="Lead id as `lead refer` printed it (lead:<campaign>:<id>).")
+]
+UnitOpt = Annotated[str, typer.Option("--unit", help="The acting unit's id.")]
+ByOpt = Annotated[str | None, typer.Option("--by", help="Who acts (default: your login name).")]
+TrackOpt = Annotated[
+    str | None, typer.Option("--track", help="The receiving unit's track, when the unit acts on several.")
+]
+
+
+def _by(by: str | None) -> str:
+    if by:
+        return by
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return "operator"
+
+
+def _run(work: Callable[[Client, Settings], Awaitable[T]], settings: Settings | None = None) -> T:
+    """Connect, run, and map the outcome to the exit codes: 2 bad input (nothing changed), 1 failure."""
+    settings = settings or load_settings()
+
+    async def go() -> T:
+        try:
+            client = await calls.connect(settings)
+        except (RPCError, RuntimeError, OSError) as err:
+            failure(f"cannot reach Temporal at {settings.temporal.address}: {err}")
+        return await work(client, settings)
+
+    try:
+        return asyncio.run(go())
+    except calls.Rejected as err:
+        bad_input(str(err))
+    except (calls.Busy, calls.CallFailed) as err:
+        failure(str(err))
+    except RPCError as err:
+        failure(f"Temporal refused the call: {err}")
+
+
+def _invalid(err: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'input'}: {e['msg']}" for e in err.errors())
+
+
+def _plan(settings: Settings, campaign_id: str) -> CampaignPlan:
+    try:
+        return CampaignStore(settings.campaign_dir).load(campaign_id)
+    except CampaignNotFoundError as err:
+        bad_input(str(err))
+    except (ValidationError, ValueError) as err:
+        failure(f"the stored plan of {campaign_id} cannot be read: {err}")
+
+
+def _unit(plan: CampaignPlan, unit_id: str) -> LeadUnit:
+    found = plan.unit(unit_id)
+    if found is None:
+        known = ", ".join(u.id for u in plan.units)
+        bad_input(f"campaign {plan.id} has no unit {unit_id!r} (units: {known})")
+    return LeadUnit(id=found.id, name=found.name, contacts=found.contacts, leader=found.leader)
+
+
+def _lead_campaign(lead_id: str) -> str:
+    try:
+        return campaign_of(lead_id)
+    except ValueError as err:
+        bad_input(str(err))
+
+
+def _print_receipt(receipt: LeadReceipt, as_json: bool) -> None:
+    if as_json:
+        emit_json(receipt)
+        return
+    due = f", next due {_local(receipt.next_due)}" if receipt.next_due else ""
+    typer.echo(f"{receipt.lead_id} [{receipt.track}]: {receipt.message}; now at {receipt.stage}{due}")
+
+
+def _local(at: datetime | None, tz: str = "Asia/Shanghai") -> str:
+    return "—" if at is None else at.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")
+
+
+def _act(lead_id: str, update: str, build: Callable[[], R], as_json: bool) -> None:
+    """Check the lead id, build the call (bad fields exit 2), send it as the named Update."""
+    _lead_campaign(lead_id)
+    try:
+        call = build()
+    except ValidationError as err:
+        bad_input(_invalid(err))
+
+    async def work(client: Client, _: Settings) -> LeadReceipt:
+        return await calls.update(client, lead_id, update, call, LeadReceipt)
+
+    _print_receipt(_run(work), as_json)
+
+
+# ---- refer -----------------------------------------------------------------------------------
+
+
+@app.command()
+def refer(
+    campaign: Annotated[str, typer.Option("--campaign", help="Campaign id of a started plan.")],
+    from_unit: Annotated[str, typer.Option("--from", help="The referring unit.")],
+    to: Annotated[str, typer.Option("--to", help="Receiving unit(s), comma-separated for joint handling (协办).")],
+    policy: Annotated[str, typer.Option("--policy", help="Referral policy name, e.g. between-agencies, decree-310.")],
+    title: Annotated[str, typer.Option("--title", help="Short title (kept in the encrypted history only).")],
+    file: Annotated[Path | None, typer.Option("--file", help="The lead's material; stored in the blob store.")] = None,
+    by: ByOpt = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Refer a case lead: starts its LeadReferral workflow; prints the lead id."""
+    settings = load_settings()
+    plan = _plan(settings, campaign)
+    referrer = _unit(plan, from_unit)
+    receiver_ids = [t.strip() for t in to.split(",") if t.strip()]
+    if not receiver_ids:
+        bad_input("--to names no unit")
+    receivers = [_unit(plan, r) for r in receiver_ids]
+    policies = policies_for(plan.referral_policies)
+    chosen = policies.get(policy)
+    if chosen is None:
+        bad_input(f"no referral policy {policy!r} (known: {', '.join(sorted(policies))})")
+    police = None
+    if chosen.police_policy is not None:
+        police = policies.get(chosen.police_policy)
+        if police is None:
+            bad_input(f"policy {policy} names police policy {chosen.police_policy!r}, which is not defined")
+    if not title.strip():
+        bad_input("--title must not be empty")
+    content = None
+    if file is not None:
+        if not file.is_file():
+            bad_input(f"{file}: no such file")
+        try:
+            content = calls.store_uploads(settings, [(file.name, file.read_bytes())])[0]
+        except calls.Rejected as err:
+            bad_input(str(err))
+    now = datetime.now(UTC)
+    lead_id = lead_workflow_id(campaign, uuid.uuid4().hex[:8])
+    try:
+        spec = LeadInput(
+            lead_id=lead_id,
+            campaign_id=campaign,
+            title=title.strip(),
+            content=content,
+            referrer=referrer,
+            receivers=receivers,
+            policy=chosen,
+            police_policy=police,
+            leadership=plan.leadership,
+            office_name=plan.office.name,
+            office_staff=plan.office.staff,
+            calendar=calendar_for(now, plan.timezone, span_years=2),
+            referred_at=now,
+            by=_by(by),
+        )
+    except ValidationError as err:
+        bad_input(_invalid(err))
+
+    async def work(client: Client, s: Settings) -> LeadStatus:
+        handle = await client.start_workflow(
+            "LeadReferral",
+            spec,
+            id=lead_id,
+            task_queue=s.temporal.task_queue,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            # Ids only: search attributes are not encrypted.
+            search_attributes=TypedSearchAttributes(
+                [
+                    SearchAttributePair(CAMPAIGN, campaign),
+                    SearchAttributePair(STAGE, "referred"),
+                    SearchAttributePair(UNITS, [referrer.id, *receiver_ids]),
+                ]
+            ),
+        )
+        return await calls.query(client, handle.id, "get_status", LeadStatusQuery(), LeadStatus)
+
+    status = _run(work, settings)
+    if as_json:
+        emit_json({"lead_id": lead_id, "stage": status.stage, "due_at": status.due_at, "units": status.units})
+        return
+    typer.echo(f"{lead_id} referred to {', '.join(receiver_ids)}; {status.stage} due {_local(status.due_at)}")
+
+
+# ---- actions ---------------------------------------------------------------------------------
+
+
+@app.command()
+def ack(lead: LeadArg, unit: UnitOpt, track: TrackOpt = None, by: ByOpt = None, as_json: JsonFlag = False) -> None:
+    """签收: the receiving unit signs for the lead."""
+    _act(lead, "sign_for", lambda: SignFor(unit_id=unit, track=track, by=_by(by)), as_json)
+
+
+@app.command()
+def decide(
+    lead: LeadArg,
+    unit: UnitOpt,
+    decision: Annotated[Decision, typer.Option("--decision", help="open | decline | transfer | police")],
+    reason: Annotated[str, typer.Option("--reason", help="Required to decline.")] = "",
+    to: Annotated[str | None, typer.Option("--to", help="The agency (transfer) or police unit (police).")] = None,
+    track: TrackOpt = None,
+    by: ByOpt = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Decide on the lead (or, as the police, on filing / reconsideration): open, decline, transfer, police."""
+    target = None
+    if to is not None:
+        target = _unit(_plan(load_settings(), _lead_campaign(lead)), to)
+    _act(
+        lead,
+        "decide",
+        lambda: Decide(unit_id=unit, decision=decision, reason=reason, to=target, track=track, by=_by(by)),
+        as_json,
+    )
+
+
+@app.command()
+def feedback(
+    lead: LeadArg,
+    unit: UnitOpt,
+    text: Annotated[str, typer.Option("--text", help="Progress of the case.")],
+    track: TrackOpt = None,
+    by: ByOpt = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """反馈: progress feedback; restarts the feedback cadence."""
+    _act(lead, "give_feedback", lambda: GiveFeedback(unit_id=unit, text=text, track=track, by=_by(by)), as_json)
+
+
+@app.command()
+def close(
+    lead: LeadArg,
+    unit: UnitOpt,
+    result: Annotated[str, typer.Option("--result", help="The outcome (办结 result).")],
+    track: TrackOpt = None,
+    by: ByOpt = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """办结: close the receiving unit's handling with a result."""
+    _act(lead, "close", lambda: CloseLead(unit_id=unit, result=result, track=track, by=_by(by)), as_json)
+
+
+@app.command()
+def approve(
+    lead: LeadArg,
+    unit: UnitOpt,
+    refuse: Annotated[bool, typer.Option("--refuse", help="The head refuses the transfer.")] = False,
+    reason: Annotated[str, typer.Option("--reason")] = "",
+    track: TrackOpt = None,
+    by: ByOpt = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """The agency head approves (or refuses) transferring the case to the police (Decree 310 Art. 5)."""
+    _act(
+        lead,
+        "approve_transfer",
+        lambda: Approve(unit_id=unit, approve=not refuse, reason=reason, track=track, by=_by(by)),
+        as_json,
+    )
+
+
+@app.command()
+def transfer(
+    lead: LeadArg,
+    unit: UnitOpt,
+    note: Annotated[str, typer.Option("--note")] = "",
+    track: TrackOpt = None,
+    by: ByOpt = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """移送: the approved case goes to the police (within 24 hours of approval)."""
+    _act(lead, "transfer", lambda: Transfer(unit_id=unit, note=note, track=track, by=_by(by)), as_json)
+
+
+@app.command()
+def reconsider(
+    lead: LeadArg,
+    unit: UnitOpt,
+    reason: Annotated[str, typer.Option("--reason", help="Why the refusal should be reconsidered.")],
+    track: TrackOpt = None,
+    by: ByOpt = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """复议: ask for reconsideration of a refusal."""
+    _act(
+        lead,
+        "request_reconsideration",
+        lambda: RequestReconsideration(unit_id=unit, reason=reason, track=track, by=_by(by)),
+        as_json,
+    )
+
+
+@app.command()
+def handover(
+    lead: LeadArg,
+    unit: UnitOpt,
+    note: Annotated[str, typer.Option("--note")] = "",
+    track: TrackOpt = None,
+    by: ByOpt = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Hand seized goods and materials to the police after filing."""
+    _act(lead, "hand_over", lambda: HandOver(unit_id=unit, note=note, track=track, by=_by(by)), as_json)
+
+
+@app.command()
+def involve(
+    lead: LeadArg,
+    unit: UnitOpt,
+    note: Annotated[str, typer.Option("--note")] = "",
+    by: ByOpt = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """提前介入: record early involvement of police or procuratorate."""
+    involved = _unit(_plan(load_settings(), _lead_campaign(lead)), unit)
+    call = Involve(unit=involved, note=note, by=_by(by))
+
+    async def work(client: Client, _: Settings) -> LeadEvent:
+        return await calls.update(client, lead, "involve", call, LeadEvent)
+
+    event = _run(work)
+    if as_json:
+        emit_json(event)
+        return
+    typer.echo(f"{lead}: {unit} involved ({event.detail})")
+
+
+# ---- views -----------------------------------------------------------------------------------
+
+
+@app.command()
+def show(lead: LeadArg, as_json: JsonFlag = False) -> None:
+    """The lead's stage, escalation level and whole timeline: every stage's deadline, met or missed."""
+    _lead_campaign(lead)
+
+    async def work(client: Client, _: Settings) -> LeadStatus:
+        return await calls.query(client, lead, "get_status", LeadStatusQuery(), LeadStatus)
+
+    status = _run(work)
+    if as_json:
+        emit_json(status)
+        return
+    typer.echo(f"{status.lead_id}  {status.title}")
+    typer.echo(f"stage {status.stage}  escalation level {status.escalation_level}  units {', '.join(status.units)}")
+    for r in status.stages:
+        met = {True: "met", False: "MISSED", None: "—"}[r.met]
+        if r.done_at is None:
+            met = "OVERDUE" if status.now > r.due else "open"
+        typer.echo(
+            f"  {r.track:<14} {r.name.value:<18} {r.unit:<14} due {_local(r.due)}  done {_local(r.done_at)}  {met}"
+        )
+    typer.echo("timeline:")
+    for e in status.timeline:
+        who = f" {e.unit}" if e.unit else ""
+        by = f" ({e.by})" if e.by else ""
+        typer.echo(f"  {_local(e.at)} {e.what}{who}{by} {e.detail}".rstrip())
+
+
+@app.command("list")
+def list_(
+    campaign: Annotated[str | None, typer.Option("--campaign", help="Only this campaign's leads.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Lead ids (running and finished), from Temporal visibility."""
+
+    async def work(client: Client, _: Settings) -> list[str]:
+        return await calls.list_leads(client, campaign)
+
+    ids = _run(work)
+    if as_json:
+        emit_json({"leads": ids})
+        return
+    for lead_id in ids:
+        typer.echo(lead_id)
