@@ -245,7 +245,8 @@ def refer(
 
     status = _run(work, settings)
     if as_json:
-        emit_json({"lead_id": lead_id, "stage": status.stage, "due_at": status.due_at, "units": status.units})
+        due = status.due_at.isoformat() if status.due_at else None
+        emit_json({"lead_id": lead_id, "stage": status.stage, "due_at": due, "units": status.units})
         return
     typer.echo(f"{lead_id} referred to {', '.join(receiver_ids)}; {status.stage} due {_local(status.due_at)}")
 
