@@ -5,6 +5,7 @@ import typer
 from console import calendar_cmd, cycle_cmd, lead_cmd, process_cmd
 from console import export as export_cmd
 from console.auth import user_app
+from console.client_calls import exit_without_teardown
 
 app = typer.Typer(
     name="duban",
@@ -21,4 +22,8 @@ app.add_typer(user_app, name="user")
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except SystemExit as done:
+        exit_without_teardown(done.code)
+        raise

@@ -12,8 +12,10 @@ receipt or the same rejection whichever surface was used.
 """
 
 import asyncio
+import os
 import random
 import re
+import sys
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -77,10 +79,34 @@ class CycleRef:
     started_at: datetime | None
 
 
+_connected = False
+
+
 async def connect(settings: Settings) -> Client:
+    global _connected
     from workers.temporal import connect as temporal_connect
 
-    return await temporal_connect(settings)
+    client = await temporal_connect(settings)
+    _connected = True
+    return client
+
+
+def exit_without_teardown(code: int | str | None) -> None:
+    """End a short-lived command that used a Temporal client, skipping interpreter teardown.
+
+    The client's Rust threads can outlive the event loop and abort the process while
+    CPython finalizes (temporalio/sdk-python#300: "PyGILState_Release ... must be current",
+    SIGABRT) — after the command's output was already correct. Nothing else of ours needs
+    teardown, so flush and leave.
+    """
+    if not _connected:
+        return
+    if isinstance(code, str):
+        sys.stderr.write(code + "\n")
+        code = 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code or 0)
 
 
 def _quote(value: str) -> str:

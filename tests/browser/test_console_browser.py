@@ -56,9 +56,17 @@ async def console_url(cycle_stack: CycleStack) -> AsyncIterator[str]:
     await task
 
 
+def _read(path: Path) -> bytes:
+    return path.read_bytes()
+
+
+def _chromium_present() -> bool:
+    return bool(shutil.which(CHROMIUM)) or Path(CHROMIUM).exists()
+
+
 @pytest.fixture(scope="module")
 async def browser() -> AsyncIterator[Browser]:
-    if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
+    if not _chromium_present():
         pytest.fail(f"Chromium not found at {CHROMIUM}: install Debian's chromium (apt-get install chromium)")
     async with async_playwright() as p:
         b = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -134,7 +142,7 @@ async def test_operator_and_unit_round(
     download = await info.value
     path = await download.path()
     assert path is not None
-    wb = load_workbook(io.BytesIO(Path(path).read_bytes()))
+    wb = load_workbook(io.BytesIO(_read(path)))
     sheet = next(ws for ws in wb.worksheets if ws.title.startswith("browser"))
     rows = {r[1]: r for r in sheet.iter_rows(min_row=3, values_only=True)}
     assert rows["unit-a"][2] == "已报送"
