@@ -225,7 +225,7 @@ class MailActivities:
                     to=to,
                     key=out.key,
                     date=datetime.now(UTC),
-                    headers={"X-Duban-Scope": batch.scope, "X-Duban-Template": out.members[0].template.value},
+                    headers=_duban_headers(batch, out),
                 )
                 msg = build_message(
                     envelope, self._render(out), invites=self._invites(batch, out), attachments=self._attachments(out)
@@ -360,6 +360,15 @@ class MailActivities:
                     out.keys, channel=WEBHOOK, message_id=out.key, recipient=out.address, scope=batch.scope
                 )
                 progress.mark(out, DeliveryStatus.SENT)
+
+
+def _duban_headers(batch: MailBatch, out: _Outgoing) -> dict[str, str]:
+    """Headers for operators and the mail viewer: the scope, and the template (or `digest` for a mixed one)."""
+    kinds = {n.template.value for n in out.members}
+    headers = {"X-Duban-Scope": batch.scope, "X-Duban-Template": kinds.pop() if len(kinds) == 1 else "digest"}
+    if len(out.members) > 1:
+        headers["X-Duban-Digest"] = str(len(out.members))
+    return headers
 
 
 def _permanent(message: str, kind: str) -> ApplicationError:

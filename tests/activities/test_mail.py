@@ -264,6 +264,7 @@ class TestDigest:
         for _, uname in units:
             assert uname in body.get_content()
         assert "共 3 项" in digest["Subject"]
+        assert (digest["X-Duban-Template"], digest["X-Duban-Digest"]) == ("escalation", "3")
         assert mailer.ledger.sent_keys(n.key for n in escalations) == {n.key for n in escalations}
         # A retry of the whole batch sends nothing more.
         again = await send(mailer, batch(*escalations, receipt))
