@@ -2,10 +2,9 @@
 
 import typer
 
-from console import calendar_cmd, cycle_cmd, lead_cmd, process_cmd
+from console import calendar_cmd, cycle_cmd, lead_cmd, mail_cmd, process_cmd
 from console import export as export_cmd
 from console.auth import user_app
-from console.client_calls import exit_without_teardown
 
 app = typer.Typer(
     name="duban",
@@ -14,16 +13,13 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(calendar_cmd.app, name="calendar")
-app.add_typer(lead_cmd.app, name="lead")
 process_cmd.register(app)
 cycle_cmd.register(app)
+app.add_typer(lead_cmd.app, name="lead")
+app.add_typer(mail_cmd.app, name="mail")
 app.add_typer(export_cmd.app, name="export")
 app.add_typer(user_app, name="user")
 
 
 def main() -> None:
-    try:
-        app()
-    except SystemExit as done:
-        exit_without_teardown(done.code)
-        raise
+    app()

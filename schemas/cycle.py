@@ -34,6 +34,22 @@ class CycleUnit(Model):
     work_areas: list[str] = Field(default_factory=list)
 
 
+class CycleTemplate(Model):
+    """The plan's part for one obligation: what a Schedule hands a cycle it opens."""
+
+    campaign_id: str
+    campaign_title: str = ""
+    office: Office
+    upper_office: UpperOffice | None = None
+    obligation: Obligation
+    document: DocumentRef = DocumentRef()
+    contact: Contact | None = None
+    leadership: list[Person] = Field(default_factory=list)
+    units: list[CycleUnit] = Field(min_length=1)
+    tz: str = "Asia/Shanghai"
+    locale: str = "zh-CN"
+
+
 class CycleSpec(Model):
     """Everything fixed when the cycle opens (the workflow's input, with holiday data)."""
 
@@ -106,6 +122,7 @@ class UnitState(Model):
     due: Due
     base_due: bool = Field(default=True, description="follows the plan's rule (moves when holiday data arrives)")
     due_version: int = 0
+    due_set_at: UtcDateTime | None = Field(default=None, description="when the current deadline was set (None: at opening)")
     submissions: list[Submission] = Field(default_factory=list)
     extension: ExtensionRequest | None = None
     waived_reason: str = ""
@@ -139,8 +156,17 @@ class CycleState(Model):
 
 
 class CycleInput(Model):
-    spec: CycleSpec
+    """Either a full spec (started directly), or a template (opened by a Schedule, which fixes
+    the period from its scheduled time and fetches the holiday data by an activity)."""
+
+    spec: CycleSpec | None = None
+    template: CycleTemplate | None = None
     state: CycleState | None = None  # set when continuing as new
+
+
+class HolidayRequest(Model):
+    years: list[int]
+    tz: str
 
 
 # ---- Updates ---------------------------------------------------------------------------------

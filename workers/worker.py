@@ -1,12 +1,31 @@
 """The duban worker: every workflow and activity on one task queue, with injected clients."""
 
 import asyncio
-from concurrent.futures import ThreadPoolExecutor
 
 from temporalio.client import Client
 from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from workers.settings import Settings
+
+
+# Pure, deterministic libraries the deadline code uses: loaded once, shared with the sandbox.
+# zoneinfo must be passed through too, or its tzinfo objects are proxies datetime rejects.
+PASSTHROUGH = (
+    "pendulum",
+    "zoneinfo",
+    "chinese_calendar",
+    "lunardate",
+    "schemas",
+    "workflows.legaltime",
+    "workflows.timeline",
+    "workflows.cycle_notices",
+    "workflows.cycle_spec",
+)
+
+
+def workflow_runner() -> SandboxedWorkflowRunner:
+    return SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH))
 
 
 def build_worker(client: Client, settings: Settings) -> Worker:
@@ -19,11 +38,11 @@ def build_worker(client: Client, settings: Settings) -> Worker:
         client,
         task_queue=t.task_queue,
         workflows=WORKFLOWS,
+        workflow_runner=workflow_runner(),
         activities=build_activities(client, settings),
         max_concurrent_workflow_tasks=t.max_concurrent_workflow_tasks,
         max_concurrent_activities=t.max_concurrent_activities,
         max_cached_workflows=t.max_cached_workflows,
-        activity_executor=ThreadPoolExecutor(max_workers=8),
     )
 
 

@@ -1,0 +1,29 @@
+"""Every activity the worker runs, as bound methods of objects holding their injected clients."""
+
+from collections.abc import Callable
+from typing import Any
+
+from temporalio.client import Client
+
+from activities.blobs import FileBlobStore
+from activities.holidays import load_holidays
+from activities.mail import MailActivities
+from activities.rollup import RollupActivities
+from activities.sent_ledger import SentLedger
+from console.tokens import PortalTokens
+from workers.settings import Settings
+
+
+def build_activities(client: Client | None, settings: Settings) -> list[Callable[..., Any]]:
+    blobs = FileBlobStore(settings.blob_dir)
+    links = PortalTokens(settings.secret_key.get_secret_value(), settings.public_url, settings.portal_token_days)
+    mail = MailActivities(
+        settings.smtp,
+        SentLedger(settings.data_dir / "sent-ledger.sqlite"),
+        blobs,
+        links,
+        webhooks={name: url.get_secret_value() for name, url in settings.webhooks.items()},
+        webhook_sink_dir=settings.data_dir / "webhooks",
+    )
+    rollup = RollupActivities(blobs, client)
+    return [mail.send_batch, rollup.compile_rollup, rollup.forward_upward, load_holidays]

@@ -1,0 +1,97 @@
+"""Roll-up: compile a cycle's submissions into one package and hand it to the upper office's cycle."""
+
+import asyncio
+import io
+import json
+import zipfile
+
+from temporalio import activity
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from activities.blobs import FileBlobStore
+from schemas.cycle import Receipt, SubmitReport, UnitPhase, cycle_workflow_id
+from schemas.rollup import ForwardRequest, ForwardResult, RollupPackage, RollupRequest
+
+# A zip built the same way twice must hash the same, so a retried activity lands on the same blob.
+_FIXED_ZIP_TIME = (2000, 1, 1, 0, 0, 0)
+
+
+def _safe(name: str) -> str:
+    return "".join(c if c not in '/\\:*?"<>|' else "_" for c in name)[:120] or "file"
+
+
+class RollupActivities:
+    def __init__(self, blobs: FileBlobStore, client: Client | None) -> None:
+        self.blobs = blobs
+        self.client = client
+
+    @activity.defn(name="compile_rollup")
+    async def compile_rollup(self, request: RollupRequest) -> RollupPackage:
+        return await asyncio.to_thread(self._compile, request)
+
+    def _compile(self, request: RollupRequest) -> RollupPackage:
+        buffer = io.BytesIO()
+        reported = [u.unit_id for u in request.units if u.submissions]
+        missing = [u.unit_id for u in request.units if not u.submissions and u.phase is not UnitPhase.WAIVED]
+        index = {
+            "cycle_id": request.cycle_id,
+            "office": request.office_name,
+            "period": request.period,
+            "obligation": request.obligation_title,
+            "document": request.document.model_dump(),
+            "compiled_at": request.compiled_at.isoformat(),
+            "reported": reported,
+            "missing": missing,
+            "units": [],
+        }
+        lines = [f"{request.office_name} {request.obligation_title}（{request.period}）汇总", ""]
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+            for n, unit in enumerate(request.units, start=1):
+                entry = {"unit_id": unit.unit_id, "unit_name": unit.unit_name, "phase": unit.phase.value, "files": []}
+                status = "已报送" if unit.submissions else ("免报" if unit.phase is UnitPhase.WAIVED else "未报送")
+                lines.append(f"{n}. {unit.unit_name}：{status}")
+                for sub in unit.submissions:
+                    lines.append(f"   - {sub.title}（{sub.receipt_no}{'，逾期' if sub.late else ''}）")
+                    for ref in ([sub.body] if sub.body else []) + sub.attachments:
+                        arcname = f"{n:03d}-{_safe(unit.unit_id)}/{_safe(sub.receipt_no)}-{_safe(ref.name)}"
+                        info = zipfile.ZipInfo(arcname, _FIXED_ZIP_TIME)
+                        zf.writestr(info, self.blobs.get(ref))
+                        entry["files"].append(arcname)
+                index["units"].append(entry)
+            if missing:
+                lines += ["", "未报送单位：" + "、".join(u.unit_name for u in request.units if u.unit_id in missing)]
+            zf.writestr(zipfile.ZipInfo("index.json", _FIXED_ZIP_TIME), json.dumps(index, ensure_ascii=False, indent=2))
+            zf.writestr(zipfile.ZipInfo("汇总.txt", _FIXED_ZIP_TIME), "\n".join(lines) + "\n")
+        name = f"{request.cycle_id.replace(':', '_')}-rollup.zip"
+        ref = self.blobs.put(buffer.getvalue(), name, "application/zip")
+        return RollupPackage(package=ref, reported=reported, missing=missing)
+
+    @activity.defn(name="forward_upward")
+    async def forward_upward(self, request: ForwardRequest) -> ForwardResult:
+        """Submit the package to the parent office's cycle when it runs on this deployment."""
+        upper = request.upper
+        if not (upper.campaign and upper.as_unit) or self.client is None:
+            return ForwardResult(delivered=False, how="none", detail="the upper office does not run a cycle here")
+        parent_id = cycle_workflow_id(upper.campaign, upper.id, request.obligation_id, request.period)
+        missing = f"；未报送：{'、'.join(request.package.missing)}" if request.package.missing else ""
+        call = SubmitReport(
+            unit_id=upper.as_unit,
+            title=f"{request.period} 汇总{missing}"[:200],
+            kind=request.obligation_kind,
+            attachments=[request.package.package] + ([request.package.summary] if request.package.summary else []),
+            by=request.spec_cycle_id,
+        )
+        handle = self.client.get_workflow_handle(parent_id)
+        try:
+            receipt = await handle.execute_update("submit_report", call, result_type=Receipt)
+        except WorkflowUpdateFailedError as err:
+            raise ApplicationError(
+                f"the upper cycle refused the roll-up: {err.cause}", type="RollupRefused", non_retryable=True
+            ) from err
+        except RPCError as err:
+            if err.status is RPCStatusCode.NOT_FOUND:
+                return ForwardResult(delivered=False, how="none", detail=f"no running cycle {parent_id}")
+            raise  # RESOURCE_EXHAUSTED (in-flight update limit) and outages: Temporal retries the activity
+        return ForwardResult(delivered=True, how="cycle", detail=parent_id, receipt_no=receipt.receipt_no)

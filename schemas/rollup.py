@@ -1,0 +1,54 @@
+"""The roll-up: a cycle's submissions compiled into one package and forwarded to the upper office."""
+
+from pydantic import Field
+
+from schemas.base import Model, UtcDateTime
+from schemas.blobs import BlobRef
+from schemas.calendar import Due
+from schemas.cycle import Submission, UnitPhase
+from schemas.notify import DocumentRef
+from schemas.plan import ReportKind, UpperOffice
+
+
+class RollupUnit(Model):
+    unit_id: str
+    unit_name: str
+    phase: UnitPhase
+    due: Due
+    submissions: list[Submission] = Field(default_factory=list)
+    waived_reason: str = ""
+
+
+class RollupRequest(Model):
+    cycle_id: str
+    campaign_title: str = ""
+    office_name: str
+    period: str
+    obligation_title: str
+    document: DocumentRef = DocumentRef()
+    compiled_at: UtcDateTime
+    units: list[RollupUnit]  # in the plan's order
+    upward_due: Due | None = None
+
+
+class RollupPackage(Model):
+    package: BlobRef  # a zip: index.json, 汇总.txt, each unit's files
+    summary: BlobRef | None = None  # the consolidated summary document, when one is produced
+    reported: list[str] = Field(default_factory=list)
+    missing: list[str] = Field(default_factory=list, description="unit ids that did not report (not waived)")
+
+
+class ForwardRequest(Model):
+    spec_cycle_id: str
+    upper: UpperOffice
+    period: str
+    obligation_id: str
+    obligation_kind: ReportKind
+    package: RollupPackage
+
+
+class ForwardResult(Model):
+    delivered: bool
+    how: str  # cycle | mail | none
+    detail: str = ""
+    receipt_no: str = ""

@@ -1,0 +1,47 @@
+"""Workflow-test fixtures: a real SMTP sink and a worker factory bound to test settings."""
+
+import socket
+from collections.abc import Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import AsyncIterator
+
+import pytest
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from workers.settings import Settings, SmtpSettings, TemporalSettings
+from workers.smtp_sink import SmtpSink
+from workers.worker import build_worker
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def sink(tmp_path: Path) -> Iterator[SmtpSink]:
+    server = SmtpSink("127.0.0.1", free_port(), tmp_path / "mail")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def cycle_settings(settings: Settings, sink: SmtpSink, task_queue: str) -> Settings:
+    return settings.model_copy(
+        update={
+            "smtp": SmtpSettings(host=sink.host, port=sink.port),
+            "temporal": TemporalSettings(task_queue=task_queue),
+        }
+    )
+
+
+@asynccontextmanager
+async def running_worker(client: Client, settings: Settings) -> AsyncIterator[Worker]:
+    """The production worker (real activities, real sandbox) on the test's task queue."""
+    worker = build_worker(client, settings)
+    async with worker:
+        yield worker

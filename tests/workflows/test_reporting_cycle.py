@@ -1,0 +1,148 @@
+"""ReportingCycle on the time-skipping server, with the real worker, real activities and a real SMTP sink."""
+
+import datetime as dt
+from collections import Counter
+
+import pytest
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.testing import WorkflowEnvironment
+
+from schemas.cycle import (
+    CycleStage,
+    CycleStatus,
+    DecideExtension,
+    Light,
+    OfficeAction,
+    Receipt,
+    RequestExtension,
+    ReturnForRevision,
+    SubmitReport,
+    UnitPhase,
+    UnitQuery,
+    UnitView,
+    Waive,
+)
+from tests.plans import by_template, caught, cycle_input, plan
+from tests.workflows.conftest import running_worker
+from workers.settings import Settings
+from workers.smtp_sink import SmtpSink
+
+
+async def _start(env: WorkflowEnvironment, settings: Settings, n_units: int = 3, **kw: object):  # type: ignore[no-untyped-def]
+    p = plan(n_units, **kw)  # type: ignore[arg-type]
+    inp = cycle_input(p, env_now := await env.get_current_time())
+    assert inp.spec is not None
+    handle = await env.client.start_workflow(
+        "ReportingCycle", inp, id=inp.spec.cycle_id + env_now.strftime("%H%M%S%f"),
+        task_queue=settings.temporal.task_queue, result_type=CycleStatus,
+    )
+    return handle
+
+
+async def _status(handle) -> CycleStatus:  # type: ignore[no-untyped-def]
+    return await handle.query("get_status", result_type=CycleStatus)
+
+
+def _rows(status: CycleStatus) -> dict[str, object]:
+    return {r.unit_id: r for r in status.units}
+
+
+class TestLadder:
+    async def test_on_time_late_and_never_across_a_worker_restart(
+        self, time_skipping_env: WorkflowEnvironment, cycle_settings: Settings, sink: SmtpSink
+    ) -> None:
+        """Every unit gets its notice; only the missing get chased; leaders hear of the one that never reports."""
+        env = time_skipping_env
+        async with running_worker(env.client, cycle_settings):
+            handle = await _start(env, cycle_settings)
+            receipt = await handle.execute_update(
+                "submit_report", SubmitReport(unit_id="u1", title="年度总结"), result_type=Receipt
+            )
+            assert not receipt.late and receipt.receipt_no
+            status = await _status(handle)
+            rows = _rows(status)
+            assert rows["u1"].light is Light.GREEN  # type: ignore[attr-defined]
+            assert status.counts["pending"] == 2
+            # Sleep past the unit deadline (the worker stops in between: a restart must not resend).
+            await env.sleep(status.unit_due.at - await env.get_current_time() + dt.timedelta(hours=1))
+            status = await _status(handle)
+            assert {r.unit_id for r in status.units if r.overdue} == {"u2", "u3"}
+            assert _rows(status)["u2"].light is Light.RED  # type: ignore[attr-defined]
+        async with running_worker(env.client, cycle_settings):
+            late = await handle.execute_update(
+                "submit_report", SubmitReport(unit_id="u2", title="年度总结（补报）"), result_type=Receipt
+            )
+            assert late.late
+            final = await handle.result()
+        assert final.stage is CycleStage.CLOSED
+        rows = _rows(final)
+        assert rows["u2"].days_late >= 0 and rows["u2"].phase is UnitPhase.SUBMITTED  # type: ignore[attr-defined]
+        assert rows["u3"].overdue and rows["u3"].escalation_level == 3  # type: ignore[attr-defined]
+
+        messages = caught(sink.maildir)
+        ids = Counter(m["Message-ID"] for m in messages)
+        assert all(n == 1 for n in ids.values()), "a message was sent twice"
+        to = lambda t: sorted(str(m["To"]) for m in by_template(messages, t))  # noqa: E731
+        assert len(by_template(messages, "notice")) == 3
+        assert len(by_template(messages, "receipt")) == 2
+        chased = to("reminder") + to("due_today")
+        assert chased and all("u1@" not in a for a in chased), "a unit that had reported was chased"
+        assert sorted(a.split("<")[-1].rstrip(">") for a in to("overdue")) == ["u2@yaan.example", "u3@yaan.example"]
+        escalated = " ".join(to("escalation"))
+        assert "leader3@" in escalated and "chief@" in escalated and "office@" in escalated
+        assert "leader2@" not in escalated and "leader1@" not in escalated
+        assert len(by_template(messages, "bulletin")) == 3  # every unit's contact hears the 通报
+        assert len(by_template(messages, "office_reminder")) == 1
+
+
+class TestOfficeActions:
+    async def test_extension_revision_waiver_and_rejections(
+        self, time_skipping_env: WorkflowEnvironment, cycle_settings: Settings, sink: SmtpSink
+    ) -> None:
+        """Office actions move deadlines or settle units; every refused call says why and changes nothing."""
+        env = time_skipping_env
+        async with running_worker(env.client, cycle_settings):
+            handle = await _start(env, cycle_settings)
+            before = await _status(handle)
+            due_day = before.unit_due.at.astimezone(dt.timezone(dt.timedelta(hours=8))).date()
+
+            async def rejected(name: str, call: object, fragment: str) -> None:
+                with pytest.raises(WorkflowUpdateFailedError) as err:
+                    await handle.execute_update(name, call)
+                assert fragment in str(err.value.cause)
+
+            await rejected("submit_report", SubmitReport(unit_id="nobody", title="x"), "unknown unit")
+            await rejected("request_extension", RequestExtension(unit_id="u1", reason="r", wanted=due_day), "must be after")
+            await rejected("decide_extension", DecideExtension(unit_id="u1", approve=False, by="op"), "no extension request")
+            await rejected("return_for_revision", ReturnForRevision(unit_id="u1", reason="r", new_due=due_day, by="op"),
+                           "no accepted report")
+
+            wanted = due_day + dt.timedelta(days=7)
+            await handle.execute_update("request_extension", RequestExtension(unit_id="u1", reason="数据未齐", wanted=wanted))
+            await rejected("request_extension", RequestExtension(unit_id="u1", reason="again", wanted=wanted),
+                           "already has an extension request")
+            await handle.execute_update("decide_extension", DecideExtension(unit_id="u1", approve=True, by="op"))
+            await handle.execute_update("request_extension", RequestExtension(unit_id="u2", reason="r", wanted=wanted))
+            await handle.execute_update("decide_extension", DecideExtension(unit_id="u2", approve=False, reason="不予延期", by="op"))
+            await handle.execute_update("submit_report", SubmitReport(unit_id="u3", title="总结"))
+            await handle.execute_update(
+                "return_for_revision", ReturnForRevision(unit_id="u3", reason="数据有误", new_due=wanted, by="op")
+            )
+            await handle.execute_update("waive", Waive(unit_id="u2", reason="本期无相关工作", by="op"))
+            await rejected("submit_report", SubmitReport(unit_id="u2", title="x"), "exempted")
+
+            view = await handle.query("get_unit", UnitQuery(unit_id="u1"), result_type=UnitView)
+            assert view.state.due.at.astimezone(dt.timezone(dt.timedelta(hours=8))).date() == wanted
+            assert view.state.due_version == 1 and not view.state.base_due
+            status = await _status(handle)
+            rows = _rows(status)
+            assert rows["u2"].light is Light.GREY  # type: ignore[attr-defined]
+            assert rows["u3"].phase is UnitPhase.RETURNED  # type: ignore[attr-defined]
+
+            await handle.execute_update("close", OfficeAction(reason="test over", by="op"))
+            await rejected("submit_report", SubmitReport(unit_id="u1", title="x"), "closed")
+            final = await handle.result()
+        assert final.stage is CycleStage.CLOSED
+        messages = caught(sink.maildir)
+        assert len(by_template(messages, "extension_decided")) == 2
+        assert len(by_template(messages, "returned")) == 1

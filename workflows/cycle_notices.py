@@ -1,0 +1,153 @@
+"""Who is told what by a reporting cycle: notifications built from the cycle's data, as pure code.
+
+Keys are (cycle, step, unit, recipient): stable across retries, restarts and
+continue-as-new, so the mail activity can refuse to send one twice.
+"""
+
+from collections.abc import Iterable
+
+from schemas.calendar import Due
+from schemas.cycle import CycleSpec, CycleState, CycleUnit, UnitState
+from schemas.notify import MessageContext, Notification, Template, UnitLine
+from schemas.people import Person
+from schemas.plan import Recipient
+from schemas.rollup import RollupPackage
+
+
+def _address(person: Person) -> str:
+    return person.email or person.webhook or person.name
+
+
+def unit_by_id(spec: CycleSpec, unit_id: str) -> CycleUnit:
+    return next(u for u in spec.units if u.id == unit_id)
+
+
+def base_context(spec: CycleSpec) -> MessageContext:
+    return MessageContext(
+        document=spec.document,
+        contact=spec.contact,
+        office_name=spec.office.name,
+        campaign_id=spec.campaign_id,
+        cycle_id=spec.cycle_id,
+        period=spec.period,
+        obligation_title=spec.obligation.title,
+    )
+
+
+def unit_context(spec: CycleSpec, unit: CycleUnit, due: Due, **extra: object) -> MessageContext:
+    return base_context(spec).model_copy(
+        update={
+            "unit_id": unit.id,
+            "unit_name": unit.name,
+            "due": due,
+            "work_areas": unit.work_areas,
+            "portal_link": True,
+            **extra,
+        }
+    )
+
+
+def recipients(spec: CycleSpec, role: Recipient, unit: CycleUnit | None) -> list[Person]:
+    if role is Recipient.UNIT_CONTACT:
+        return list(unit.contacts) if unit else []
+    if role is Recipient.UNIT_LEADER:
+        return [unit.leader] if unit and unit.leader else []
+    if role is Recipient.OFFICE:
+        return list(spec.office.staff) or (
+            [Person(name=spec.office.name, email=spec.office.email)] if spec.office.email else []
+        )
+    if role is Recipient.LEADERSHIP:
+        return list(spec.leadership)
+    return [c for u in spec.units for c in u.contacts]
+
+
+def to_people(
+    spec: CycleSpec,
+    key_stem: str,
+    people: Iterable[Person],
+    template: Template,
+    context: MessageContext,
+    role: str,
+    invite: bool = False,
+) -> list[Notification]:
+    seen: set[str] = set()
+    out: list[Notification] = []
+    for person in people:
+        address = _address(person)
+        if address in seen:
+            continue
+        seen.add(address)
+        out.append(
+            Notification(
+                key=f"{spec.cycle_id}/{key_stem}/{role}/{address}",
+                template=template,
+                locale=spec.locale,
+                to=person,
+                role=role,
+                context=context,
+                invite=invite,
+            )
+        )
+    return out
+
+
+def unit_message(
+    spec: CycleSpec, unit_state: UnitState, step: str, template: Template, invite: bool = False, **extra: object
+) -> list[Notification]:
+    """A message to a unit's contacts about its own deadline (with its portal link)."""
+    unit = unit_by_id(spec, unit_state.unit_id)
+    context = unit_context(spec, unit, unit_state.due, **extra)
+    stem = f"{step}@{unit_state.due_version}/{unit.id}"
+    return to_people(spec, stem, unit.contacts, template, context, Recipient.UNIT_CONTACT.value, invite)
+
+
+def late_line(spec: CycleSpec, unit_state: UnitState, days_late: int) -> UnitLine:
+    unit = unit_by_id(spec, unit_state.unit_id)
+    return UnitLine(unit_id=unit.id, unit_name=unit.name, due=unit_state.due, status="overdue", days_late=days_late)
+
+
+def escalation_messages(
+    spec: CycleSpec, step: str, index: int, late: list[tuple[UnitState, int]], version_tag: str
+) -> list[Notification]:
+    """One escalation rung at one instant: per-unit messages to unit roles, one per person otherwise.
+
+    Leaders of several late units at the same instant get one message each here; the mail
+    activity merges a person's messages of one batch into a digest.
+    """
+    esc = spec.obligation.escalations[index]
+    level = index + 1
+    out: list[Notification] = []
+    lines = [late_line(spec, u, d) for u, d in late]
+    for role in esc.recipients:
+        if esc.bulletin or role in (Recipient.LEADERSHIP, Recipient.OFFICE, Recipient.ALL_UNITS):
+            template = Template.BULLETIN if esc.bulletin else Template.ESCALATION
+            context = base_context(spec).model_copy(update={"late_units": lines, "escalation_level": level})
+            people = recipients(spec, role, None)
+            out += to_people(spec, f"{step}/{version_tag}", people, template, context, role.value)
+            continue
+        for unit_state, days in late:
+            unit = unit_by_id(spec, unit_state.unit_id)
+            line = late_line(spec, unit_state, days)
+            context = unit_context(spec, unit, unit_state.due, late_units=[line], escalation_level=level)
+            context.portal_link = role is Recipient.UNIT_CONTACT
+            stem = f"{step}@{unit_state.due_version}/{unit.id}"
+            out += to_people(spec, stem, recipients(spec, role, unit), Template.ESCALATION, context, role.value)
+    return out
+
+
+def office_message(spec: CycleSpec, state: CycleState, step: str, template: Template, **extra: object) -> list[Notification]:
+    context = base_context(spec).model_copy(update={"due": state.upward_due, **extra})
+    return to_people(spec, step, recipients(spec, Recipient.OFFICE, None), template, context, "office")
+
+
+def rollup_message(spec: CycleSpec, state: CycleState, package: RollupPackage) -> list[Notification]:
+    """The consolidated package by mail, when the upper office does not run its cycle here."""
+    upper = spec.upper_office
+    if upper is None or not upper.email:
+        return []
+    missing = [late_line(spec, state.units[u], 0) for u in package.missing]
+    context = base_context(spec).model_copy(update={"due": state.upward_due, "missing_units": missing})
+    person = Person(name=upper.name, email=upper.email)
+    out = to_people(spec, f"rollup/{package.package.sha256[:12]}", [person], Template.ROLLUP, context, "upper_office")
+    attachments = [package.package] + ([package.summary] if package.summary else [])
+    return [n.model_copy(update={"attachments": attachments}) for n in out]

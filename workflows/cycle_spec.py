@@ -1,0 +1,80 @@
+"""From a campaign plan to a cycle's input: which periods exist and what a cycle of one holds.
+
+Pure code shared by `duban campaign start`, the plan preview and the
+scheduled opening of a cycle inside the workflow.
+"""
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from schemas.calendar import HolidayCalendar
+from schemas.cycle import CycleSpec, CycleTemplate, CycleUnit
+from schemas.notify import DocumentRef
+from schemas.plan import CampaignPlan, Obligation, Period
+
+
+def template_for(plan: CampaignPlan, obligation: Obligation) -> CycleTemplate:
+    """The part of a plan one obligation's cycles need; a Schedule carries this as its input."""
+    wanted = obligation.units if obligation.units is not None else [u.id for u in plan.units]
+    units = [
+        CycleUnit(id=u.id, name=u.name, contacts=u.contacts, leader=u.leader, work_areas=plan.work_areas_of(u.id))
+        for u in plan.units
+        if u.id in wanted
+    ]
+    return CycleTemplate(
+        campaign_id=plan.id,
+        campaign_title=plan.title,
+        office=plan.office,
+        upper_office=plan.upper_office,
+        obligation=obligation,
+        document=DocumentRef(
+            number=plan.document.number,
+            title=plan.document.title,
+            office_name=plan.office.name,
+            upstream_number=plan.document.upstream_number,
+        ),
+        contact=plan.contact,
+        leadership=plan.leadership,
+        units=units,
+        tz=plan.timezone,
+        locale=plan.locale,
+    )
+
+
+def period_of(obligation: Obligation, moment: dt.datetime, tz: str) -> tuple[str, int]:
+    """The period label a moment falls in (in the office's zone): 2026-H1, 2026-Y, 2026-M03."""
+    local = moment.astimezone(ZoneInfo(tz))
+    year = local.year
+    if obligation.period is Period.HALF_YEAR:
+        return (f"{year}-H1" if local.month <= 6 else f"{year}-H2"), year
+    if obligation.period is Period.ANNUAL:
+        return f"{year}-Y", year
+    if obligation.period is Period.MONTHLY:
+        return f"{year}-M{local.month:02d}", year
+    return f"{year}-{local:%m%d}T{local:%H%M}", year
+
+
+def build_spec(template: CycleTemplate, period: str, year: int, opened_at: dt.datetime, calendar: HolidayCalendar,
+               cycle_id: str) -> CycleSpec:
+    return CycleSpec(
+        cycle_id=cycle_id,
+        campaign_id=template.campaign_id,
+        campaign_title=template.campaign_title,
+        office=template.office,
+        upper_office=template.upper_office,
+        period=period,
+        period_year=year,
+        obligation=template.obligation,
+        document=template.document,
+        contact=template.contact,
+        leadership=template.leadership,
+        units=template.units,
+        opened_at=opened_at,
+        calendar=calendar,
+        locale=template.locale,
+    )
+
+
+def calendar_years(year: int) -> list[int]:
+    """Holiday data a cycle of `year` may consult: its year and the next (escalations run into January)."""
+    return [year, year + 1]

@@ -1,0 +1,659 @@
+"""`ReportingCycle`: one office, one period, every unit's report — told, reminded, chased, rolled up.
+
+The run loop reads like the process: work out the agenda, sleep until its
+earliest item or until a call arrives, act, repeat. Update handlers only
+change state and queue mail; the loop sends each instant's mail as one batch.
+"""
+
+import datetime as dt
+from collections import defaultdict
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy, SearchAttributeKey, SearchAttributeUpdate
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from schemas.calendar import Due, HolidayCalendar
+    from schemas.cycle import (
+        MAX_ATTACHMENTS,
+        MAX_SUBMISSION_BYTES,
+        ActionResult,
+        CycleInput,
+        CycleSpec,
+        CycleStage,
+        CycleState,
+        CycleStatus,
+        CycleTemplate,
+        DecideExtension,
+        ExtensionRequest,
+        HolidayRequest,
+        Light,
+        NewCalendar,
+        OfficeAction,
+        Receipt,
+        RequestExtension,
+        ReturnForRevision,
+        SubmitReport,
+        Submission,
+        TimelineEntry,
+        UnitPhase,
+        UnitQuery,
+        UnitRow,
+        UnitState,
+        UnitView,
+        Waive,
+    )
+    from schemas.notify import BatchResult, DeliveryStatus, MailBatch, Notification, Template
+    from schemas.plan import ReportKind
+    from schemas.rollup import ForwardRequest, ForwardResult, RollupPackage, RollupRequest, RollupUnit
+    from workers.searchattrs import (
+        CAMPAIGN,
+        DUE_AT,
+        ESCALATION_LEVEL,
+        OFFICE,
+        OVERDUE_UNITS,
+        PENDING_UNITS,
+        PERIOD,
+        STAGE,
+    )
+    from workflows import cycle_notices as notices
+    from workflows import cycle_spec
+    from workflows import timeline
+    from workflows.timeline import AgendaItem, ItemKind
+
+ENGINE = "duban"
+SCHEDULED_START = SearchAttributeKey.for_datetime("TemporalScheduledStartTime")
+MAIL_RETRY = RetryPolicy(initial_interval=dt.timedelta(seconds=2), maximum_interval=dt.timedelta(minutes=5))
+# A reminder that arrives a day late is still worth sending; one that arrives a week late is noise.
+MAIL_USEFUL_FOR = dt.timedelta(days=2)
+
+
+def _rejected(message: str) -> ApplicationError:
+    return ApplicationError(message, type="Rejected", non_retryable=True)
+
+
+@workflow.defn(name="ReportingCycle")
+class ReportingCycle:
+    @workflow.init
+    def __init__(self, input: CycleInput) -> None:
+        self._wake = False
+        self._published: dict[str, object] = {}
+        if input.spec is not None:
+            self._start(input.spec, input.state)
+
+    def _start(self, spec: CycleSpec, state: CycleState | None) -> None:
+        self.spec = spec
+        self.state = state or self._opening_state()
+
+    def _opening_state(self) -> CycleState:
+        unit_due = timeline.unit_due(self.spec)
+        units = {u.id: UnitState(unit_id=u.id, due=unit_due) for u in self.spec.units}
+        return CycleState(units=units, unit_due=unit_due, upward_due=timeline.upward_due(self.spec, unit_due))
+
+    async def _open_from_schedule(self, template: CycleTemplate) -> None:
+        """A Schedule opened this cycle: the period follows the scheduled time, holidays come by activity."""
+        info = workflow.info()
+        scheduled = info.typed_search_attributes.get(SCHEDULED_START) or workflow.now()
+        period, year = cycle_spec.period_of(template.obligation, scheduled, template.tz)
+        calendar = await workflow.execute_activity(
+            "load_holidays",
+            HolidayRequest(years=cycle_spec.calendar_years(year), tz=template.tz),
+            result_type=HolidayCalendar,
+            start_to_close_timeout=dt.timedelta(minutes=1),
+            summary="load holiday data for the period",
+        )
+        self._start(cycle_spec.build_spec(template, period, year, workflow.now(), calendar, info.workflow_id), None)
+
+    # ---- the process ---------------------------------------------------------------------
+
+    @workflow.run
+    async def run(self, input: CycleInput) -> CycleStatus:
+        if input.spec is None:
+            if input.template is None:
+                raise ApplicationError("a cycle needs a spec or a template", type="BadInput", non_retryable=True)
+            await self._open_from_schedule(input.template)
+        if input.state is None:
+            self._open()
+        while self.state.stage is not CycleStage.CLOSED:
+            await self._send_outbox()
+            now = workflow.now()
+            if await self._act_on_due_items(now):
+                continue
+            self._publish(now)
+            if workflow.info().is_continue_as_new_suggested():
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                await self._send_outbox()
+                workflow.continue_as_new(CycleInput(spec=self.spec, state=self.state))
+            await self._sleep_until_next(now)
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        await self._send_outbox()
+        self._publish(workflow.now())
+        return self._status()
+
+    def _open(self) -> None:
+        now = workflow.now()
+        for unit in self.state.units.values():
+            self._record(unit, "notice")
+            self._queue(notices.unit_message(self.spec, unit, "notice", Template.NOTICE, invite=True))
+        workflow.logger.info("cycle opened", extra={"cycle_id": self.spec.cycle_id, "units": len(self.state.units)})
+        self.state.audit.append(TimelineEntry(at=now, what="opened", by=ENGINE))
+
+    async def _sleep_until_next(self, now: dt.datetime) -> None:
+        items = timeline.pending_items(self.spec, self.state)
+        self._wake = False
+        if not items:
+            await workflow.wait_condition(lambda: self._wake)
+            return
+        nxt = items[0]
+        try:
+            await workflow.wait_condition(
+                lambda: self._wake,
+                timeout=max(nxt.at - now, dt.timedelta(milliseconds=1)),
+                timeout_summary=f"{nxt.summary} at {nxt.at.isoformat()}",
+            )
+        except TimeoutError:
+            pass  # the timer fired: the next turn of the loop acts on what is due
+
+    async def _act_on_due_items(self, now: dt.datetime) -> bool:
+        """Act on every item due at or before now; True when anything happened."""
+        if self._unit_deadline_passed(now) and self.state.stage is CycleStage.OPEN:
+            self.state.stage = CycleStage.CONSOLIDATING
+        due = [i for i in timeline.pending_items(self.spec, self.state) if i.at <= now]
+        if self._supplement_due() or self.state.forward_requested:
+            due.append(AgendaItem(now, ItemKind.FORWARD, "forward"))
+        if not due and self._finished():
+            self._close("every unit settled and the roll-up forwarded")
+            return True
+        if not due:
+            return False
+        escalations: dict[tuple[int, str], list[UnitState]] = defaultdict(list)
+        for item in due:
+            if item.kind is ItemKind.ESCALATE:
+                unit = self.state.units[item.unit_id or ""]
+                escalations[(item.index, item.step)].append(unit)
+            else:
+                await self._act(item, now)
+        for (index, step), units in escalations.items():
+            self._escalate(index, step, units, now)
+        return True
+
+    def _unit_deadline_passed(self, now: dt.datetime) -> bool:
+        units = self.state.units.values()
+        return all(timeline.settled(u) or now > u.due.at for u in units)
+
+    async def _act(self, item: AgendaItem, now: dt.datetime) -> None:
+        if item.kind is ItemKind.REMIND:
+            unit = self.state.units[item.unit_id or ""]
+            template = Template.DUE_TODAY if self._same_day(item.at, unit.due) else Template.REMINDER
+            self._queue(notices.unit_message(self.spec, unit, item.step, template))
+            self._fire(unit, item.step)
+        elif item.kind is ItemKind.DUE:
+            unit = self.state.units[item.unit_id or ""]
+            self._queue(notices.unit_message(self.spec, unit, "overdue", Template.OVERDUE))
+            self._fire(unit, "due", what="overdue")
+        elif item.kind is ItemKind.OFFICE_REMIND:
+            missing = [self._line(u, now) for u in self.state.units.values() if not timeline.settled(u)]
+            self._queue(notices.office_message(self.spec, self.state, item.step, Template.OFFICE_REMINDER,
+                                               missing_units=missing))
+            self.state.fired.append(item.step)
+        elif item.kind is ItemKind.FORWARD:
+            await self._forward(now)
+        elif item.kind is ItemKind.CLOSE:
+            self._close("the cycle's keep-open period ended")
+
+    def _same_day(self, at: dt.datetime, due: Due) -> bool:
+        return timeline.local_date(at, due.tz) == timeline.local_date(due.at, due.tz)
+
+    def _escalate(self, index: int, step: str, units: list[UnitState], now: dt.datetime) -> None:
+        late = [(u, timeline.days_late(u.due.at, now, u.due.tz)) for u in units]
+        tag = now.strftime("%Y%m%dT%H%M")
+        self._queue(notices.escalation_messages(self.spec, step, index, late, tag))
+        for unit in units:
+            unit.escalation_level = max(unit.escalation_level, index + 1)
+            self._fire(unit, step)
+
+    def _line(self, unit: UnitState, now: dt.datetime) -> notices.UnitLine:
+        line = notices.late_line(self.spec, unit, timeline.days_late(unit.due.at, now, unit.due.tz))
+        line.status = unit.phase.value
+        return line
+
+    # ---- roll-up ---------------------------------------------------------------------------
+
+    def _supplement_due(self) -> bool:
+        """After forwarding, late reports that complete the picture go up as a supplement."""
+        forwarded = self.state.forwarded_at
+        if forwarded is None or not all(timeline.settled(u) for u in self.state.units.values()):
+            return False
+        return any(s.submitted_at > forwarded for u in self.state.units.values() for s in u.submissions)
+
+    def _finished(self) -> bool:
+        return self.state.forwarded_at is not None and all(timeline.settled(u) for u in self.state.units.values())
+
+    async def _forward(self, now: dt.datetime) -> None:
+        self.state.forward_requested = False
+        request = self._rollup_request(now)
+        package = await workflow.execute_activity(
+            "compile_rollup",
+            request,
+            result_type=RollupPackage,
+            start_to_close_timeout=dt.timedelta(minutes=5),
+            retry_policy=MAIL_RETRY,
+            summary="compile the roll-up package",
+        )
+        self.state.rollup = package.package
+        result = ForwardResult(delivered=False, how="none", detail="no upper office in the plan")
+        if self.spec.upper_office is not None:
+            result = await workflow.execute_activity(
+                "forward_upward",
+                ForwardRequest(spec_cycle_id=self.spec.cycle_id, upper=self.spec.upper_office,
+                               period=self.spec.period, obligation_id=self.spec.obligation.id,
+                               obligation_kind=self.spec.obligation.kind, package=package),
+                result_type=ForwardResult,
+                start_to_close_timeout=dt.timedelta(minutes=2),
+                retry_policy=MAIL_RETRY,
+                summary="submit the roll-up to the upper office's cycle",
+            )
+            if not result.delivered and self.spec.upper_office.email:
+                self._queue(notices.rollup_message(self.spec, self.state, package))
+                result = ForwardResult(delivered=True, how="mail", detail=self.spec.upper_office.email)
+        self.state.forwarded_at = now
+        self.state.fired.append("forward")
+        if self.state.stage in (CycleStage.OPEN, CycleStage.CONSOLIDATING):
+            self.state.stage = CycleStage.FORWARDED
+        missing = ", ".join(package.missing) or "none"
+        self.state.audit.append(TimelineEntry(at=now, what="forwarded", by=ENGINE,
+                                              detail=f"{result.how}: {result.detail}; missing: {missing}"))
+
+    def _rollup_request(self, now: dt.datetime) -> RollupRequest:
+        units = []
+        for cu in self.spec.units:
+            st = self.state.units[cu.id]
+            current = [s for s in st.submissions if not s.replaced]
+            units.append(RollupUnit(unit_id=cu.id, unit_name=cu.name, phase=st.phase, submissions=current,
+                                    waived_reason=st.waived_reason, due=st.due))
+        return RollupRequest(cycle_id=self.spec.cycle_id, campaign_title=self.spec.campaign_title,
+                             office_name=self.spec.office.name, period=self.spec.period,
+                             obligation_title=self.spec.obligation.title, document=self.spec.document,
+                             compiled_at=now, units=units, upward_due=self.state.upward_due)
+
+    def _close(self, reason: str) -> None:
+        self.state.stage = CycleStage.CLOSED
+        self.state.close_reason = reason
+        self.state.fired.append("close")
+        self.state.audit.append(TimelineEntry(at=workflow.now(), what="closed", by=ENGINE, detail=reason))
+
+    # ---- mail ------------------------------------------------------------------------------
+
+    def _queue(self, messages: list[Notification]) -> None:
+        self.state.outbox.extend(messages)
+        self._wake = True
+
+    async def _send_outbox(self) -> None:
+        while self.state.outbox:
+            batch, self.state.outbox = self.state.outbox, []
+            now = workflow.now()
+            try:
+                result = await workflow.execute_activity(
+                    "send_batch",
+                    MailBatch(scope=self.spec.cycle_id, instant=now, notifications=batch,
+                              useful_until=now + MAIL_USEFUL_FOR),
+                    result_type=BatchResult,
+                    start_to_close_timeout=dt.timedelta(minutes=5),
+                    retry_policy=MAIL_RETRY,
+                    summary=f"send {len(batch)} message(s)",
+                )
+            except ActivityError as err:
+                # Mail that can no longer be useful is reported, not retried forever; the cycle goes on.
+                workflow.logger.warning("mail batch failed", extra={"cycle_id": self.spec.cycle_id, "error": str(err.cause)})
+                self.state.audit.append(TimelineEntry(at=now, what="mail_failed", by=ENGINE,
+                                                      detail=f"{len(batch)} message(s): {err.cause}"))
+                continue
+            refused = [d for d in result.deliveries if d.status in (DeliveryStatus.REFUSED, DeliveryStatus.NO_ADDRESS)]
+            for d in refused:
+                self.state.audit.append(TimelineEntry(at=now, what=f"mail_{d.status.value}", by=ENGINE,
+                                                      detail=f"{d.key}: {d.detail}"))
+
+    # ---- state helpers ---------------------------------------------------------------------
+
+    def _record(self, unit: UnitState, what: str, by: str = ENGINE, detail: str = "") -> None:
+        unit.timeline.append(TimelineEntry(at=workflow.now(), what=what, by=by, detail=detail))
+
+    def _fire(self, unit: UnitState, step: str, what: str | None = None) -> None:
+        unit.fired.append(timeline.fired_key(step, unit.due_version))
+        self._record(unit, what or step)
+
+    def _move_due(self, unit: UnitState, due: Due, base: bool) -> None:
+        unit.due = due
+        unit.base_due = base
+        unit.due_version += 1
+        unit.due_set_at = workflow.now()
+
+    def _publish(self, now: dt.datetime) -> None:
+        """Keep search attributes and the Temporal UI's details current, touching them only on change."""
+        units = self.state.units.values()
+        pending = sorted(u.unit_id for u in units if not timeline.settled(u))
+        overdue = sorted(u.unit_id for u in units if timeline.is_overdue(u, now))
+        open_dues = [u.due.at for u in units if not timeline.settled(u)]
+        if self.state.forwarded_at is None and self.state.upward_due is not None:
+            open_dues.append(self.state.upward_due.at)
+        values: dict[str, object] = {
+            "stage": self.state.stage.value,
+            "pending": pending,
+            "overdue": overdue,
+            "due": min(open_dues) if open_dues else None,
+            "level": max((u.escalation_level for u in units), default=0),
+        }
+        if values == self._published:
+            return
+        updates: list[SearchAttributeUpdate] = [
+            CAMPAIGN.value_set(self.spec.campaign_id),
+            OFFICE.value_set(self.spec.office.id),
+            PERIOD.value_set(self.spec.period),
+            STAGE.value_set(self.state.stage.value),
+            PENDING_UNITS.value_set(pending),
+            OVERDUE_UNITS.value_set(overdue),
+            ESCALATION_LEVEL.value_set(int(values["level"])),  # type: ignore[call-overload]  # values holds an int here
+        ]
+        due = min(open_dues) if open_dues else None
+        updates.append(DUE_AT.value_set(due) if due else DUE_AT.value_unset())
+        workflow.upsert_search_attributes(updates)
+        self._published = values
+        counts = self._counts(now)
+        workflow.set_current_details(
+            f"**{self.spec.obligation.title}** {self.spec.period} — stage `{self.state.stage.value}`\n\n"
+            f"submitted {counts['submitted']} · pending {counts['pending']} · overdue {counts['overdue']}"
+            f" · waived {counts['waived']} of {counts['total']}"
+        )
+
+    # ---- queries ---------------------------------------------------------------------------
+
+    @workflow.query
+    def get_status(self) -> CycleStatus:
+        self._ready()
+        return self._status()
+
+    @workflow.query
+    def get_unit(self, query: UnitQuery) -> UnitView:
+        self._ready()
+        unit = self.state.units.get(query.unit_id)
+        if unit is None:
+            raise _rejected(f"unknown unit {query.unit_id!r} in cycle {self.spec.cycle_id}")
+        items = [i for i in timeline.pending_items(self.spec, self.state) if i.unit_id == query.unit_id]
+        return UnitView(
+            cycle_id=self.spec.cycle_id,
+            period=self.spec.period,
+            obligation_title=self.spec.obligation.title,
+            unit=notices.unit_by_id(self.spec, query.unit_id),
+            row=self._row(unit, workflow.now()),
+            state=unit,
+            upcoming=[(i.at, i.step) for i in items],
+        )
+
+    def _status(self) -> CycleStatus:
+        now = workflow.now()
+        items = timeline.pending_items(self.spec, self.state)
+        return CycleStatus(
+            cycle_id=self.spec.cycle_id,
+            campaign_id=self.spec.campaign_id,
+            office_id=self.spec.office.id,
+            period=self.spec.period,
+            obligation=self.spec.obligation.id,
+            stage=self.state.stage,
+            now=now,
+            unit_due=self.state.unit_due,
+            upward_due=self.state.upward_due,
+            forwarded_at=self.state.forwarded_at,
+            counts=self._counts(now),
+            units=[self._row(self.state.units[u.id], now) for u in self.spec.units],
+            next_event_at=items[0].at if items else None,
+            next_event=items[0].summary if items else "",
+        )
+
+    def _counts(self, now: dt.datetime) -> dict[str, int]:
+        units = list(self.state.units.values())
+        return {
+            "total": len(units),
+            "submitted": sum(u.phase is UnitPhase.SUBMITTED for u in units),
+            "waived": sum(u.phase is UnitPhase.WAIVED for u in units),
+            "pending": sum(not timeline.settled(u) for u in units),
+            "overdue": sum(timeline.is_overdue(u, now) for u in units),
+        }
+
+    def _row(self, unit: UnitState, now: dt.datetime) -> UnitRow:
+        current = [s for s in unit.submissions if not s.replaced]
+        last = max((s.submitted_at for s in current), default=None)
+        overdue = timeline.is_overdue(unit, now)
+        if unit.phase is UnitPhase.WAIVED:
+            light = Light.GREY
+        elif unit.phase is UnitPhase.SUBMITTED:
+            light = Light.GREEN
+        elif overdue:
+            light = Light.RED
+        elif unit.due.at - now <= timeline.DUE_SOON:
+            light = Light.YELLOW
+        else:
+            light = Light.BLUE
+        late_ref = last if unit.phase is UnitPhase.SUBMITTED and last else now
+        return UnitRow(
+            unit_id=unit.unit_id,
+            unit_name=notices.unit_by_id(self.spec, unit.unit_id).name,
+            phase=unit.phase,
+            light=light,
+            due=unit.due,
+            overdue=overdue,
+            submitted_at=last,
+            days_late=timeline.days_late(unit.due.at, late_ref, unit.due.tz) if late_ref > unit.due.at else 0,
+            reports=len(current),
+            reminders_sent=sum(1 for f in unit.fired if f.startswith("remind:")),
+            escalation_level=unit.escalation_level,
+            extension_requested=unit.extension is not None,
+        )
+
+    # ---- updates: units --------------------------------------------------------------------
+
+    def _ready(self) -> None:
+        if not hasattr(self, "state"):
+            raise _rejected("the cycle is still opening; try again in a moment")
+
+    def _unit_for_call(self, unit_id: str) -> UnitState:
+        self._ready()
+        if self.state.stage is CycleStage.CLOSED:
+            raise _rejected(f"cycle {self.spec.cycle_id} is closed")
+        unit = self.state.units.get(unit_id)
+        if unit is None:
+            raise _rejected(f"unknown unit {unit_id!r} in cycle {self.spec.cycle_id}")
+        return unit
+
+    @workflow.update
+    def submit_report(self, call: SubmitReport) -> Receipt:
+        unit = self.state.units[call.unit_id]
+        now = workflow.now()
+        kind_subs = [s for s in unit.submissions if s.kind is call.kind]
+        if call.kind is ReportKind.SUMMARY:
+            # A summary replaces the previous version; the old one stays in the history.
+            for s in kind_subs:
+                s.replaced = True
+        self.state.receipts_issued += 1
+        receipt_no = f"{self.spec.period}-{call.unit_id}-{self.state.receipts_issued:04d}"
+        late = now > unit.due.at
+        unit.submissions.append(
+            Submission(receipt_no=receipt_no, version=len(kind_subs) + 1, kind=call.kind, title=call.title,
+                       body=call.body, attachments=call.attachments, submitted_at=now, late=late, by=call.by)
+        )
+        current = [s for s in unit.submissions if s.kind is self.spec.obligation.kind and not s.replaced]
+        if len(current) >= self.spec.obligation.min_reports:
+            unit.phase = UnitPhase.SUBMITTED
+            unit.extension = None
+        self._record(unit, "submitted", by=call.by or call.unit_id,
+                     detail=f"{receipt_no} {call.kind.value}{' (late)' if late else ''}")
+        self._queue(notices.unit_message(self.spec, unit, f"receipt-{receipt_no}", Template.RECEIPT,
+                                         receipt_no=receipt_no))
+        message = "已收到，逾期报送" if late else "已收到"
+        return Receipt(cycle_id=self.spec.cycle_id, unit_id=call.unit_id, receipt_no=receipt_no,
+                       accepted_at=now, late=late, message=message, due=unit.due)
+
+    @submit_report.validator
+    def validate_submit_report(self, call: SubmitReport) -> None:
+        unit = self._unit_for_call(call.unit_id)
+        if unit.phase is UnitPhase.WAIVED:
+            raise _rejected(f"unit {call.unit_id} was exempted from this report ({unit.waived_reason})")
+        if len(call.attachments) > MAX_ATTACHMENTS:
+            raise _rejected(f"too many attachments: {len(call.attachments)} > {MAX_ATTACHMENTS}")
+        size = sum(a.size for a in call.attachments) + (call.body.size if call.body else 0)
+        if size > MAX_SUBMISSION_BYTES:
+            raise _rejected(f"submission too large: {size} bytes > {MAX_SUBMISSION_BYTES}")
+
+    @workflow.update
+    def request_extension(self, call: RequestExtension) -> Receipt:
+        unit = self.state.units[call.unit_id]
+        now = workflow.now()
+        unit.extension = ExtensionRequest(reason=call.reason, wanted=call.wanted, requested_at=now, by=call.by)
+        self._record(unit, "extension_requested", by=call.by or call.unit_id, detail=f"{call.wanted}: {call.reason}")
+        self._wake = True
+        return Receipt(cycle_id=self.spec.cycle_id, unit_id=call.unit_id, accepted_at=now,
+                       message="延期申请已提交，等待办公室审批", due=unit.due)
+
+    @request_extension.validator
+    def validate_request_extension(self, call: RequestExtension) -> None:
+        unit = self._unit_for_call(call.unit_id)
+        if timeline.settled(unit):
+            raise _rejected(f"unit {call.unit_id} has nothing outstanding ({unit.phase.value})")
+        if unit.extension is not None:
+            raise _rejected(f"unit {call.unit_id} already has an extension request waiting for a decision")
+        self._check_later_date(unit, call.wanted)
+
+    def _check_later_date(self, unit: UnitState, day: dt.date) -> None:
+        current = timeline.local_date(unit.due.at, unit.due.tz)
+        if day <= current:
+            raise _rejected(f"the new date {day} must be after the current due date {current}")
+
+    # ---- updates: office -------------------------------------------------------------------
+
+    @workflow.update
+    def decide_extension(self, call: DecideExtension) -> ActionResult:
+        unit = self.state.units[call.unit_id]
+        if call.approve:
+            day = call.new_due or (unit.extension.wanted if unit.extension else None)
+            assert day is not None  # the validator guarantees a date
+            self._move_due(unit, timeline.fixed_due(day, self.spec.calendar), base=False)
+            detail = f"approved: due {day}"
+        else:
+            detail = f"refused: {call.reason}"
+        unit.extension = None
+        self._record(unit, "extension_approved" if call.approve else "extension_refused", by=call.by, detail=detail)
+        self._audit(call.by, f"extension {detail}", call.unit_id)
+        self._queue(notices.unit_message(self.spec, unit, f"extension-{len(unit.timeline)}",
+                                         Template.EXTENSION_DECIDED, invite=call.approve, reason=call.reason or detail))
+        return ActionResult(cycle_id=self.spec.cycle_id, message=f"{call.unit_id}: extension {detail}")
+
+    @decide_extension.validator
+    def validate_decide_extension(self, call: DecideExtension) -> None:
+        unit = self._unit_for_call(call.unit_id)
+        if timeline.settled(unit):
+            raise _rejected(f"unit {call.unit_id} has nothing outstanding ({unit.phase.value})")
+        if not call.approve and unit.extension is None:
+            raise _rejected(f"unit {call.unit_id} has no extension request to refuse")
+        if call.approve:
+            day = call.new_due or (unit.extension.wanted if unit.extension else None)
+            if day is None:
+                raise _rejected("an approval needs the new due date")
+            self._check_later_date(unit, day)
+
+    @workflow.update
+    def return_for_revision(self, call: ReturnForRevision) -> ActionResult:
+        unit = self.state.units[call.unit_id]
+        unit.phase = UnitPhase.RETURNED
+        self._move_due(unit, timeline.fixed_due(call.new_due, self.spec.calendar), base=False)
+        self._record(unit, "returned", by=call.by, detail=f"{call.reason}; due {call.new_due}")
+        self._audit(call.by, f"returned for revision, due {call.new_due}", call.unit_id)
+        self._queue(notices.unit_message(self.spec, unit, "returned", Template.RETURNED, invite=True,
+                                         reason=call.reason))
+        return ActionResult(cycle_id=self.spec.cycle_id, message=f"{call.unit_id}: returned for revision")
+
+    @return_for_revision.validator
+    def validate_return_for_revision(self, call: ReturnForRevision) -> None:
+        unit = self._unit_for_call(call.unit_id)
+        if unit.phase is not UnitPhase.SUBMITTED:
+            raise _rejected(f"unit {call.unit_id} has no accepted report to return ({unit.phase.value})")
+        today = timeline.local_date(workflow.now(), self.spec.calendar.tz)
+        if call.new_due < today:
+            raise _rejected(f"the new due date {call.new_due} is in the past")
+
+    @workflow.update
+    def waive(self, call: Waive) -> ActionResult:
+        unit = self.state.units[call.unit_id]
+        unit.phase = UnitPhase.WAIVED
+        unit.waived_reason = call.reason
+        unit.extension = None
+        self._record(unit, "waived", by=call.by, detail=call.reason)
+        self._audit(call.by, f"waived: {call.reason}", call.unit_id)
+        self._wake = True
+        return ActionResult(cycle_id=self.spec.cycle_id, message=f"{call.unit_id}: waived")
+
+    @waive.validator
+    def validate_waive(self, call: Waive) -> None:
+        unit = self._unit_for_call(call.unit_id)
+        if unit.phase in (UnitPhase.WAIVED, UnitPhase.SUBMITTED):
+            raise _rejected(f"unit {call.unit_id} is already {unit.phase.value}")
+
+    @workflow.update
+    def forward_upward(self, call: OfficeAction) -> ActionResult:
+        self.state.forward_requested = True
+        self._audit(call.by, f"forward requested: {call.reason}")
+        self._wake = True
+        return ActionResult(cycle_id=self.spec.cycle_id, message="the roll-up will be compiled and forwarded now")
+
+    @forward_upward.validator
+    def validate_forward_upward(self, call: OfficeAction) -> None:
+        self._ready()
+        if self.state.stage is CycleStage.CLOSED:
+            raise _rejected(f"cycle {self.spec.cycle_id} is closed")
+
+    @workflow.update
+    def close(self, call: OfficeAction) -> ActionResult:
+        self._audit(call.by, f"closed: {call.reason}")
+        self._close(f"closed by {call.by}: {call.reason}")
+        self._wake = True
+        return ActionResult(cycle_id=self.spec.cycle_id, message="closed")
+
+    @close.validator
+    def validate_close(self, call: OfficeAction) -> None:
+        self._ready()
+        if self.state.stage is CycleStage.CLOSED:
+            raise _rejected(f"cycle {self.spec.cycle_id} is already closed")
+
+    @workflow.update
+    def update_calendar(self, call: NewCalendar) -> ActionResult:
+        """Holiday data arrived (e.g. the State Council's notice): recompute deadlines that follow the rule."""
+        self.spec.calendar = call.calendar
+        new_due = timeline.unit_due(self.spec)
+        moved: list[str] = []
+        if new_due.at != self.state.unit_due.at:
+            for unit in self.state.units.values():
+                if unit.base_due and not timeline.settled(unit):
+                    previous = unit.due
+                    self._move_due(unit, new_due, base=True)
+                    self._record(unit, "deadline_moved", by=call.by, detail=f"{previous.at} → {new_due.at}")
+                    self._queue(notices.unit_message(self.spec, unit, "moved", Template.DEADLINE_MOVED, invite=True,
+                                                     previous_due=previous))
+                    moved.append(unit.unit_id)
+                elif unit.base_due:
+                    unit.due = new_due
+        self.state.unit_due = new_due
+        self.state.upward_due = timeline.upward_due(self.spec, new_due)
+        self._audit(call.by, f"holiday data updated; {len(moved)} deadline(s) moved")
+        self._wake = True
+        return ActionResult(cycle_id=self.spec.cycle_id, message=f"{len(moved)} deadline(s) moved", moved=moved)
+
+    @update_calendar.validator
+    def validate_update_calendar(self, call: NewCalendar) -> None:
+        self._ready()
+        if self.state.stage is CycleStage.CLOSED:
+            raise _rejected(f"cycle {self.spec.cycle_id} is closed")
+        if call.calendar.tz != self.spec.calendar.tz:
+            raise _rejected(f"holiday data is for {call.calendar.tz}, the cycle counts in {self.spec.calendar.tz}")
+        if self.spec.period_year not in call.calendar.years:
+            raise _rejected(f"holiday data does not cover {self.spec.period_year}")
+
+    def _audit(self, by: str, what: str, unit_id: str = "") -> None:
+        self.state.audit.append(TimelineEntry(at=workflow.now(), what=what, by=by, detail=unit_id))

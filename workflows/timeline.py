@@ -1,0 +1,191 @@
+"""The agenda of a reporting cycle: every moment at which the cycle must act, as pure code.
+
+`ReportingCycle` sleeps until the earliest item of `cycle_agenda` and the plan
+preview lists the same items before anything starts, so both always agree on
+when a reminder or an escalation goes out. No temporalio import here.
+"""
+
+import datetime as dt
+from dataclasses import dataclass
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from schemas.calendar import Due, DueRule, HolidayCalendar, Roll, RuleKind
+from schemas.cycle import CycleSpec, CycleStage, CycleState, UnitPhase, UnitState
+from schemas.plan import DueSpec
+from workflows.legaltime.ladder import escalation_moments, reminder_moments
+from workflows.legaltime.periods import compute_due
+
+# A unit whose deadline is this close shows yellow on the board.
+DUE_SOON = dt.timedelta(days=2)
+
+
+class ItemKind(StrEnum):
+    REMIND = "remind"  # 催办, before the unit's due moment
+    DUE = "due"  # the due moment: still missing → overdue
+    ESCALATE = "escalate"  # 督办 after the due moment
+    OFFICE_REMIND = "office_remind"  # the office's own upward deadline approaches
+    FORWARD = "forward"  # compile and forward the roll-up
+    CLOSE = "close"
+
+
+@dataclass(frozen=True)
+class AgendaItem:
+    at: dt.datetime
+    kind: ItemKind
+    step: str  # the fired-key stem, e.g. "remind:5wd", "escalate:0:leader"
+    unit_id: str | None = None  # None for cycle-level items
+    index: int = -1  # escalation step index in the obligation
+    rule: str = ""
+
+    @property
+    def summary(self) -> str:
+        who = f" {self.unit_id}" if self.unit_id else ""
+        return f"{self.step}{who}"
+
+
+def _fixed_date(spec: DueSpec, year: int) -> dt.date:
+    assert spec.on is not None
+    month, day = (int(x) for x in spec.on.split("-"))
+    return dt.date(year, month, day)
+
+
+def _close(spec: DueSpec) -> dt.time | None:
+    return dt.time.fromisoformat(spec.close) if spec.close else None
+
+
+def due_from_spec(spec: DueSpec, year: int, anchor: dt.datetime, cal: HolidayCalendar) -> Due:
+    """A plan's due spec made concrete: a fixed day of `year`, or a rule counted from `anchor`."""
+    if spec.after is not None:
+        return compute_due(anchor, spec.after, cal)
+    rule = DueRule(kind=RuleKind.FIXED, roll=Roll(spec.roll), close=_close(spec))
+    return compute_due(_fixed_date(spec, year), rule, cal)
+
+
+def fixed_due(day: dt.date, cal: HolidayCalendar, close: dt.time | None = None) -> Due:
+    """A date the office set by hand (extension, return for revision): due that day, not rolled."""
+    return compute_due(day, DueRule(kind=RuleKind.FIXED, roll=Roll.NONE, close=close), cal)
+
+
+def _second_half(spec: CycleSpec) -> bool:
+    return spec.period.endswith("-H2")
+
+
+def unit_due(spec: CycleSpec) -> Due:
+    ob = spec.obligation
+    due_spec = ob.unit_due_h2 if _second_half(spec) and ob.unit_due_h2 else ob.unit_due
+    return due_from_spec(due_spec, spec.period_year, spec.opened_at, spec.calendar)
+
+
+def upward_due(spec: CycleSpec, unit: Due) -> Due | None:
+    """The office's own deadline; a rule counts from the unit deadline ("unit due + 2 days")."""
+    ob = spec.obligation
+    due_spec = ob.upward_due_h2 if _second_half(spec) and ob.upward_due_h2 else ob.upward_due
+    if due_spec is None:
+        return None
+    anchor = unit.at.astimezone(ZoneInfo(unit.tz))
+    if due_spec.after is not None and due_spec.after.kind not in (RuleKind.HOURS, RuleKind.MINUTES):
+        # Day periods count from the unit's last day (Art. 201: that day itself is not counted).
+        return compute_due(anchor.date(), due_spec.after, spec.calendar)
+    return due_from_spec(due_spec, spec.period_year, anchor, spec.calendar)
+
+
+def fired_key(step: str, version: int) -> str:
+    return f"{step}@{version}"
+
+
+def settled(unit: UnitState) -> bool:
+    return unit.phase in (UnitPhase.SUBMITTED, UnitPhase.WAIVED)
+
+
+def unit_agenda(spec: CycleSpec, unit: UnitState) -> list[AgendaItem]:
+    """Every moment of one unit's ladder for its current deadline, whether fired or not."""
+    ob = spec.obligation
+    cal = spec.calendar
+    since = unit.due_set_at or spec.opened_at
+    items: list[AgendaItem] = []
+    for m in reminder_moments(unit.due.at, ob.reminders, cal, ob.send_window):
+        # A rung that was already past when this deadline was set is skipped: the notice just said it.
+        if m.at >= since:
+            items.append(AgendaItem(m.at, ItemKind.REMIND, f"remind:{m.key}", unit.unit_id, rule=m.rule))
+    items.append(AgendaItem(unit.due.at, ItemKind.DUE, "due", unit.unit_id, rule=unit.due.rule))
+    for i, esc in enumerate(ob.escalations):
+        (m,) = escalation_moments(unit.due.at, [esc.step], cal, ob.send_window)
+        items.append(AgendaItem(m.at, ItemKind.ESCALATE, f"escalate:{m.key}", unit.unit_id, index=i, rule=m.rule))
+    return items
+
+
+def cycle_level_agenda(spec: CycleSpec, state: CycleState) -> list[AgendaItem]:
+    items: list[AgendaItem] = []
+    ob = spec.obligation
+    if state.upward_due is not None:
+        for m in reminder_moments(state.upward_due.at, ob.office_reminders, spec.calendar, ob.send_window):
+            if m.at >= spec.opened_at:
+                items.append(AgendaItem(m.at, ItemKind.OFFICE_REMIND, f"office_remind:{m.key}", rule=m.rule))
+    items.append(AgendaItem(forward_at(spec, state), ItemKind.FORWARD, "forward"))
+    items.append(AgendaItem(close_at(spec, state), ItemKind.CLOSE, "close"))
+    return items
+
+
+def forward_at(spec: CycleSpec, state: CycleState) -> dt.datetime:
+    """When the roll-up goes upward by itself: once every unit is settled after the unit deadline
+    has been set, and at the latest on the morning of the upward due day (or at the unit deadline
+    when there is no upward deadline)."""
+    latest = _forward_deadline(spec, state)
+    if all(settled(u) for u in state.units.values()):
+        return min(latest, max(spec.opened_at, max(_last_settled(u) for u in state.units.values())))
+    return latest
+
+
+def _last_settled(unit: UnitState) -> dt.datetime:
+    done = [s.submitted_at for s in unit.submissions if not s.replaced]
+    marks = [e.at for e in unit.timeline if e.what == "waived"]
+    return max(done + marks) if done or marks else dt.datetime.min.replace(tzinfo=dt.UTC)
+
+
+def _forward_deadline(spec: CycleSpec, state: CycleState) -> dt.datetime:
+    if state.upward_due is None:
+        return state.unit_due.at
+    tz = ZoneInfo(state.upward_due.tz)
+    local = state.upward_due.at.astimezone(tz)
+    morning = dt.datetime.combine(local.date(), spec.obligation.send_window.start, tz)
+    # Same-day deadlines (demo plans in minutes) forward at the unit deadline, not at a past morning.
+    return max(morning if morning <= local else local, state.unit_due.at)
+
+
+def close_at(spec: CycleSpec, state: CycleState) -> dt.datetime:
+    base = state.upward_due.at if state.upward_due else state.unit_due.at
+    return base + dt.timedelta(days=spec.keep_open_days)
+
+
+def pending_items(spec: CycleSpec, state: CycleState) -> list[AgendaItem]:
+    """What is still to do, earliest first: unfired items of unsettled units, then cycle items."""
+    items: list[AgendaItem] = []
+    for unit in state.units.values():
+        if settled(unit):
+            continue
+        done = set(unit.fired)
+        items.extend(i for i in unit_agenda(spec, unit) if fired_key(i.step, unit.due_version) not in done)
+    if state.stage is not CycleStage.CLOSED:
+        done = set(state.fired)
+        for item in cycle_level_agenda(spec, state):
+            if item.kind is ItemKind.FORWARD and state.forwarded_at is not None:
+                continue
+            if item.step not in done:
+                items.append(item)
+    items.sort(key=lambda i: (i.at, i.kind.value, i.unit_id or ""))
+    return items
+
+
+def is_overdue(unit: UnitState, now: dt.datetime) -> bool:
+    return not settled(unit) and now > unit.due.at
+
+
+def days_late(due_at: dt.datetime, when: dt.datetime, tz: str) -> int:
+    """Calendar days after the due day, counted in the office's zone."""
+    return max(0, (local_date(when, tz) - local_date(due_at, tz)).days)
+
+
+def local_date(moment: dt.datetime, tz: str) -> dt.date:
+    """The calendar day of a moment in the office's zone."""
+    return moment.astimezone(ZoneInfo(tz)).date()
