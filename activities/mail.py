@@ -21,6 +21,14 @@ batch (authentication refused, sender refused, bad batch) are non-retryable; a
 permanent problem for one recipient (5xx on RCPT or DATA, unknown webhook) is a
 REFUSED delivery while the others still go out. Past `useful_until` the batch
 fails with the non-retryable `MailExpired`.
+
+Calling it from a workflow: `execute_activity("send_batch", batch, result_type=BatchResult,
+start_to_close_timeout=<a few minutes>, schedule_to_close_timeout=<useful_until - now>,
+retry_policy=RetryPolicy(initial_interval=~30 s, backoff_coefficient=2, maximum_interval=~30 min))`;
+the schedule-to-close bound and the `useful_until` check together stop the backoff once the mail
+is no longer worth sending. Error types an operator may see: MailTemporary, SmtpUnavailable
+(retried); MailExpired, SmtpAuthRefused, SmtpSenderRefused, SmtpTlsRefused, SmtpMisconfigured,
+SmtpRefused, BadBatch (final).
 """
 
 import hashlib
