@@ -19,7 +19,7 @@ import sys
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import PurePath
 from typing import Any, TypeVar
 
@@ -48,6 +48,8 @@ R = TypeVar("R", bound=BaseModel)
 _FIRST_DELAY = 0.1
 _MAX_DELAY = 2.0
 _MAX_ATTEMPTS = 20
+# A query waits for a worker; with none polling the cycle's task queue it would wait for a minute.
+QUERY_TIMEOUT = timedelta(seconds=10)
 
 
 class Rejected(Exception):
@@ -169,9 +171,9 @@ async def query(client: Client, workflow_id: str, name: str, arg: BaseModel | No
     handle = client.get_workflow_handle(workflow_id)
     try:
         if arg is None:
-            answer: R = await handle.query(name, result_type=result_type)
+            answer: R = await handle.query(name, result_type=result_type, rpc_timeout=QUERY_TIMEOUT)
         else:
-            answer = await handle.query(name, arg, result_type=result_type)
+            answer = await handle.query(name, arg, result_type=result_type, rpc_timeout=QUERY_TIMEOUT)
         return answer
     except (WorkflowQueryFailedError, WorkflowQueryRejectedError) as err:
         raise Rejected(str(err)) from err
@@ -188,14 +190,17 @@ async def unit_view(client: Client, cycle_id: str, unit_id: str) -> UnitView:
 
 
 async def statuses(client: Client, refs: Sequence[CycleRef]) -> list[CycleStatus]:
-    """The board of each cycle, queried concurrently (a few at a time, the worker answers them all)."""
+    """The board of each cycle, queried concurrently (a few at a time, the worker answers them all).
+
+    A cycle that cannot answer (no worker for its task queue, a broken history) is left out
+    rather than failing the whole board."""
     gate = asyncio.Semaphore(8)
 
     async def one(ref: CycleRef) -> CycleStatus | None:
         async with gate:
             try:
                 return await cycle_status(client, ref.cycle_id)
-            except Rejected:
+            except (Rejected, RPCError):
                 return None
 
     found = await asyncio.gather(*(one(r) for r in refs))

@@ -63,14 +63,14 @@ class TestSignIn:
         assert page.headers["location"].startswith("/login")
         assert (await web.get("/api/cycles")).status_code == 401
 
-    async def test_sign_in_sets_httponly_session(self, web: httpx.AsyncClient) -> None:
+    async def test_sign_in_sets_httponly_session(self, web: httpx.AsyncClient, cycle_stack: CycleStack) -> None:
         response = await sign_in(web)
         assert response.status_code == 303
         cookie = response.headers["set-cookie"]
         assert "duban_session=" in cookie
         assert "HttpOnly" in cookie
         assert "SameSite=lax" in cookie or "samesite=lax" in cookie.lower()
-        assert (await web.get("/")).status_code == 200
+        assert (await web.get("/", params={"campaign": cycle_stack.campaign})).status_code == 200
 
     async def test_wrong_password_and_rate_limit(self, web: httpx.AsyncClient) -> None:
         """Five failures within a minute lock the user+address; even the right password is refused then."""
