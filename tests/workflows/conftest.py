@@ -34,7 +34,10 @@ def cycle_settings(settings: Settings, sink: SmtpSink, task_queue: str) -> Setti
     return settings.model_copy(
         update={
             "smtp": SmtpSettings(host=sink.host, port=sink.port),
-            "temporal": TemporalSettings(task_queue=task_queue),
+            # No sticky cache: every workflow task replays the whole history (a determinism check on
+            # every test), and a restarted worker picks the cycle up at once on the test server,
+            # which does not hand a dead worker's sticky queue back to the normal queue.
+            "temporal": TemporalSettings(task_queue=task_queue, max_cached_workflows=0),
         }
     )
 
