@@ -2,7 +2,8 @@
 
 import typer
 
-from console import calendar_cmd, cycle_cmd, lead_cmd, mail_cmd, process_cmd
+from console import calendar_cmd, campaign_cmd, cycle_cmd, lead_cmd, mail_cmd, plan_cmd, process_cmd
+from console.client_calls import exit_without_teardown
 from console import export as export_cmd
 from console.auth import user_app
 
@@ -13,6 +14,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(calendar_cmd.app, name="calendar")
+app.add_typer(plan_cmd.app, name="plan")
+app.add_typer(campaign_cmd.app, name="campaign")
 process_cmd.register(app)
 cycle_cmd.register(app)
 app.add_typer(lead_cmd.app, name="lead")
@@ -22,4 +25,8 @@ app.add_typer(user_app, name="user")
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except SystemExit as done:
+        exit_without_teardown(done.code)
+        raise

@@ -90,20 +90,21 @@ class Recipient(StrEnum):
 class DueSpec(Model):
     """When something is due: a fixed day of the period's year, or a rule counted from an anchor.
 
-    Exactly one of `on` (MM-DD, with `roll`/`close`) or `after` (a period rule).
+    Exactly one of `day` (MM-DD, with `roll`/`close`) or `after` (a period rule). (Not `on`:
+    YAML 1.1 reads a bare `on` key as the boolean true.)
     For a unit deadline `after` counts from the cycle's opening; for the upward
     deadline it counts from the unit deadline ("unit due + 2 days").
     """
 
-    on: str | None = Field(default=None, pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")
+    day: str | None = Field(default=None, pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")
     roll: str = "next"
     close: str | None = Field(default=None, pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     after: DueRule | None = None
 
     @model_validator(mode="after")
     def _one_form(self) -> Self:
-        if (self.on is None) == (self.after is None):
-            raise ValueError("give exactly one of 'on' (MM-DD) or 'after' (a rule)")
+        if (self.day is None) == (self.after is None):
+            raise ValueError("give exactly one of 'day' (MM-DD) or 'after' (a rule)")
         if self.roll not in ("next", "previous", "none"):
             raise ValueError("roll must be next, previous or none")
         return self
@@ -135,6 +136,9 @@ class Obligation(Model):
     office_reminders: list[LadderStep] = Field(default_factory=list, description="before the upward deadline")
     units: list[str] | None = Field(default=None, description="unit ids; None = every unit of the plan")
     min_reports: int = Field(default=1, ge=1, description="reports per unit per cycle (cadence of 及时报送)")
+    # Which halves a half-year obligation runs: [1] for a half-year summary whose second half is the
+    # annual summary (a separate obligation), [1, 2] for two like cycles a year.
+    halves: list[int] = Field(default_factory=lambda: [1, 2])
     send_window: SendWindow = SendWindow()
 
 

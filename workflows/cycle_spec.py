@@ -78,3 +78,34 @@ def build_spec(template: CycleTemplate, period: str, year: int, opened_at: dt.da
 def calendar_years(year: int) -> list[int]:
     """Holiday data a cycle of `year` may consult: its year and the next (escalations run into January)."""
     return [year, year + 1]
+
+
+def _month_day(text: str) -> tuple[int, int]:
+    month, day = (int(x) for x in text.split("-"))
+    return month, day
+
+
+def opening_months(obligation: Obligation) -> list[int]:
+    """The months in which a periodic obligation opens a cycle (empty for `once`)."""
+    month, _ = _month_day(obligation.opens)
+    if obligation.period is Period.HALF_YEAR:
+        return [month + 6 * (h - 1) for h in sorted(obligation.halves) if month + 6 * (h - 1) <= 12]
+    if obligation.period is Period.ANNUAL:
+        return [month]
+    if obligation.period is Period.MONTHLY:
+        return list(range(1, 13))
+    return []
+
+
+OPENING_HOUR = 9  # cycles open at the start of the office's working morning
+
+
+def openings(obligation: Obligation, year: int, tz: str) -> list[tuple[str, dt.datetime]]:
+    """Every cycle a periodic obligation opens in `year`: (period label, opening moment in UTC)."""
+    _, day = _month_day(obligation.opens)
+    out = []
+    for month in opening_months(obligation):
+        local = dt.datetime(year, month, min(day, 28 if month == 2 else day), OPENING_HOUR, tzinfo=ZoneInfo(tz))
+        label, _ = period_of(obligation, local, tz)
+        out.append((label, local.astimezone(dt.UTC)))
+    return out

@@ -45,8 +45,8 @@ class AgendaItem:
 
 
 def _fixed_date(spec: DueSpec, year: int) -> dt.date:
-    assert spec.on is not None
-    month, day = (int(x) for x in spec.on.split("-"))
+    assert spec.day is not None
+    month, day = (int(x) for x in spec.day.split("-"))
     return dt.date(year, month, day)
 
 

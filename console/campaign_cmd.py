@@ -1,0 +1,146 @@
+"""`duban campaign start FILE`: keep the plan, open the cycles that are due now, schedule the rest.
+
+A periodic obligation becomes a Temporal Schedule in the office's time zone
+that opens each cycle on its day; a cycle whose period is already open is
+started at once. Starting a campaign again replaces its schedules and leaves
+running cycles alone.
+"""
+
+import asyncio
+import datetime as dt
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from temporalio.client import (
+    Client,
+    Schedule,
+    ScheduleActionStartWorkflow,
+    ScheduleAlreadyRunningError,
+    ScheduleCalendarSpec,
+    ScheduleRange,
+    ScheduleSpec,
+    ScheduleUpdate,
+    ScheduleUpdateInput,
+)
+from temporalio.common import TypedSearchAttributes
+from temporalio.exceptions import WorkflowAlreadyStartedError
+
+from activities.campaigns import CampaignStore
+from console import client_calls as calls
+from console.output import console, emit_json, failure
+from console.plan_cmd import load_checked
+from schemas.cycle import CycleInput, cycle_workflow_id
+from schemas.plan import CampaignPlan, Obligation, Period
+from workers.searchattrs import CAMPAIGN, OFFICE
+from workers.settings import Settings, load_settings
+from workflows import cycle_spec, timeline
+from workflows.legaltime.data import load_calendar
+
+app = typer.Typer(help="Campaigns: start one from its plan.", no_args_is_help=True)
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Machine output: one JSON document.")]
+
+
+def schedule_id(plan: CampaignPlan, ob: Obligation) -> str:
+    return f"schedule:{plan.id}:{plan.office.id}:{ob.id}"
+
+
+def schedule_spec(ob: Obligation, tz: str) -> ScheduleSpec:
+    _, day = (int(x) for x in ob.opens.split("-"))
+    months = [ScheduleRange(m) for m in cycle_spec.opening_months(ob)]
+    calendar = ScheduleCalendarSpec(
+        month=months, day_of_month=[ScheduleRange(day)], hour=[ScheduleRange(cycle_spec.OPENING_HOUR)],
+        comment=f"{ob.title}: opens on {ob.opens}",
+    )
+    return ScheduleSpec(calendars=[calendar], time_zone_name=tz)
+
+
+def _current_cycle(plan: CampaignPlan, ob: Obligation, now: dt.datetime) -> tuple[str, int, dt.datetime] | None:
+    """The period of `ob` open right now (opened and not yet past its unit deadline), if any."""
+    if ob.period is Period.ONCE:
+        period, year = cycle_spec.period_of(ob, now, plan.timezone)
+        return period, year, now
+    for year in (now.year - 1, now.year):
+        for period, opened in cycle_spec.openings(ob, year, plan.timezone):
+            if opened > now:
+                continue
+            calendar = load_calendar(cycle_spec.calendar_years(year), plan.timezone)
+            probe = cycle_spec.build_spec(cycle_spec.template_for(plan, ob), period, year, opened, calendar, "probe")
+            if timeline.unit_due(probe).at > now:
+                return period, year, opened
+    return None
+
+
+async def start_campaign(client: Client, settings: Settings, plan: CampaignPlan, now: dt.datetime) -> dict[str, Any]:
+    CampaignStore(settings.campaign_dir).save(plan)
+    queue = settings.temporal.task_queue
+    attrs = TypedSearchAttributes([CAMPAIGN.value_set(plan.id), OFFICE.value_set(plan.office.id)])
+    cycles: list[dict[str, str]] = []
+    schedules: list[str] = []
+    for ob in plan.obligations:
+        template = cycle_spec.template_for(plan, ob)
+        current = _current_cycle(plan, ob, now)
+        if current is not None:
+            period, year, opened = current
+            cycle_id = cycle_workflow_id(plan.id, plan.office.id, ob.id, period)
+            calendar = load_calendar(cycle_spec.calendar_years(year), plan.timezone)
+            spec = cycle_spec.build_spec(template, period, year, opened, calendar, cycle_id)
+            try:
+                await client.start_workflow(
+                    "ReportingCycle", CycleInput(spec=spec), id=cycle_id, task_queue=queue,
+                    search_attributes=attrs, static_summary=f"{plan.title} · {ob.title} · {period}",
+                )
+                state = "started"
+            except WorkflowAlreadyStartedError:
+                state = "already running"
+            cycles.append({"cycle_id": cycle_id, "obligation": ob.id, "period": period, "state": state})
+        if ob.period is Period.ONCE:
+            continue
+        sid = schedule_id(plan, ob)
+        schedule = Schedule(
+            action=ScheduleActionStartWorkflow(
+                "ReportingCycle", CycleInput(template=template),
+                id=f"cycle:{plan.id}:{plan.office.id}:{ob.id}", task_queue=queue, typed_search_attributes=attrs,
+            ),
+            spec=schedule_spec(ob, plan.timezone),
+        )
+        try:
+            await client.create_schedule(sid, schedule)
+        except ScheduleAlreadyRunningError:
+            def replace(_: ScheduleUpdateInput, new: Schedule = schedule) -> ScheduleUpdate:
+                return ScheduleUpdate(schedule=new)
+
+            await client.get_schedule_handle(sid).update(replace)
+        schedules.append(sid)
+    return {"campaign": plan.id, "office": plan.office.id, "cycles": cycles, "schedules": schedules}
+
+
+@app.command("start")
+def start(file: Path, json: JsonFlag = False) -> None:
+    """Load a plan, open the cycles whose period is open now, and schedule the rest.
+
+    Example: duban campaign start examples/demo.yaml
+    """
+    settings = load_settings()
+    now = dt.datetime.now(dt.UTC)
+    plan = load_checked(file, now.date())
+
+    async def run() -> dict[str, Any]:
+        client = await calls.connect(settings)
+        return await start_campaign(client, settings, plan, now)
+
+    try:
+        result = asyncio.run(run())
+    except RuntimeError as exc:  # connection refused and friends: the stack is not up
+        failure(f"cannot reach Temporal at {settings.temporal.address}: {exc} (is `duban dev` running?)")
+    if json:
+        emit_json(result)
+        return
+    console.print(f"[bold]{plan.title}[/bold] ({plan.id}) — {plan.office.name}")
+    for c in result["cycles"]:
+        console.print(f"  cycle {c['cycle_id']}: {c['state']}")
+    for s in result["schedules"]:
+        console.print(f"  schedule {s}")
+    if not result["cycles"] and not result["schedules"]:
+        console.print("  nothing to start: no obligation has an open period and none is periodic")
