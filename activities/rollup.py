@@ -11,7 +11,8 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.blobs import FileBlobStore
-from schemas.cycle import Receipt, SubmitReport, UnitPhase, cycle_workflow_id
+from schemas.cycle import Receipt, SubmitReport, UnitPhase
+from workers.searchattrs import PERIOD
 from schemas.rollup import ForwardRequest, ForwardResult, RollupPackage, RollupRequest
 
 # A zip built the same way twice must hash the same, so a retried activity lands on the same blob.
@@ -74,7 +75,9 @@ class RollupActivities:
         upper = request.upper
         if not (upper.campaign and upper.as_unit) or self.client is None:
             return ForwardResult(delivered=False, how="none", detail="the upper office does not run a cycle here")
-        parent_id = cycle_workflow_id(upper.campaign, upper.id, request.obligation_id, request.period)
+        parent_id = await self._find_parent(request)
+        if parent_id is None:
+            return ForwardResult(delivered=False, how="none", detail=f"no running cycle of {upper.campaign} here")
         missing = f"；未报送：{'、'.join(request.package.missing)}" if request.package.missing else ""
         call = SubmitReport(
             unit_id=upper.as_unit,
@@ -91,7 +94,28 @@ class RollupActivities:
                 f"the upper cycle refused the roll-up: {err.cause}", type="RollupRefused", non_retryable=True
             ) from err
         except RPCError as err:
-            if err.status is RPCStatusCode.NOT_FOUND:
-                return ForwardResult(delivered=False, how="none", detail=f"no running cycle {parent_id}")
+            if err.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION):
+                return ForwardResult(delivered=False, how="none", detail=f"cycle {parent_id} is not running")
             raise  # RESOURCE_EXHAUSTED (in-flight update limit) and outages: Temporal retries the activity
         return ForwardResult(delivered=True, how="cycle", detail=parent_id, receipt_no=receipt.receipt_no)
+
+    async def _find_parent(self, request: ForwardRequest) -> str | None:
+        """The upper office's running cycle for the same obligation: same period when it has one
+        (scheduled cycles carry a time suffix in their ids), else the newest running one."""
+        assert self.client is not None and request.upper.campaign
+        upper = request.upper
+        # Started ids end ":<period>"; scheduled ones "-<scheduled time>" (added by Temporal).
+        prefix = f"cycle:{upper.campaign}:{upper.id}:{request.obligation_id}"
+        query = (
+            f"WorkflowType = 'ReportingCycle' AND ExecutionStatus = 'Running' "
+            f"AND DubanCampaign = '{upper.campaign}' AND DubanOffice = '{upper.id}'"
+        )
+        found: list[tuple[str, str]] = []
+        async for wf in self.client.list_workflows(query):
+            if wf.id.startswith(prefix) and wf.id[len(prefix) : len(prefix) + 1] in (":", "-"):
+                period = wf.typed_search_attributes.get(PERIOD) or ""
+                found.append((wf.id, period))
+        same_period = [wid for wid, period in found if period == request.period]
+        if same_period:
+            return same_period[0]
+        return max((wid for wid, _ in found), default=None)

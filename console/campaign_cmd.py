@@ -23,7 +23,7 @@ from temporalio.client import (
     ScheduleUpdate,
     ScheduleUpdateInput,
 )
-from temporalio.common import TypedSearchAttributes
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from activities.campaigns import CampaignStore
@@ -75,7 +75,7 @@ def _current_cycle(plan: CampaignPlan, ob: Obligation, now: dt.datetime) -> tupl
 async def start_campaign(client: Client, settings: Settings, plan: CampaignPlan, now: dt.datetime) -> dict[str, Any]:
     CampaignStore(settings.campaign_dir).save(plan)
     queue = settings.temporal.task_queue
-    attrs = TypedSearchAttributes([CAMPAIGN.value_set(plan.id), OFFICE.value_set(plan.office.id)])
+    attrs = TypedSearchAttributes([SearchAttributePair(CAMPAIGN, plan.id), SearchAttributePair(OFFICE, plan.office.id)])
     cycles: list[dict[str, str]] = []
     schedules: list[str] = []
     for ob in plan.obligations:
@@ -89,7 +89,8 @@ async def start_campaign(client: Client, settings: Settings, plan: CampaignPlan,
             try:
                 await client.start_workflow(
                     "ReportingCycle", CycleInput(spec=spec), id=cycle_id, task_queue=queue,
-                    search_attributes=attrs, static_summary=f"{plan.title} · {ob.title} · {period}",
+                    search_attributes=attrs,
+                    static_summary=f"{plan.title} · {ob.title} · {period}",
                 )
                 state = "started"
             except WorkflowAlreadyStartedError:

@@ -128,9 +128,8 @@ def cycle_level_agenda(spec: CycleSpec, state: CycleState) -> list[AgendaItem]:
 
 
 def forward_at(spec: CycleSpec, state: CycleState) -> dt.datetime:
-    """When the roll-up goes upward by itself: once every unit is settled after the unit deadline
-    has been set, and at the latest on the morning of the upward due day (or at the unit deadline
-    when there is no upward deadline)."""
+    """When the roll-up goes upward by itself: as soon as every unit is settled, and at the latest
+    on the morning of the upward due day (at the unit deadline when there is no upward deadline)."""
     latest = _forward_deadline(spec, state)
     if all(settled(u) for u in state.units.values()):
         return min(latest, max(spec.opened_at, max(_last_settled(u) for u in state.units.values())))
@@ -144,13 +143,16 @@ def _last_settled(unit: UnitState) -> dt.datetime:
 
 
 def _forward_deadline(spec: CycleSpec, state: CycleState) -> dt.datetime:
+    unit_at = state.unit_due.at
     if state.upward_due is None:
-        return state.unit_due.at
+        return unit_at
     tz = ZoneInfo(state.upward_due.tz)
-    local = state.upward_due.at.astimezone(tz)
-    morning = dt.datetime.combine(local.date(), spec.obligation.send_window.start, tz)
-    # Same-day deadlines (demo plans in minutes) forward at the unit deadline, not at a past morning.
-    return max(morning if morning <= local else local, state.unit_due.at)
+    upward_at = state.upward_due.at
+    morning = dt.datetime.combine(upward_at.astimezone(tz).date(), spec.obligation.send_window.start, tz)
+    if unit_at < morning <= upward_at:
+        return morning
+    # Deadlines closer than a working morning (drills, demo plans in minutes): halfway between them.
+    return unit_at + max(upward_at - unit_at, dt.timedelta(0)) / 2
 
 
 def close_at(spec: CycleSpec, state: CycleState) -> dt.datetime:
