@@ -12,8 +12,8 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from activities.blobs import FileBlobStore
 from schemas.cycle import Receipt, SubmitReport, UnitPhase
-from workers.searchattrs import PERIOD
 from schemas.rollup import ForwardRequest, ForwardResult, RollupPackage, RollupRequest
+from workers.searchattrs import PERIOD
 
 # A zip built the same way twice must hash the same, so a retried activity lands on the same blob.
 _FIXED_ZIP_TIME = (2000, 1, 1, 0, 0, 0)
@@ -36,7 +36,7 @@ class RollupActivities:
         buffer = io.BytesIO()
         reported = [u.unit_id for u in request.units if u.submissions]
         missing = [u.unit_id for u in request.units if not u.submissions and u.phase is not UnitPhase.WAIVED]
-        index = {
+        index: dict[str, object] = {
             "cycle_id": request.cycle_id,
             "office": request.office_name,
             "period": request.period,
@@ -45,12 +45,12 @@ class RollupActivities:
             "compiled_at": request.compiled_at.isoformat(),
             "reported": reported,
             "missing": missing,
-            "units": [],
         }
+        unit_entries: list[dict[str, object]] = []
         lines = [f"{request.office_name} {request.obligation_title}（{request.period}）汇总", ""]
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
             for n, unit in enumerate(request.units, start=1):
-                entry = {"unit_id": unit.unit_id, "unit_name": unit.unit_name, "phase": unit.phase.value, "files": []}
+                files: list[str] = []
                 status = "已报送" if unit.submissions else ("免报" if unit.phase is UnitPhase.WAIVED else "未报送")
                 lines.append(f"{n}. {unit.unit_name}：{status}")
                 for sub in unit.submissions:
@@ -59,8 +59,11 @@ class RollupActivities:
                         arcname = f"{n:03d}-{_safe(unit.unit_id)}/{_safe(sub.receipt_no)}-{_safe(ref.name)}"
                         info = zipfile.ZipInfo(arcname, _FIXED_ZIP_TIME)
                         zf.writestr(info, self.blobs.get(ref))
-                        entry["files"].append(arcname)
-                index["units"].append(entry)
+                        files.append(arcname)
+                unit_entries.append(
+                    {"unit_id": unit.unit_id, "unit_name": unit.unit_name, "phase": unit.phase.value, "files": files}
+                )
+            index["units"] = unit_entries
             if missing:
                 lines += ["", "未报送单位：" + "、".join(u.unit_name for u in request.units if u.unit_id in missing)]
             zf.writestr(zipfile.ZipInfo("index.json", _FIXED_ZIP_TIME), json.dumps(index, ensure_ascii=False, indent=2))
@@ -102,7 +105,7 @@ class RollupActivities:
     async def _find_parent(self, request: ForwardRequest) -> str | None:
         """The upper office's running cycle for the same obligation: same period when it has one
         (scheduled cycles carry a time suffix in their ids), else the newest running one."""
-        assert self.client is not None and request.upper.campaign
+        assert self.client is not None
         upper = request.upper
         # Started ids end ":<period>"; scheduled ones "-<scheduled time>" (added by Temporal).
         prefix = f"cycle:{upper.campaign}:{upper.id}:{request.obligation_id}"

@@ -50,7 +50,9 @@ def schedule_spec(ob: Obligation, tz: str) -> ScheduleSpec:
     _, day = (int(x) for x in ob.opens.split("-"))
     months = [ScheduleRange(m) for m in cycle_spec.opening_months(ob)]
     calendar = ScheduleCalendarSpec(
-        month=months, day_of_month=[ScheduleRange(day)], hour=[ScheduleRange(cycle_spec.OPENING_HOUR)],
+        month=months,
+        day_of_month=[ScheduleRange(day)],
+        hour=[ScheduleRange(cycle_spec.OPENING_HOUR)],
         comment=f"{ob.title}: opens on {ob.opens}",
     )
     return ScheduleSpec(calendars=[calendar], time_zone_name=tz)
@@ -88,7 +90,10 @@ async def start_campaign(client: Client, settings: Settings, plan: CampaignPlan,
             spec = cycle_spec.build_spec(template, period, year, opened, calendar, cycle_id)
             try:
                 await client.start_workflow(
-                    "ReportingCycle", CycleInput(spec=spec), id=cycle_id, task_queue=queue,
+                    "ReportingCycle",
+                    CycleInput(spec=spec),
+                    id=cycle_id,
+                    task_queue=queue,
                     search_attributes=attrs,
                     static_summary=f"{plan.title} · {ob.title} · {period}",
                 )
@@ -101,14 +106,18 @@ async def start_campaign(client: Client, settings: Settings, plan: CampaignPlan,
         sid = schedule_id(plan, ob)
         schedule = Schedule(
             action=ScheduleActionStartWorkflow(
-                "ReportingCycle", CycleInput(template=template),
-                id=f"cycle:{plan.id}:{plan.office.id}:{ob.id}", task_queue=queue, typed_search_attributes=attrs,
+                "ReportingCycle",
+                CycleInput(template=template),
+                id=f"cycle:{plan.id}:{plan.office.id}:{ob.id}",
+                task_queue=queue,
+                typed_search_attributes=attrs,
             ),
             spec=schedule_spec(ob, plan.timezone),
         )
         try:
             await client.create_schedule(sid, schedule)
         except ScheduleAlreadyRunningError:
+
             def replace(_: ScheduleUpdateInput, new: Schedule = schedule) -> ScheduleUpdate:
                 return ScheduleUpdate(schedule=new)
 

@@ -3,9 +3,9 @@
 import typer
 
 from console import calendar_cmd, campaign_cmd, cycle_cmd, lead_cmd, mail_cmd, plan_cmd, process_cmd
-from console.client_calls import exit_without_teardown
 from console import export as export_cmd
 from console.auth import user_app
+from console.client_calls import exit_without_teardown
 
 app = typer.Typer(
     name="duban",

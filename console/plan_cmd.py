@@ -46,7 +46,7 @@ def check(file: Path, json: JsonFlag = False) -> None:
 
     Example: duban plan check examples/yaan-2017.yaml
     """
-    plan, problems = _check(file, dt.date.today())
+    plan, problems = _check(file, dt.date.today())  # noqa: DTZ011 -- the operator's "this year"
     if json:
         emit_json({"ok": plan is not None, "problems": [p.model_dump() for p in problems]})
     if plan is None:

@@ -122,7 +122,9 @@ class UnitState(Model):
     due: Due
     base_due: bool = Field(default=True, description="follows the plan's rule (moves when holiday data arrives)")
     due_version: int = 0
-    due_set_at: UtcDateTime | None = Field(default=None, description="when the current deadline was set (None: at opening)")
+    due_set_at: UtcDateTime | None = Field(
+        default=None, description="when the current deadline was set (None: at opening)"
+    )
     submissions: list[Submission] = Field(default_factory=list)
     extension: ExtensionRequest | None = None
     waived_reason: str = ""
@@ -288,5 +290,3 @@ class UnitView(Model):
     row: UnitRow
     state: UnitState
     upcoming: list[tuple[UtcDateTime, str]] = Field(default_factory=list)
-
-

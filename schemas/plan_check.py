@@ -82,30 +82,42 @@ def _cross_checks(plan: CampaignPlan) -> list[Problem]:
     problems += _duplicates([a.id for a in plan.work_areas], "work_areas")
     problems += _duplicates([p.name for p in plan.referral_policies], "referral_policies")
     for i, area in enumerate(plan.work_areas):
-        for j, unit in enumerate(area.responsible):
-            if unit not in unit_ids:
-                problems.append(Problem(path=f"work_areas[{i}].responsible[{j}]", message=f"unknown unit {unit!r}"))
+        for j, ref in enumerate(area.responsible):
+            if ref not in unit_ids:
+                problems.append(Problem(path=f"work_areas[{i}].responsible[{j}]", message=f"unknown unit {ref!r}"))
     for i, unit in enumerate(plan.units):
         if not any(c.email or c.webhook for c in unit.contacts):
-            problems.append(Problem(path=f"units[{i}].contacts", message=f"unit {unit.id} has no contact with an email or webhook"))
+            problems.append(
+                Problem(path=f"units[{i}].contacts", message=f"unit {unit.id} has no contact with an email or webhook")
+            )
     for i, ob in enumerate(plan.obligations):
-        for j, unit in enumerate(ob.units or []):
-            if unit not in unit_ids:
-                problems.append(Problem(path=f"obligations[{i}].units[{j}]", message=f"unknown unit {unit!r}"))
+        for j, ref in enumerate(ob.units or []):
+            if ref not in unit_ids:
+                problems.append(Problem(path=f"obligations[{i}].units[{j}]", message=f"unknown unit {ref!r}"))
         if any(h not in (1, 2) for h in ob.halves):
             problems.append(Problem(path=f"obligations[{i}].halves", message="halves are 1 and/or 2"))
         for j, esc in enumerate(ob.escalations):
             if Recipient.LEADERSHIP in esc.recipients and not plan.leadership:
-                problems.append(Problem(path=f"obligations[{i}].escalations[{j}].recipients",
-                                        message="escalates to the leadership, but the plan names no leadership"))
+                problems.append(
+                    Problem(
+                        path=f"obligations[{i}].escalations[{j}].recipients",
+                        message="escalates to the leadership, but the plan names no leadership",
+                    )
+                )
             if Recipient.OFFICE in esc.recipients and not (plan.office.staff or plan.office.email):
-                problems.append(Problem(path=f"obligations[{i}].escalations[{j}].recipients",
-                                        message="escalates to the office, but the office has no email or staff"))
+                problems.append(
+                    Problem(
+                        path=f"obligations[{i}].escalations[{j}].recipients",
+                        message="escalates to the office, but the office has no email or staff",
+                    )
+                )
     upper = plan.upper_office
     if upper is not None and bool(upper.campaign) != bool(upper.as_unit):
         problems.append(Problem(path="upper_office", message="give both 'campaign' and 'as_unit', or neither"))
     if upper is not None and not (upper.email or upper.campaign):
-        problems.append(Problem(path="upper_office", message="the upper office needs an email or a campaign to submit into"))
+        problems.append(
+            Problem(path="upper_office", message="the upper office needs an email or a campaign to submit into")
+        )
     return problems
 
 
@@ -117,8 +129,12 @@ def _due_checks(plan: CampaignPlan, calendar: HolidayCalendar, year: int) -> lis
     anchor = dt.datetime(year, 1, 1, tzinfo=dt.UTC)
     specs: list[tuple[str, DueSpec | None]] = []
     for i, ob in enumerate(plan.obligations):
-        specs += [(f"obligations[{i}].unit_due", ob.unit_due), (f"obligations[{i}].unit_due_h2", ob.unit_due_h2),
-                  (f"obligations[{i}].upward_due", ob.upward_due), (f"obligations[{i}].upward_due_h2", ob.upward_due_h2)]
+        specs += [
+            (f"obligations[{i}].unit_due", ob.unit_due),
+            (f"obligations[{i}].unit_due_h2", ob.unit_due_h2),
+            (f"obligations[{i}].upward_due", ob.upward_due),
+            (f"obligations[{i}].upward_due_h2", ob.upward_due_h2),
+        ]
     for path, spec in specs:
         if spec is None:
             continue

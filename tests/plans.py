@@ -40,10 +40,11 @@ def ladder_obligation(**overrides: object) -> Obligation:
         "upward_due": DueSpec(after=DueRule(kind=RuleKind.DAYS, n=2)),
         "reminders": [LadderStep(key="2wd", offset=2), LadderStep(key="day", offset=0)],
         "escalations": [
-            EscalationStep(step=LadderStep(key="leader", offset=1), recipients=[Recipient.UNIT_LEADER, Recipient.OFFICE]),
+            EscalationStep(
+                step=LadderStep(key="leader", offset=1), recipients=[Recipient.UNIT_LEADER, Recipient.OFFICE]
+            ),
             EscalationStep(step=LadderStep(key="leadership", offset=3), recipients=[Recipient.LEADERSHIP]),
-            EscalationStep(step=LadderStep(key="bulletin", offset=5), recipients=[Recipient.ALL_UNITS],
-                           bulletin=True),
+            EscalationStep(step=LadderStep(key="bulletin", offset=5), recipients=[Recipient.ALL_UNITS], bulletin=True),
         ],
         "office_reminders": [LadderStep(key="office-day", offset=0)],
     }
@@ -51,8 +52,13 @@ def ladder_obligation(**overrides: object) -> Obligation:
     return Obligation.model_validate(fields)
 
 
-def plan(n_units: int = 3, obligation: Obligation | None = None, campaign_id: str = "test",
-         office_id: str = "yaan", upper: UpperOffice | None = None) -> CampaignPlan:
+def plan(
+    n_units: int = 3,
+    obligation: Obligation | None = None,
+    campaign_id: str = "test",
+    office_id: str = "yaan",
+    upper: UpperOffice | None = None,
+) -> CampaignPlan:
     units = [
         Unit(
             id=f"u{i}",
@@ -66,8 +72,12 @@ def plan(n_units: int = 3, obligation: Obligation | None = None, campaign_id: st
         id=campaign_id,
         title="测试专项行动",
         document=DocumentInfo(number="雅打假办发〔2017〕2号", title="关于报送工作总结的通知"),
-        office=Office(id=office_id, name="雅安市打假办", email=f"office@{office_id}.example",
-                      staff=[person("办公室", f"office@{office_id}.example")]),
+        office=Office(
+            id=office_id,
+            name="雅安市打假办",
+            email=f"office@{office_id}.example",
+            staff=[person("办公室", f"office@{office_id}.example")],
+        ),
         upper_office=upper,
         contact=Contact(name="郑继勇", phone="2824527"),
         leadership=[person("组长", f"chief@{office_id}.example")],

@@ -25,6 +25,7 @@ from workers.searchattrs import (  # re-exported: callers find every Temporal na
 )
 from workers.settings import Settings
 
+
 def data_converter(settings: Settings) -> DataConverter:
     """pydantic for every payload, encrypted; failure messages and stack traces are encrypted too,
     since an error can quote the content it failed on."""

@@ -8,7 +8,6 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from workers.settings import Settings
 
-
 # Pure, deterministic libraries the deadline code uses: loaded once, shared with the sandbox.
 # zoneinfo must be passed through too, or its tzinfo objects are proxies datetime rejects.
 PASSTHROUGH = (

@@ -135,7 +135,9 @@ def escalation_messages(
     return out
 
 
-def office_message(spec: CycleSpec, state: CycleState, step: str, template: Template, **extra: object) -> list[Notification]:
+def office_message(
+    spec: CycleSpec, state: CycleState, step: str, template: Template, **extra: object
+) -> list[Notification]:
     context = base_context(spec).model_copy(update={"due": state.upward_due, **extra})
     return to_people(spec, step, recipients(spec, Recipient.OFFICE, None), template, context, "office")
 

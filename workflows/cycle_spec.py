@@ -54,8 +54,9 @@ def period_of(obligation: Obligation, moment: dt.datetime, tz: str) -> tuple[str
     return f"{year}-{local:%m%d}T{local:%H%M}", year
 
 
-def build_spec(template: CycleTemplate, period: str, year: int, opened_at: dt.datetime, calendar: HolidayCalendar,
-               cycle_id: str) -> CycleSpec:
+def build_spec(
+    template: CycleTemplate, period: str, year: int, opened_at: dt.datetime, calendar: HolidayCalendar, cycle_id: str
+) -> CycleSpec:
     return CycleSpec(
         cycle_id=cycle_id,
         campaign_id=template.campaign_id,

@@ -5,8 +5,10 @@ earliest item or until a call arrives, act, repeat. Update handlers only
 change state and queue mail; the loop sends each instant's mail as one batch.
 """
 
+import contextlib
 import datetime as dt
 from collections import defaultdict
+from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey, SearchAttributeUpdate
@@ -33,8 +35,8 @@ with workflow.unsafe.imports_passed_through():
         Receipt,
         RequestExtension,
         ReturnForRevision,
-        SubmitReport,
         Submission,
+        SubmitReport,
         TimelineEntry,
         UnitPhase,
         UnitQuery,
@@ -43,7 +45,7 @@ with workflow.unsafe.imports_passed_through():
         UnitView,
         Waive,
     )
-    from schemas.notify import BatchResult, DeliveryStatus, MailBatch, Notification, Template
+    from schemas.notify import BatchResult, DeliveryStatus, MailBatch, Notification, Template, UnitLine
     from schemas.plan import ReportKind
     from schemas.rollup import ForwardRequest, ForwardResult, RollupPackage, RollupRequest, RollupUnit
     from workers.searchattrs import (
@@ -57,8 +59,7 @@ with workflow.unsafe.imports_passed_through():
         STAGE,
     )
     from workflows import cycle_notices as notices
-    from workflows import cycle_spec
-    from workflows import timeline
+    from workflows import cycle_spec, timeline
     from workflows.timeline import AgendaItem, ItemKind
 
 ENGINE = "duban"
@@ -145,14 +146,13 @@ class ReportingCycle:
             await workflow.wait_condition(lambda: self._wake)
             return
         nxt = items[0]
-        try:
+        # A timeout is the timer firing: the next turn of the loop acts on what is due.
+        with contextlib.suppress(TimeoutError):
             await workflow.wait_condition(
                 lambda: self._wake,
                 timeout=max(nxt.at - now, dt.timedelta(milliseconds=1)),
                 timeout_summary=f"{nxt.summary} at {nxt.at.isoformat()}",
             )
-        except TimeoutError:
-            pass  # the timer fired: the next turn of the loop acts on what is due
 
     async def _act_on_due_items(self, now: dt.datetime) -> bool:
         """Act on every item due at or before now; True when anything happened."""
@@ -193,8 +193,11 @@ class ReportingCycle:
             self._fire(unit, "due", what="overdue")
         elif item.kind is ItemKind.OFFICE_REMIND:
             missing = [self._line(u, now) for u in self.state.units.values() if not timeline.settled(u)]
-            self._queue(notices.office_message(self.spec, self.state, item.step, Template.OFFICE_REMINDER,
-                                               missing_units=missing))
+            self._queue(
+                notices.office_message(
+                    self.spec, self.state, item.step, Template.OFFICE_REMINDER, missing_units=missing
+                )
+            )
             self.state.fired.append(item.step)
         elif item.kind is ItemKind.FORWARD:
             await self._forward(now)
@@ -212,7 +215,7 @@ class ReportingCycle:
             unit.escalation_level = max(unit.escalation_level, index + 1)
             self._fire(unit, step)
 
-    def _line(self, unit: UnitState, now: dt.datetime) -> notices.UnitLine:
+    def _line(self, unit: UnitState, now: dt.datetime) -> UnitLine:
         line = notices.late_line(self.spec, unit, timeline.days_late(unit.due.at, now, unit.due.tz))
         line.status = unit.phase.value
         return line
@@ -245,9 +248,14 @@ class ReportingCycle:
         if self.spec.upper_office is not None:
             result = await workflow.execute_activity(
                 "forward_upward",
-                ForwardRequest(spec_cycle_id=self.spec.cycle_id, upper=self.spec.upper_office,
-                               period=self.spec.period, obligation_id=self.spec.obligation.id,
-                               obligation_kind=self.spec.obligation.kind, package=package),
+                ForwardRequest(
+                    spec_cycle_id=self.spec.cycle_id,
+                    upper=self.spec.upper_office,
+                    period=self.spec.period,
+                    obligation_id=self.spec.obligation.id,
+                    obligation_kind=self.spec.obligation.kind,
+                    package=package,
+                ),
                 result_type=ForwardResult,
                 start_to_close_timeout=dt.timedelta(minutes=2),
                 retry_policy=MAIL_RETRY,
@@ -261,20 +269,38 @@ class ReportingCycle:
         if self.state.stage in (CycleStage.OPEN, CycleStage.CONSOLIDATING):
             self.state.stage = CycleStage.FORWARDED
         missing = ", ".join(package.missing) or "none"
-        self.state.audit.append(TimelineEntry(at=now, what="forwarded", by=ENGINE,
-                                              detail=f"{result.how}: {result.detail}; missing: {missing}"))
+        self.state.audit.append(
+            TimelineEntry(
+                at=now, what="forwarded", by=ENGINE, detail=f"{result.how}: {result.detail}; missing: {missing}"
+            )
+        )
 
     def _rollup_request(self, now: dt.datetime) -> RollupRequest:
         units = []
         for cu in self.spec.units:
             st = self.state.units[cu.id]
             current = [s for s in st.submissions if not s.replaced]
-            units.append(RollupUnit(unit_id=cu.id, unit_name=cu.name, phase=st.phase, submissions=current,
-                                    waived_reason=st.waived_reason, due=st.due))
-        return RollupRequest(cycle_id=self.spec.cycle_id, campaign_title=self.spec.campaign_title,
-                             office_name=self.spec.office.name, period=self.spec.period,
-                             obligation_title=self.spec.obligation.title, document=self.spec.document,
-                             compiled_at=now, units=units, upward_due=self.state.upward_due)
+            units.append(
+                RollupUnit(
+                    unit_id=cu.id,
+                    unit_name=cu.name,
+                    phase=st.phase,
+                    submissions=current,
+                    waived_reason=st.waived_reason,
+                    due=st.due,
+                )
+            )
+        return RollupRequest(
+            cycle_id=self.spec.cycle_id,
+            campaign_title=self.spec.campaign_title,
+            office_name=self.spec.office.name,
+            period=self.spec.period,
+            obligation_title=self.spec.obligation.title,
+            document=self.spec.document,
+            compiled_at=now,
+            units=units,
+            upward_due=self.state.upward_due,
+        )
 
     def _close(self, reason: str) -> None:
         self.state.stage = CycleStage.CLOSED
@@ -295,8 +321,9 @@ class ReportingCycle:
             try:
                 result = await workflow.execute_activity(
                     "send_batch",
-                    MailBatch(scope=self.spec.cycle_id, instant=now, notifications=batch,
-                              useful_until=now + MAIL_USEFUL_FOR),
+                    MailBatch(
+                        scope=self.spec.cycle_id, instant=now, notifications=batch, useful_until=now + MAIL_USEFUL_FOR
+                    ),
                     result_type=BatchResult,
                     start_to_close_timeout=dt.timedelta(minutes=5),
                     retry_policy=MAIL_RETRY,
@@ -304,14 +331,18 @@ class ReportingCycle:
                 )
             except ActivityError as err:
                 # Mail that can no longer be useful is reported, not retried forever; the cycle goes on.
-                workflow.logger.warning("mail batch failed", extra={"cycle_id": self.spec.cycle_id, "error": str(err.cause)})
-                self.state.audit.append(TimelineEntry(at=now, what="mail_failed", by=ENGINE,
-                                                      detail=f"{len(batch)} message(s): {err.cause}"))
+                workflow.logger.warning(
+                    "mail batch failed", extra={"cycle_id": self.spec.cycle_id, "error": str(err.cause)}
+                )
+                self.state.audit.append(
+                    TimelineEntry(at=now, what="mail_failed", by=ENGINE, detail=f"{len(batch)} message(s): {err.cause}")
+                )
                 continue
             refused = [d for d in result.deliveries if d.status in (DeliveryStatus.REFUSED, DeliveryStatus.NO_ADDRESS)]
             for d in refused:
-                self.state.audit.append(TimelineEntry(at=now, what=f"mail_{d.status.value}", by=ENGINE,
-                                                      detail=f"{d.key}: {d.detail}"))
+                self.state.audit.append(
+                    TimelineEntry(at=now, what=f"mail_{d.status.value}", by=ENGINE, detail=f"{d.key}: {d.detail}")
+                )
 
     # ---- state helpers ---------------------------------------------------------------------
 
@@ -336,26 +367,27 @@ class ReportingCycle:
         open_dues = [u.due.at for u in units if not timeline.settled(u)]
         if self.state.forwarded_at is None and self.state.upward_due is not None:
             open_dues.append(self.state.upward_due.at)
+        due = min(open_dues) if open_dues else None
+        level = max((u.escalation_level for u in units), default=0)
         values: dict[str, object] = {
             "stage": self.state.stage.value,
             "pending": pending,
             "overdue": overdue,
-            "due": min(open_dues) if open_dues else None,
-            "level": max((u.escalation_level for u in units), default=0),
+            "due": due,
+            "level": level,
         }
         if values == self._published:
             return
-        updates: list[SearchAttributeUpdate] = [
+        updates: list[SearchAttributeUpdate[Any]] = [
             CAMPAIGN.value_set(self.spec.campaign_id),
             OFFICE.value_set(self.spec.office.id),
             PERIOD.value_set(self.spec.period),
             STAGE.value_set(self.state.stage.value),
             PENDING_UNITS.value_set(pending),
             OVERDUE_UNITS.value_set(overdue),
-            ESCALATION_LEVEL.value_set(int(values["level"])),  # type: ignore[call-overload]  # values holds an int here
+            ESCALATION_LEVEL.value_set(level),
+            DUE_AT.value_set(due) if due else DUE_AT.value_unset(),
         ]
-        due = min(open_dues) if open_dues else None
-        updates.append(DUE_AT.value_set(due) if due else DUE_AT.value_unset())
         workflow.upsert_search_attributes(updates)
         self._published = values
         counts = self._counts(now)
@@ -477,20 +509,41 @@ class ReportingCycle:
         receipt_no = f"{self.spec.period}-{call.unit_id}-{self.state.receipts_issued:04d}"
         late = now > unit.due.at
         unit.submissions.append(
-            Submission(receipt_no=receipt_no, version=len(kind_subs) + 1, kind=call.kind, title=call.title,
-                       body=call.body, attachments=call.attachments, submitted_at=now, late=late, by=call.by)
+            Submission(
+                receipt_no=receipt_no,
+                version=len(kind_subs) + 1,
+                kind=call.kind,
+                title=call.title,
+                body=call.body,
+                attachments=call.attachments,
+                submitted_at=now,
+                late=late,
+                by=call.by,
+            )
         )
         current = [s for s in unit.submissions if s.kind is self.spec.obligation.kind and not s.replaced]
         if len(current) >= self.spec.obligation.min_reports:
             unit.phase = UnitPhase.SUBMITTED
             unit.extension = None
-        self._record(unit, "submitted", by=call.by or call.unit_id,
-                     detail=f"{receipt_no} {call.kind.value}{' (late)' if late else ''}")
-        self._queue(notices.unit_message(self.spec, unit, f"receipt-{receipt_no}", Template.RECEIPT,
-                                         receipt_no=receipt_no))
+        self._record(
+            unit,
+            "submitted",
+            by=call.by or call.unit_id,
+            detail=f"{receipt_no} {call.kind.value}{' (late)' if late else ''}",
+        )
+        self._queue(
+            notices.unit_message(self.spec, unit, f"receipt-{receipt_no}", Template.RECEIPT, receipt_no=receipt_no)
+        )
         message = "已收到，逾期报送" if late else "已收到"
-        return Receipt(cycle_id=self.spec.cycle_id, unit_id=call.unit_id, receipt_no=receipt_no,
-                       accepted_at=now, late=late, message=message, due=unit.due)
+        return Receipt(
+            cycle_id=self.spec.cycle_id,
+            unit_id=call.unit_id,
+            receipt_no=receipt_no,
+            accepted_at=now,
+            late=late,
+            message=message,
+            due=unit.due,
+        )
 
     @submit_report.validator
     def validate_submit_report(self, call: SubmitReport) -> None:
@@ -510,8 +563,13 @@ class ReportingCycle:
         unit.extension = ExtensionRequest(reason=call.reason, wanted=call.wanted, requested_at=now, by=call.by)
         self._record(unit, "extension_requested", by=call.by or call.unit_id, detail=f"{call.wanted}: {call.reason}")
         self._wake = True
-        return Receipt(cycle_id=self.spec.cycle_id, unit_id=call.unit_id, accepted_at=now,
-                       message="延期申请已提交，等待办公室审批", due=unit.due)
+        return Receipt(
+            cycle_id=self.spec.cycle_id,
+            unit_id=call.unit_id,
+            accepted_at=now,
+            message="延期申请已提交，等待办公室审批",
+            due=unit.due,
+        )
 
     @request_extension.validator
     def validate_request_extension(self, call: RequestExtension) -> None:
@@ -542,8 +600,16 @@ class ReportingCycle:
         unit.extension = None
         self._record(unit, "extension_approved" if call.approve else "extension_refused", by=call.by, detail=detail)
         self._audit(call.by, f"extension {detail}", call.unit_id)
-        self._queue(notices.unit_message(self.spec, unit, f"extension-{len(unit.timeline)}",
-                                         Template.EXTENSION_DECIDED, invite=call.approve, reason=call.reason or detail))
+        self._queue(
+            notices.unit_message(
+                self.spec,
+                unit,
+                f"extension-{len(unit.timeline)}",
+                Template.EXTENSION_DECIDED,
+                invite=call.approve,
+                reason=call.reason or detail,
+            )
+        )
         return ActionResult(cycle_id=self.spec.cycle_id, message=f"{call.unit_id}: extension {detail}")
 
     @decide_extension.validator
@@ -566,8 +632,9 @@ class ReportingCycle:
         self._move_due(unit, timeline.fixed_due(call.new_due, self.spec.calendar), base=False)
         self._record(unit, "returned", by=call.by, detail=f"{call.reason}; due {call.new_due}")
         self._audit(call.by, f"returned for revision, due {call.new_due}", call.unit_id)
-        self._queue(notices.unit_message(self.spec, unit, "returned", Template.RETURNED, invite=True,
-                                         reason=call.reason))
+        self._queue(
+            notices.unit_message(self.spec, unit, "returned", Template.RETURNED, invite=True, reason=call.reason)
+        )
         return ActionResult(cycle_id=self.spec.cycle_id, message=f"{call.unit_id}: returned for revision")
 
     @return_for_revision.validator
@@ -634,8 +701,11 @@ class ReportingCycle:
                     previous = unit.due
                     self._move_due(unit, new_due, base=True)
                     self._record(unit, "deadline_moved", by=call.by, detail=f"{previous.at} → {new_due.at}")
-                    self._queue(notices.unit_message(self.spec, unit, "moved", Template.DEADLINE_MOVED, invite=True,
-                                                     previous_due=previous))
+                    self._queue(
+                        notices.unit_message(
+                            self.spec, unit, "moved", Template.DEADLINE_MOVED, invite=True, previous_due=previous
+                        )
+                    )
                     moved.append(unit.unit_id)
                 elif unit.base_due:
                     unit.due = new_due

@@ -43,27 +43,44 @@ def test_demo_campaign_sends_notices_and_takes_a_submission(stack: RunningStack,
 
     _wait(lambda: len(_notices(stack.config.maildir)) >= 4)
     assert sorted(a.split("<")[-1].rstrip(">") for a in _notices(stack.config.maildir)) == [
-        "gaj@yaan.example", "hg@yaan.example", "mingshan@yaan.example", "scjgj@yaan.example",
+        "gaj@yaan.example",
+        "hg@yaan.example",
+        "mingshan@yaan.example",
+        "scjgj@yaan.example",
     ]
 
     report = tmp_path / "总结.txt"
     report.write_text("市公安局专项行动工作总结", encoding="utf-8")
-    sub = stack.duban("submit", "--cycle", cycle["cycle_id"], "--unit", "yaan-gaj", "--file", str(report),
-                      "--title", "工作总结", "--json")
+    sub = stack.duban(
+        "submit",
+        "--cycle",
+        cycle["cycle_id"],
+        "--unit",
+        "yaan-gaj",
+        "--file",
+        str(report),
+        "--title",
+        "工作总结",
+        "--json",
+    )
     assert sub.returncode == 0, sub.stderr
     assert json.loads(sub.stdout)["receipt_no"]
 
     status = stack.duban("status", "demo", "--json")
     assert status.returncode == 0, status.stderr
     board = json.loads(status.stdout)
-    rows = {r["unit_id"]: r for s in board for r in s["units"]} if isinstance(board, list) else {
-        r["unit_id"]: r for s in board["cycles"] for r in s["units"]}
+    rows = (
+        {r["unit_id"]: r for s in board for r in s["units"]}
+        if isinstance(board, list)
+        else {r["unit_id"]: r for s in board["cycles"] for r in s["units"]}
+    )
     assert rows["yaan-gaj"]["light"] == "green"
     assert rows["yaan-hg"]["light"] in ("yellow", "blue")
 
     wrong = stack.duban("submit", "--cycle", cycle["cycle_id"], "--unit", "nobody", "--file", str(report), "--json")
     assert wrong.returncode == 2 and "unknown unit" in wrong.stderr
 
-    listed = stack.temporal("workflow", "list", "--query", "DubanPendingUnits = 'yaan-hg' AND DubanCampaign = 'demo'",
-                            "-o", "json")
+    listed = stack.temporal(
+        "workflow", "list", "--query", "DubanPendingUnits = 'yaan-hg' AND DubanCampaign = 'demo'", "-o", "json"
+    )
     assert cycle["cycle_id"] in listed.stdout

@@ -1,10 +1,9 @@
 """Workflow-test fixtures: a real SMTP sink and a worker factory bound to test settings."""
 
 import socket
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import AsyncIterator
 
 import pytest
 from temporalio.client import Client

@@ -17,8 +17,8 @@ from workers.settings import Settings
 from workers.smtp_sink import SmtpSink
 
 
-async def _wait_for(predicate, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = asyncio.get_running_loop().time() + timeout
+async def _wait_for(predicate, within: float = 30.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = asyncio.get_running_loop().time() + within
     while not await predicate():
         assert asyncio.get_running_loop().time() < deadline, "condition not reached in time"
         await asyncio.sleep(0.2)
@@ -86,15 +86,21 @@ class TestRollup:
         tag = dt.datetime.now().strftime("%H%M%S%f")
         province = plan(2, campaign_id=f"prov{tag}", office_id="sc")
         province.units[0].id = "yaan"
-        city = plan(2, campaign_id=f"city{tag}", office_id="yaan",
-                    upper=UpperOffice(id="sc", name="省打假办", campaign=f"prov{tag}", as_unit="yaan"))
+        city = plan(
+            2,
+            campaign_id=f"city{tag}",
+            office_id="yaan",
+            upper=UpperOffice(id="sc", name="省打假办", campaign=f"prov{tag}", as_unit="yaan"),
+        )
         now = dt.datetime.now(dt.UTC)
         queue = cycle_settings.temporal.task_queue
         async with running_worker(env.client, cycle_settings):
             prov_in = cycle_input(province, now)
             city_in = cycle_input(city, now)
             assert prov_in.spec and city_in.spec
-            parent = await env.client.start_workflow("ReportingCycle", prov_in, id=prov_in.spec.cycle_id, task_queue=queue)
+            parent = await env.client.start_workflow(
+                "ReportingCycle", prov_in, id=prov_in.spec.cycle_id, task_queue=queue
+            )
             child = await env.client.start_workflow(
                 "ReportingCycle", city_in, id=city_in.spec.cycle_id, task_queue=queue, result_type=CycleStatus
             )
@@ -127,8 +133,12 @@ class TestSchedules:
         env = dev_server_env
         tag = dt.datetime.now().strftime("%H%M%S%f")
         ob = ladder_obligation(
-            id="half-year", period=Period.HALF_YEAR, opens="05-13", halves=[1],
-            unit_due=DueSpec(day="06-13"), upward_due=DueSpec(day="06-15"),
+            id="half-year",
+            period=Period.HALF_YEAR,
+            opens="05-13",
+            halves=[1],
+            unit_due=DueSpec(day="06-13"),
+            upward_due=DueSpec(day="06-15"),
             reminders=[LadderStep(key="5wd", offset=5, unit=StepUnit.WORKING_DAYS)],
         )
         p = plan(2, obligation=ob, campaign_id=f"sched{tag}")  # type: ignore[arg-type]

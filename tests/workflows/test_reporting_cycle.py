@@ -7,6 +7,7 @@ import pytest
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
+from console import client_calls
 from schemas.cycle import (
     CycleStage,
     CycleStatus,
@@ -22,7 +23,6 @@ from schemas.cycle import (
     UnitView,
     Waive,
 )
-from console import client_calls
 from tests.plans import by_template, caught, cycle_input, plan
 from tests.workflows.conftest import running_worker
 from workers.settings import Settings
@@ -33,11 +33,13 @@ async def _start(env: WorkflowEnvironment, settings: Settings, n_units: int = 3,
     p = plan(n_units, **kw)  # type: ignore[arg-type]
     inp = cycle_input(p, env_now := await env.get_current_time())
     assert inp.spec is not None
-    handle = await env.client.start_workflow(
-        "ReportingCycle", inp, id=inp.spec.cycle_id + env_now.strftime("%H%M%S%f"),
-        task_queue=settings.temporal.task_queue, result_type=CycleStatus,
+    return await env.client.start_workflow(
+        "ReportingCycle",
+        inp,
+        id=inp.spec.cycle_id + env_now.strftime("%H%M%S%f"),
+        task_queue=settings.temporal.task_queue,
+        result_type=CycleStatus,
     )
-    return handle
 
 
 async def _status(handle) -> CycleStatus:  # type: ignore[no-untyped-def]
@@ -118,18 +120,32 @@ class TestOfficeActions:
                 assert fragment in str(err.value.cause)
 
             await rejected("submit_report", SubmitReport(unit_id="nobody", title="x"), "unknown unit")
-            await rejected("request_extension", RequestExtension(unit_id="u1", reason="r", wanted=due_day), "must be after")
-            await rejected("decide_extension", DecideExtension(unit_id="u1", approve=False, by="op"), "no extension request")
-            await rejected("return_for_revision", ReturnForRevision(unit_id="u1", reason="r", new_due=due_day, by="op"),
-                           "no accepted report")
+            await rejected(
+                "request_extension", RequestExtension(unit_id="u1", reason="r", wanted=due_day), "must be after"
+            )
+            await rejected(
+                "decide_extension", DecideExtension(unit_id="u1", approve=False, by="op"), "no extension request"
+            )
+            await rejected(
+                "return_for_revision",
+                ReturnForRevision(unit_id="u1", reason="r", new_due=due_day, by="op"),
+                "no accepted report",
+            )
 
             wanted = due_day + dt.timedelta(days=7)
-            await handle.execute_update("request_extension", RequestExtension(unit_id="u1", reason="数据未齐", wanted=wanted))
-            await rejected("request_extension", RequestExtension(unit_id="u1", reason="again", wanted=wanted),
-                           "already has an extension request")
+            await handle.execute_update(
+                "request_extension", RequestExtension(unit_id="u1", reason="数据未齐", wanted=wanted)
+            )
+            await rejected(
+                "request_extension",
+                RequestExtension(unit_id="u1", reason="again", wanted=wanted),
+                "already has an extension request",
+            )
             await handle.execute_update("decide_extension", DecideExtension(unit_id="u1", approve=True, by="op"))
             await handle.execute_update("request_extension", RequestExtension(unit_id="u2", reason="r", wanted=wanted))
-            await handle.execute_update("decide_extension", DecideExtension(unit_id="u2", approve=False, reason="不予延期", by="op"))
+            await handle.execute_update(
+                "decide_extension", DecideExtension(unit_id="u2", approve=False, reason="不予延期", by="op")
+            )
             await handle.execute_update("submit_report", SubmitReport(unit_id="u3", title="总结"))
             await handle.execute_update(
                 "return_for_revision", ReturnForRevision(unit_id="u3", reason="数据有误", new_due=wanted, by="op")
@@ -149,8 +165,9 @@ class TestOfficeActions:
             final = await handle.result()
             # A closed cycle has completed: a late call is refused, not lost in a queue.
             with pytest.raises(client_calls.Rejected):
-                await client_calls.update(env.client, handle.id, "submit_report", SubmitReport(unit_id="u1", title="x"),
-                                          Receipt)
+                await client_calls.update(
+                    env.client, handle.id, "submit_report", SubmitReport(unit_id="u1", title="x"), Receipt
+                )
         assert final.stage is CycleStage.CLOSED
         messages = caught(sink.maildir)
         assert len(by_template(messages, "extension_decided")) == 2
