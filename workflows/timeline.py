@@ -6,7 +6,7 @@ when a reminder or an escalation goes out. No temporalio import here.
 """
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
@@ -98,21 +98,41 @@ def settled(unit: UnitState) -> bool:
     return unit.phase in (UnitPhase.SUBMITTED, UnitPhase.WAIVED)
 
 
-def unit_agenda(spec: CycleSpec, unit: UnitState) -> list[AgendaItem]:
-    """Every moment of one unit's ladder for its current deadline, whether fired or not."""
+def deadline_ladder(spec: CycleSpec, due: Due, since: dt.datetime) -> list[AgendaItem]:
+    """The reminders, due moment and escalations of one deadline, for no unit in particular.
+
+    Units that share a deadline share this list (and so the cycle's timers); rungs that were
+    already past when the deadline was set are skipped: the notice just said it.
+    """
     ob = spec.obligation
     cal = spec.calendar
-    since = unit.due_set_at or spec.opened_at
-    items: list[AgendaItem] = []
-    for m in reminder_moments(unit.due.at, ob.reminders, cal, ob.send_window):
-        # A rung that was already past when this deadline was set is skipped: the notice just said it.
-        if m.at >= since:
-            items.append(AgendaItem(m.at, ItemKind.REMIND, f"remind:{m.key}", unit.unit_id, rule=m.rule))
-    items.append(AgendaItem(unit.due.at, ItemKind.DUE, "due", unit.unit_id, rule=unit.due.rule))
+    items = [
+        AgendaItem(m.at, ItemKind.REMIND, f"remind:{m.key}", rule=m.rule)
+        for m in reminder_moments(due.at, ob.reminders, cal, ob.send_window)
+        if m.at >= since
+    ]
+    items.append(AgendaItem(due.at, ItemKind.DUE, "due", rule=due.rule))
     for i, esc in enumerate(ob.escalations):
-        (m,) = escalation_moments(unit.due.at, [esc.step], cal, ob.send_window)
-        items.append(AgendaItem(m.at, ItemKind.ESCALATE, f"escalate:{m.key}", unit.unit_id, index=i, rule=m.rule))
+        (m,) = escalation_moments(due.at, [esc.step], cal, ob.send_window)
+        items.append(AgendaItem(m.at, ItemKind.ESCALATE, f"escalate:{m.key}", index=i, rule=m.rule))
     return items
+
+
+def unit_agenda(
+    spec: CycleSpec,
+    unit: UnitState,
+    shared: dict[tuple[dt.datetime, dt.datetime], list[AgendaItem]] | None = None,
+) -> list[AgendaItem]:
+    """Every moment of one unit's ladder for its current deadline, whether fired or not."""
+    since = unit.due_set_at or spec.opened_at
+    key = (unit.due.at, since)
+    if shared is None or key not in shared:
+        ladder = deadline_ladder(spec, unit.due, since)
+        if shared is not None:
+            shared[key] = ladder
+    else:
+        ladder = shared[key]
+    return [replace(item, unit_id=unit.unit_id) for item in ladder]
 
 
 def cycle_level_agenda(spec: CycleSpec, state: CycleState) -> list[AgendaItem]:
@@ -163,11 +183,12 @@ def close_at(spec: CycleSpec, state: CycleState) -> dt.datetime:
 def pending_items(spec: CycleSpec, state: CycleState) -> list[AgendaItem]:
     """What is still to do, earliest first: unfired items of unsettled units, then cycle items."""
     items: list[AgendaItem] = []
+    shared: dict[tuple[dt.datetime, dt.datetime], list[AgendaItem]] = {}
     for unit in state.units.values():
         if settled(unit):
             continue
         done = set(unit.fired)
-        items.extend(i for i in unit_agenda(spec, unit) if fired_key(i.step, unit.due_version) not in done)
+        items.extend(i for i in unit_agenda(spec, unit, shared) if fired_key(i.step, unit.due_version) not in done)
     if state.stage is not CycleStage.CLOSED:
         done = set(state.fired)
         for item in cycle_level_agenda(spec, state):
