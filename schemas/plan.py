@@ -114,6 +114,8 @@ class EscalationStep(Model):
     step: LadderStep
     recipients: list[Recipient] = Field(min_length=1)
     bulletin: bool = Field(default=False, description="a 通报 listing every late unit, one message per recipient")
+    # Group robots (WeCom / DingTalk) that also hear this rung: names of webhooks in the settings.
+    webhooks: list[str] = Field(default_factory=list)
 
 
 class Obligation(Model):

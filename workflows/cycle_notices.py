@@ -118,6 +118,12 @@ def escalation_messages(
     level = index + 1
     out: list[Notification] = []
     lines = [late_line(spec, u, d) for u, d in late]
+    if esc.webhooks:
+        # A group robot gets one message per rung listing every late unit, like a bulletin.
+        template = Template.BULLETIN if esc.bulletin else Template.ESCALATION
+        context = base_context(spec).model_copy(update={"late_units": lines, "escalation_level": level})
+        robots = [Person(name=hook, webhook=hook) for hook in esc.webhooks]
+        out += to_people(spec, f"{step}/{version_tag}", robots, template, context, "webhook")
     for role in esc.recipients:
         if esc.bulletin or role in (Recipient.LEADERSHIP, Recipient.OFFICE, Recipient.ALL_UNITS):
             template = Template.BULLETIN if esc.bulletin else Template.ESCALATION

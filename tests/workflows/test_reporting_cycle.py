@@ -172,3 +172,35 @@ class TestOfficeActions:
         messages = caught(sink.maildir)
         assert len(by_template(messages, "extension_decided")) == 2
         assert len(by_template(messages, "returned")) == 1
+
+
+class TestGroupRobots:
+    async def test_an_escalation_rung_also_posts_to_its_group_robot(
+        self, time_skipping_env: WorkflowEnvironment, cycle_settings: Settings, sink: SmtpSink
+    ) -> None:
+        """A rung with `webhooks: [leaders]` posts one message listing the late units to that robot, once."""
+        from pydantic import SecretStr
+
+        from console.mail_cmd import list_hook_posts
+        from schemas.calendar import LadderStep
+        from schemas.plan import EscalationStep, Recipient
+        from tests.plans import ladder_obligation
+
+        env = time_skipping_env
+        ob = ladder_obligation(
+            escalations=[
+                EscalationStep(
+                    step=LadderStep(key="leadership", offset=1), recipients=[Recipient.LEADERSHIP], webhooks=["leaders"]
+                ),
+            ]
+        )
+        settings = cycle_settings.model_copy(update={"webhooks": {"leaders": SecretStr("sink://wecom/leaders")}})
+        async with running_worker(env.client, settings):
+            handle = await _start(env, settings, obligation=ob)
+            await handle.execute_update("submit_report", SubmitReport(unit_id="u1", title="总结"))
+            final = await handle.result()
+        assert final.counts["overdue"] == 2
+        posts = list_hook_posts(settings.data_dir / "webhooks")
+        assert len(posts) == 1
+        text = str(posts[0])
+        assert "测试单位2" in text and "测试单位3" in text and "测试单位1" not in text
