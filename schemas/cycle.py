@@ -50,24 +50,14 @@ class CycleTemplate(Model):
     locale: str = "zh-CN"
 
 
-class CycleSpec(Model):
-    """Everything fixed when the cycle opens (the workflow's input, with holiday data)."""
+class CycleSpec(CycleTemplate):
+    """Everything fixed when the cycle opens: the template plus its period and holiday data."""
 
     cycle_id: str
-    campaign_id: str
-    campaign_title: str = ""
-    office: Office
-    upper_office: UpperOffice | None = None
     period: str
     period_year: int
-    obligation: Obligation
-    document: DocumentRef = DocumentRef()
-    contact: Contact | None = None
-    leadership: list[Person] = Field(default_factory=list)
-    units: list[CycleUnit] = Field(min_length=1)
     opened_at: UtcDateTime
     calendar: HolidayCalendar
-    locale: str = "zh-CN"
     # How long a forwarded cycle stays open for late submissions before it closes by itself.
     keep_open_days: int = 30
 

@@ -57,22 +57,9 @@ def period_of(obligation: Obligation, moment: dt.datetime, tz: str) -> tuple[str
 def build_spec(
     template: CycleTemplate, period: str, year: int, opened_at: dt.datetime, calendar: HolidayCalendar, cycle_id: str
 ) -> CycleSpec:
+    fields = {name: getattr(template, name) for name in CycleTemplate.model_fields}
     return CycleSpec(
-        cycle_id=cycle_id,
-        campaign_id=template.campaign_id,
-        campaign_title=template.campaign_title,
-        office=template.office,
-        upper_office=template.upper_office,
-        period=period,
-        period_year=year,
-        obligation=template.obligation,
-        document=template.document,
-        contact=template.contact,
-        leadership=template.leadership,
-        units=template.units,
-        opened_at=opened_at,
-        calendar=calendar,
-        locale=template.locale,
+        **fields, cycle_id=cycle_id, period=period, period_year=year, opened_at=opened_at, calendar=calendar
     )
 
 
