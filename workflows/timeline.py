@@ -138,7 +138,8 @@ def unit_agenda(
 def cycle_level_agenda(spec: CycleSpec, state: CycleState) -> list[AgendaItem]:
     items: list[AgendaItem] = []
     ob = spec.obligation
-    if state.upward_due is not None:
+    if state.upward_due is not None and state.forwarded_at is None:
+        # Once the roll-up has gone up, the office has nothing left to be reminded of.
         for m in reminder_moments(state.upward_due.at, ob.office_reminders, spec.calendar, ob.send_window):
             if m.at >= spec.opened_at:
                 items.append(AgendaItem(m.at, ItemKind.OFFICE_REMIND, f"office_remind:{m.key}", rule=m.rule))
