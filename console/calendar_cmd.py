@@ -149,7 +149,8 @@ def due(
         emit_json(payload)
         return
     flag = " (provisional)" if result.provisional else ""
-    typer.echo(f"due {payload['due']}{flag}\n{result.rule}")
+    # The JSON keys are the design's (scripts and tests pin them); a person also gets the Chinese.
+    typer.echo(f"due {payload['due']}{flag}\n{result.rule}\n{result.rule_zh}")
 
 
 @app.command()

@@ -83,6 +83,7 @@ class Due(Model):
     tz: str = DEFAULT_TZ
     provisional: bool = False
     rule: str = Field(description="how it was counted, in words, e.g. '2026-12-13 is a Sunday, rolled to Monday'")
+    rule_zh: str = Field(default="", description="the same explanation in Chinese; empty in histories from before it")
 
 
 class StepUnit(StrEnum):
@@ -121,6 +122,7 @@ class Moment(Model):
     at: UtcDateTime
     provisional: bool = False
     rule: str = ""
+    rule_zh: str = Field(default="", description="`rule` in Chinese; empty in histories from before it")
 
 
 __all__ = [

@@ -1,14 +1,16 @@
 """The templates: every kind renders in both locales and prints the facts a unit needs."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 
 from activities.mail_render import LOCALES, MailRenderer, due_text_en, due_text_zh, locale_of
 from console.tokens import PortalTokens
-from schemas.calendar import Due
+from schemas.calendar import Due, DueRule, RuleKind
 from schemas.notify import Template, UnitLine
 from tests.activities.mail_helpers import CONTACT, DUE, context, note
+from workflows.legaltime.data import load_calendar
+from workflows.legaltime.periods import compute_due
 
 
 @pytest.fixture
@@ -107,3 +109,23 @@ def test_extension_granted_and_refused(renderer: MailRenderer) -> None:
     assert "同意延期" in granted.subject
     assert "2026年12月21日（星期一）24:00" in granted.text
     assert "未同意" in refused.subject
+
+
+def test_chinese_notice_explains_the_count_in_chinese(renderer: MailRenderer) -> None:
+    """A zh-CN notice prints rule_zh under 计算方式; an English one keeps the English rule."""
+    due = compute_due(date(2026, 12, 13), DueRule(kind=RuleKind.FIXED), load_calendar([2026]))
+    zh = renderer.render(note("k/zh", context=context(due=due)))
+    for body in (zh.text, zh.html):
+        assert "2026年12月13日为星期日，依《民法典》第二百零三条顺延至2026年12月14日（星期一）24:00" in body
+        assert due.rule not in body
+    assert "计算方式：规定截止日2026年12月13日为星期日" in zh.text
+    en = renderer.render(note("k/en", locale="en", context=context(due=due)))
+    assert due.rule in en.text
+    assert due.rule_zh not in en.text
+
+
+def test_history_without_rule_zh_falls_back_to_the_english_rule(renderer: MailRenderer) -> None:
+    """A Due recorded before rule_zh existed still shows how it was counted."""
+    old = Due.model_validate({"at": "2026-12-14T15:59:59Z", "rule": "fixed due date Monday 2026-12-14"})
+    assert old.rule_zh == ""
+    assert "计算方式：fixed due date Monday 2026-12-14" in renderer.render(note("k/old", context=context(due=old))).text

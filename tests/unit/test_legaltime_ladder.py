@@ -130,3 +130,39 @@ class TestEscalations:
 def test_empty_window_is_refused() -> None:
     with pytest.raises(ValueError, match="empty"):
         SendWindow(start=time(18, 0), end=time(9, 0))
+
+
+class TestChineseRule:
+    """Each rung explains its placement in Chinese too (Moment.rule_zh)."""
+
+    def test_reminder_rungs_before_a_monday_deadline(self, cal: HolidayCalendar) -> None:
+        moments = {m.key: m for m in reminder_moments(at(cal, date(2026, 12, 13)), LADDER, cal)}
+        assert moments["wd3"].rule_zh == "截止日2026年12月14日（星期一）前3个工作日，即2026年12月9日（星期三）上午"
+        assert moments["d1"].rule_zh == (
+            "截止日2026年12月14日（星期一）前1日，即2026年12月13日（星期日）上午；"
+            "2026年12月13日为休息日，提前至2026年12月11日（星期五）"
+        )
+        # The due moment is 23:59:59 and is written 24:00, as a Chinese notice writes it.
+        assert moments["h2"].rule_zh == (
+            "截止时间2026年12月14日（星期一）24:00前2小时，即2026年12月14日（星期一）21:59；"
+            "不在发送时段（工作日09:00至18:00）内，提前至2026年12月14日（星期一）18:00"
+        )
+        assert moments["urgent-h2"].rule_zh.endswith("紧急事项，不受发送时段限制")
+        assert all(m.rule for m in moments.values())
+
+    def test_escalation_snapped_later(self, cal: HolidayCalendar) -> None:
+        moments = {m.key: m for m in escalation_moments(at(cal, date(2026, 12, 13)), LADDER, cal)}
+        assert moments["day0"].rule_zh == (
+            "于截止时间2026年12月14日（星期一）24:00；不在发送时段（工作日09:00至18:00）内，推后至2026年12月15日（星期二）09:00"
+        )
+
+    def test_kept_before_the_due_moment(self, cal: HolidayCalendar) -> None:
+        due = datetime(2026, 12, 15, 8, 0, tzinfo=SHANGHAI)
+        (moment,) = reminder_moments(due, [LadderStep(key="day0", offset=0)], cal)
+        assert moment.rule_zh.endswith("催办须在截止前发出，改为2026年12月14日（星期一）18:00")
+
+    def test_provisional_2027(self, cal: HolidayCalendar) -> None:
+        due = datetime(2027, 2, 10, 23, 59, 59, tzinfo=SHANGHAI)
+        (moment,) = reminder_moments(due, [LadderStep(key="r", offset=1)], cal)
+        assert moment.provisional
+        assert moment.rule_zh.endswith("2027年放假安排尚未公布，暂按法定节假日推算，公布后将重新计算")

@@ -111,6 +111,88 @@ class TestComputeDue:
         assert "Art. 202" in compute_due(date(2025, 1, 31), DueRule(kind=RuleKind.MONTHS, n=1), cal).rule
 
 
+class TestChineseRule:
+    """The Chinese explanation (rule_zh) states the same facts as the English one, for government staff."""
+
+    def test_dec13_sunday_rolls_to_monday(self, cal: HolidayCalendar) -> None:
+        """The 2026 annual summary: the Sunday, the article, the Monday and the clock in one sentence."""
+        due = compute_due(date(2026, 12, 13), DueRule(kind=RuleKind.FIXED), cal)
+        assert due.rule_zh == (
+            "规定截止日2026年12月13日为星期日，依《民法典》第二百零三条顺延至2026年12月14日（星期一）24:00"
+        )
+
+    def test_dec13_roll_none_and_previous(self, cal: HolidayCalendar) -> None:
+        """A rule that does not roll says so; rolling back is not Art. 203 and cites nothing."""
+        none = compute_due(date(2026, 12, 13), DueRule(kind=RuleKind.FIXED, roll=Roll.NONE), cal).rule_zh
+        assert none == "规定截止日2026年12月13日为星期日，本规则不顺延，截止当日24:00"
+        back = compute_due(date(2026, 12, 13), DueRule(kind=RuleKind.FIXED, roll=Roll.PREVIOUS), cal).rule_zh
+        assert back == "规定截止日2026年12月13日为星期日，提前至2026年12月11日（星期五）24:00"
+
+    def test_national_day_2026_working_days(self, cal: HolidayCalendar) -> None:
+        """5 working days from Sep 28 2026: the holiday week skipped, Saturday Oct 10 counted."""
+        due = compute_due(date(2026, 9, 28), DueRule(kind=RuleKind.WORKING_DAYS, n=5), cal)
+        assert due.rule_zh == (
+            "自2026年9月28日起（当日不计入）计5个工作日，跳过2026年10月1日至7日（国庆节），"
+            "计入调休上班日2026年10月10日（星期六），截止2026年10月10日（星期六）24:00"
+        )
+
+    def test_minutes_from_the_stated_moment(self, cal: HolidayCalendar) -> None:
+        """An exact-moment period cites Art. 201 and is never rolled."""
+        due = compute_due(datetime(2026, 11, 28, 13, 8), DueRule(kind=RuleKind.MINUTES, n=6), cal)
+        assert due.rule_zh == (
+            "自2026年11月28日13:08起计算6分钟（《民法典》第二百零一条：按小时计算的期间自规定时起算，不顺延），"
+            "截止2026年11月28日13:14"
+        )
+
+    def test_hours_over_a_weekend(self, cal: HolidayCalendar) -> None:
+        """48 hours ending on Sunday Dec 13 stay on Sunday."""
+        due = compute_due(datetime(2026, 12, 11, 10, 0), DueRule(kind=RuleKind.HOURS, n=48), cal)
+        assert due.rule_zh.startswith("自2026年12月11日10:00起计算48小时")
+        assert due.rule_zh.endswith("截止2026年12月13日10:00")
+
+    def test_days_into_a_holiday_block(self, cal: HolidayCalendar) -> None:
+        """Calendar days: start day not counted (Art. 201), then rolled past 国庆节 (Art. 203)."""
+        due = compute_due(date(2017, 9, 21), DueRule(kind=RuleKind.DAYS, n=10), cal)
+        assert due.rule_zh == (
+            "自2017年9月21日起计10日（《民法典》第二百零一条：开始的当日不计入），"
+            "期间最后一日2017年10月1日为国庆节假期，依《民法典》第二百零三条顺延至2017年10月9日（星期一）24:00"
+        )
+
+    def test_makeup_day_is_not_rolled(self, cal: HolidayCalendar) -> None:
+        due = compute_due(date(2026, 9, 10), DueRule(kind=RuleKind.DAYS, n=10), cal)
+        assert "期间最后一日2026年9月20日（星期日）为调休上班日，不顺延，截止当日24:00" in due.rule_zh
+
+    def test_month_end_and_close_of_business(self, cal: HolidayCalendar) -> None:
+        """Art. 202's month end, and a close-of-business clock instead of 24:00."""
+        month = compute_due(date(2025, 1, 31), DueRule(kind=RuleKind.MONTHS, n=1), cal).rule_zh
+        assert month == (
+            "自2025年1月31日起计1个月，2025年2月没有31日，"
+            "依《民法典》第二百零二条以该月最后一日为期间最后一日，即2025年2月28日（星期五）24:00"
+        )
+        close = compute_due(date(2026, 12, 13), DueRule(kind=RuleKind.FIXED, close=time(17, 30)), cal).rule_zh
+        assert close.endswith("顺延至2026年12月14日（星期一）17:30（下班时间）")
+
+    def test_provisional_2027_names_the_year(self, cal: HolidayCalendar) -> None:
+        """Counting into 2027 (no arrangement yet) says which year and that it will be recounted."""
+        due = compute_due(date(2027, 2, 1), DueRule(kind=RuleKind.DAYS, n=4), cal)
+        assert due.provisional
+        assert "2027年2月5日为春节假期，依《民法典》第二百零三条顺延至2027年2月9日（星期二）24:00" in due.rule_zh
+        assert due.rule_zh.endswith("；2027年放假安排尚未公布，暂按法定节假日推算，公布后将重新计算")
+
+    def test_final_deadline_has_no_provisional_sentence(self, cal: HolidayCalendar) -> None:
+        assert "尚未公布" not in compute_due(date(2026, 12, 13), DueRule(kind=RuleKind.FIXED), cal).rule_zh
+
+    @pytest.mark.parametrize(("start", "rule", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+    def test_every_case_is_explained_in_chinese(
+        self, cal: HolidayCalendar, start: date | datetime, rule: DueRule, expected: str
+    ) -> None:
+        """Every rule kind fills rule_zh, in Chinese dates (no ISO dates, no English words)."""
+        zh = compute_due(start, rule, cal).rule_zh
+        assert zh
+        assert not any(ch.isascii() and ch.isalpha() for ch in zh), zh
+        assert "-" not in zh
+
+
 class TestProvisional:
     def test_2027_spring_festival_is_provisional(self, cal: HolidayCalendar) -> None:
         """A deadline in the provisional year rolls past the lunar-computed Spring Festival and says so."""

@@ -14,6 +14,7 @@ from functools import lru_cache
 
 from schemas.calendar import DayInfo, HolidayCalendar, YearCalendar
 from workflows.legaltime.statutory import provisional_year
+from workflows.legaltime.wording import Note, zh_span, zh_weekday
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 # A guard, not a limit anyone should reach: the longest rest run in Chinese practice is 9 days.
@@ -57,11 +58,16 @@ class CalendarView:
 
     def __init__(self, cal: HolidayCalendar) -> None:
         self.cal = cal
-        self.provisional = False
+        self.provisional_years: set[int] = set()
+
+    @property
+    def provisional(self) -> bool:
+        return bool(self.provisional_years)
 
     def info(self, d: date) -> DayInfo:
         info = day_info(d, self.cal)
-        self.provisional = self.provisional or info.provisional
+        if info.provisional:
+            self.provisional_years.add(d.year)
         return info
 
     def working(self, d: date) -> bool:
@@ -88,24 +94,25 @@ class CalendarView:
             skipped.extend(passed)
         return day, skipped
 
-    def rest_runs(self, days: list[date]) -> str:
-        """'2026-10-01..2026-10-07 (国庆节), 2026-10-11 (Sunday)' for a list of rest days."""
+    def rest_runs(self, days: list[date]) -> Note:
+        """'2026-10-01..2026-10-07 (国庆节), 2026-10-11 (weekend)' and '2026年10月1日至7日（国庆节）、…'."""
         runs: list[list[date]] = []
         for day in sorted(days):
             if runs and day - runs[-1][-1] == timedelta(days=1):
                 runs[-1].append(day)
             else:
                 runs.append([day])
-        parts = []
+        en, zh = [], []
         for run in runs:
             labels = [self.info(day).holiday for day in run]
             names = sorted({name for name in labels if name})
-            if None in labels:
-                names.append("weekend")
-            label = ", ".join(names)
+            weekend = None in labels
             span = run[0].isoformat() if len(run) == 1 else f"{run[0].isoformat()}..{run[-1].isoformat()}"
-            parts.append(f"{span} ({label})")
-        return ", ".join(parts)
+            en.append(f"{span} ({', '.join([*names, 'weekend'] if weekend else names)})")
+            # A lone weekend day reads better by its weekday: 2026年10月11日（星期日）.
+            rest = zh_weekday(run[0]) if len(run) == 1 else "周末"
+            zh.append(f"{zh_span(run[0], run[-1])}（{'、'.join([*names, rest] if weekend else names)}）")
+        return Note(", ".join(en), "、".join(zh))
 
 
 def next_working_day(d: date, cal: HolidayCalendar) -> date:

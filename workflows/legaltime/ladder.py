@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from schemas.calendar import HolidayCalendar, LadderStep, Moment, SendWindow, StepUnit
 from workflows.legaltime.days import CalendarView, describe_day
+from workflows.legaltime.wording import Note, join_en, join_zh, zh_date, zh_day, zh_moment, zh_provisional
 
 
 def _s(n: int) -> str:
@@ -68,50 +69,78 @@ def _place(due_at: datetime, step: LadderStep, cal: HolidayCalendar, window: Sen
     due = due_at.astimezone(tz)
     view = CalendarView(cal)
     snap: Callable[[datetime, SendWindow, CalendarView], datetime] = snap_earlier if direction < 0 else snap_later
-    side = "before" if direction < 0 else "after"
-    notes: list[str] = []
+    side, side_zh = ("before", "前") if direction < 0 else ("after", "后")
+    notes: list[Note] = []
 
     if step.unit in (StepUnit.HOURS, StepUnit.MINUTES):
-        unit = "hour" if step.unit is StepUnit.HOURS else "minute"
+        unit, unit_zh = ("hour", "小时") if step.unit is StepUnit.HOURS else ("minute", "分钟")
         delta = timedelta(hours=step.offset) if step.unit is StepUnit.HOURS else timedelta(minutes=step.offset)
         t = (due.astimezone(UTC) + direction * delta).astimezone(tz)
-        notes.append(f"{step.offset} {unit}{_s(step.offset)} {side} the due moment {_fmt(due)}: {_fmt(t)}")
+        notes.append(
+            Note(
+                f"{step.offset} {unit}{_s(step.offset)} {side} the due moment {_fmt(due)}: {_fmt(t)}",
+                f"截止时间{zh_moment(due)}{side_zh}{step.offset}{unit_zh}，即{zh_moment(t)}",
+            )
+        )
     elif step.offset == 0 and direction > 0:
         t = due
-        notes.append(f"at the due moment {_fmt(due)}")
+        notes.append(Note(f"at the due moment {_fmt(due)}", f"于截止时间{zh_moment(due)}"))
     else:
         if step.unit is StepUnit.WORKING_DAYS:
             target, _ = view.add_working(due.date(), direction * step.offset)
             what = f"{step.offset} working day{_s(step.offset)} {side}"
+            what_zh = f"{side_zh}{step.offset}个工作日"
         else:
             target = due.date() + direction * timedelta(days=step.offset)
             what = f"{step.offset} day{_s(step.offset)} {side}"
+            what_zh = f"{side_zh}{step.offset}日"
         if step.offset == 0:
-            notes.append(f"the due day {describe_day(target)}, morning")
+            notes.append(Note(f"the due day {describe_day(target)}, morning", f"截止当日{zh_day(target)}上午"))
         else:
-            notes.append(f"{what} the due day {describe_day(due.date())}: {describe_day(target)}, morning")
+            notes.append(
+                Note(
+                    f"{what} the due day {describe_day(due.date())}: {describe_day(target)}, morning",
+                    f"截止日{zh_day(due.date())}{what_zh}，即{zh_day(target)}上午",
+                )
+            )
         t = datetime.combine(target, window.start, tz)
         if not step.urgent and not view.working(target):
             # Keep a day rung in the morning: move whole days, not to the evening before.
             moved, _ = view.step_to_working(target, direction)
             t = datetime.combine(moved, window.start, tz)
-            notes.append(f"{target.isoformat()} is a rest day, moved to {describe_day(moved)}")
+            notes.append(
+                Note(
+                    f"{target.isoformat()} is a rest day, moved to {describe_day(moved)}",
+                    f"{zh_date(target)}为休息日，{'提前' if direction < 0 else '推后'}至{zh_day(moved)}",
+                )
+            )
 
     if step.urgent:
-        notes.append("urgent: not held to the send window")
+        notes.append(Note("urgent: not held to the send window", "紧急事项，不受发送时段限制"))
     elif not in_window(t, window, view):
         snapped = snap(t, window, view)
-        notes.append(f"outside the send window, moved {'earlier' if direction < 0 else 'later'} to {_fmt(snapped)}")
+        notes.append(
+            Note(
+                f"outside the send window, moved {'earlier' if direction < 0 else 'later'} to {_fmt(snapped)}",
+                f"不在发送时段（工作日{window.start:%H:%M}至{window.end:%H:%M}）内，"
+                f"{'提前' if direction < 0 else '推后'}至{zh_moment(snapped)}",
+            )
+        )
         t = snapped
 
     # A reminder must come before the deadline and an escalation after it, whatever the offsets say.
     if (direction < 0 and t > due) or (direction > 0 and t < due):
         t = due if step.urgent else snap(due, window, view)
-        notes.append(f"kept on the right side of the due moment: {_fmt(t)}")
+        notes.append(
+            Note(
+                f"kept on the right side of the due moment: {_fmt(t)}",
+                f"{'催办须在截止前发出' if direction < 0 else '督办须在截止后发出'}，改为{zh_moment(t)}",
+            )
+        )
 
     if view.provisional:
-        notes.append("provisional holiday data")
-    return Moment(key=step.key, at=t, provisional=view.provisional, rule="; ".join(notes))
+        notes.append(Note("provisional holiday data", zh_provisional(sorted(view.provisional_years))))
+    return Moment(key=step.key, at=t, provisional=view.provisional, rule=join_en(notes), rule_zh=join_zh(notes, "；"))
 
 
 def _sorted(moments: list[Moment]) -> list[Moment]:

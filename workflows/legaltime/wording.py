@@ -1,0 +1,86 @@
+"""The words of a deadline's explanation, in English and in Chinese.
+
+Every fact the period and ladder code notes down is a `Note` with both languages, so
+the two explanations come from one computation and cannot drift apart. English keeps
+ISO dates (scripts and tests read it); Chinese is written the way a government
+notice writes dates: 2026年12月14日（星期一）.
+"""
+
+from datetime import date, datetime, time
+from typing import NamedTuple
+
+ZH_WEEKDAYS = ("星期一", "星期二", "星期三", "星期四", "星期五", "星期六", "星期日")
+
+# The Civil Code articles the explanations cite, as a Chinese text cites them.
+CIVIL_CODE_ZH = {201: "《民法典》第二百零一条", 202: "《民法典》第二百零二条", 203: "《民法典》第二百零三条"}
+
+
+class Note(NamedTuple):
+    """One fact of an explanation; an empty side means that language says nothing here."""
+
+    en: str
+    zh: str
+
+
+def join_en(notes: list[Note]) -> str:
+    return "; ".join(n.en for n in notes if n.en)
+
+
+def join_zh(notes: list[Note], sep: str = "，") -> str:
+    return sep.join(n.zh for n in notes if n.zh)
+
+
+def zh_date(d: date) -> str:
+    return f"{d.year}年{d.month}月{d.day}日"
+
+
+def zh_weekday(d: date) -> str:
+    return ZH_WEEKDAYS[d.weekday()]
+
+
+def zh_day(d: date) -> str:
+    """2026年12月14日（星期一）"""
+    return f"{zh_date(d)}（{zh_weekday(d)}）"
+
+
+def zh_clock(t: time) -> str:
+    # A day "ending at 24:00" is stored as 23:59:59; Chinese notices write 24:00.
+    return "24:00" if (t.hour, t.minute, t.second) == (23, 59, 59) else f"{t:%H:%M}"
+
+
+def zh_moment(t: datetime) -> str:
+    """2026年12月14日（星期一）24:00, for a local moment."""
+    return f"{zh_day(t.date())}{zh_clock(t.time())}"
+
+
+def zh_span(first: date, last: date) -> str:
+    """2026年10月1日至7日; the year and month are not repeated when they do not change."""
+    if first == last:
+        return zh_date(first)
+    if (first.year, first.month) == (last.year, last.month):
+        return f"{zh_date(first)}至{last.day}日"
+    if first.year == last.year:
+        return f"{zh_date(first)}至{last.month}月{last.day}日"
+    return f"{zh_date(first)}至{zh_date(last)}"
+
+
+def zh_provisional(years: list[int]) -> str:
+    """The warning a provisional deadline carries, naming the years whose arrangement is missing."""
+    named = "、".join(f"{y}年" for y in sorted(years)) or "当年"
+    return f"{named}放假安排尚未公布，暂按法定节假日推算，公布后将重新计算"
+
+
+__all__ = [
+    "CIVIL_CODE_ZH",
+    "ZH_WEEKDAYS",
+    "Note",
+    "join_en",
+    "join_zh",
+    "zh_clock",
+    "zh_date",
+    "zh_day",
+    "zh_moment",
+    "zh_provisional",
+    "zh_span",
+    "zh_weekday",
+]
