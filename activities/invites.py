@@ -58,8 +58,8 @@ def _description(context: MessageContext, due: Due, url: str | None) -> str:
     lines = []
     if context.document.number:
         lines.append(f"依据文件：{context.document.number}")
-    if due.rule:
-        lines.append(f"计算方式：{due.rule}")
+    if due.rule_zh or due.rule:
+        lines.append(f"计算方式：{due.rule_zh or due.rule}")
     if due.provisional:
         lines.append("此截止时间为暂定，正式节假日安排公布后可能调整。")
     if context.contact:

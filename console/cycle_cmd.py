@@ -191,7 +191,7 @@ def print_unit(view: UnitView) -> None:
     console.print(
         Text.assemble((f"{view.unit.name} ({view.unit.id})", "bold"), f"  {view.cycle_id}  ", light_text(row.light))
     )
-    console.print(f"截止 {due_text(row.due)} — {row.due.rule}")
+    console.print(f"截止 {due_text(row.due)} — {row.due.rule_zh or row.due.rule}")
     if view.state.extension:
         ext = view.state.extension
         console.print(f"延期申请 → {ext.wanted}: {ext.reason}", style="yellow")

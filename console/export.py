@@ -134,7 +134,7 @@ def cycle_sheet(wb: Workbook, status: CycleStatus) -> Worksheet:
                 r.reminders_sent,
                 r.escalation_level,
                 r.reports,
-                r.due.rule,
+                r.due.rule_zh or r.due.rule,
             ]
         )
         fills.append({Light.RED: RED_FILL, Light.YELLOW: YELLOW_FILL, Light.GREY: GREY_FILL}.get(r.light))

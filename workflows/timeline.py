@@ -37,6 +37,7 @@ class AgendaItem:
     unit_id: str | None = None  # None for cycle-level items
     index: int = -1  # escalation step index in the obligation
     rule: str = ""
+    rule_zh: str = ""
 
     @property
     def summary(self) -> str:
@@ -107,14 +108,14 @@ def deadline_ladder(spec: CycleSpec, due: Due, since: dt.datetime) -> list[Agend
     ob = spec.obligation
     cal = spec.calendar
     items = [
-        AgendaItem(m.at, ItemKind.REMIND, f"remind:{m.key}", rule=m.rule)
+        AgendaItem(m.at, ItemKind.REMIND, f"remind:{m.key}", rule=m.rule, rule_zh=m.rule_zh)
         for m in reminder_moments(due.at, ob.reminders, cal, ob.send_window)
         if m.at >= since
     ]
-    items.append(AgendaItem(due.at, ItemKind.DUE, "due", rule=due.rule))
+    items.append(AgendaItem(due.at, ItemKind.DUE, "due", rule=due.rule, rule_zh=due.rule_zh))
     for i, esc in enumerate(ob.escalations):
         (m,) = escalation_moments(due.at, [esc.step], cal, ob.send_window)
-        items.append(AgendaItem(m.at, ItemKind.ESCALATE, f"escalate:{m.key}", index=i, rule=m.rule))
+        items.append(AgendaItem(m.at, ItemKind.ESCALATE, f"escalate:{m.key}", index=i, rule=m.rule, rule_zh=m.rule_zh))
     return items
 
 
@@ -142,7 +143,9 @@ def cycle_level_agenda(spec: CycleSpec, state: CycleState) -> list[AgendaItem]:
         # Once the roll-up has gone up, the office has nothing left to be reminded of.
         for m in reminder_moments(state.upward_due.at, ob.office_reminders, spec.calendar, ob.send_window):
             if m.at >= spec.opened_at:
-                items.append(AgendaItem(m.at, ItemKind.OFFICE_REMIND, f"office_remind:{m.key}", rule=m.rule))
+                items.append(
+                    AgendaItem(m.at, ItemKind.OFFICE_REMIND, f"office_remind:{m.key}", rule=m.rule, rule_zh=m.rule_zh)
+                )
     items.append(AgendaItem(forward_at(spec, state), ItemKind.FORWARD, "forward"))
     items.append(AgendaItem(close_at(spec, state), ItemKind.CLOSE, "close"))
     return items
