@@ -103,7 +103,13 @@ def cycle_preview(spec: CycleSpec) -> list[PreviewRow]:
                 rule_zh = rung.rule_zh if rung else ""
                 provisional = rung.provisional if rung else False
             rows.append(_row(spec, item.kind.value, item.step, item.at, unit.id, rule, rule_zh, provisional))
-    for item in timeline.cycle_level_agenda(spec, state):
+    office_items = timeline.cycle_level_agenda(spec, state)
+    forward = next(i.at for i in office_items if i.kind is timeline.ItemKind.FORWARD)
+    for item in office_items:
+        if item.kind is timeline.ItemKind.OFFICE_REMIND and item.at > forward:
+            # Once the roll-up has gone up the agenda drops the office's reminders (cycle_level_agenda);
+            # with a forward on the upward due morning, a reminder hours before the deadline never goes.
+            continue
         rung = rungs.get(item.step)
         if item.kind is timeline.ItemKind.OFFICE_REMIND and rung is not None:
             rule, rule_zh, provisional = item.rule, rung.rule_zh, rung.provisional
@@ -123,9 +129,12 @@ def cycle_preview(spec: CycleSpec) -> list[PreviewRow]:
     return sorted(rows, key=_order)
 
 
+# Within one instant, the order of the process: tell, chase, fall due, escalate, then the office's part.
+KIND_ORDER = (NOTICE, "remind", "due", "escalate", "office_remind", "forward", "close")
+
+
 def _order(row: PreviewRow) -> tuple[dt.datetime, int, str, str]:
-    # The notice first, the office's items after the units' at the same instant.
-    return (row.at, 0 if row.kind == NOTICE else (2 if not row.unit_id else 1), row.unit_id, row.step)
+    return (row.at, KIND_ORDER.index(row.kind), row.unit_id, row.step)
 
 
 def year_specs(plan: CampaignPlan, year: int, calendar: HolidayCalendar, now: dt.datetime) -> list[CycleSpec]:
