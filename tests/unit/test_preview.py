@@ -1,10 +1,16 @@
 """The plan preview: the year's agenda of a plan, on the real 2026 calendar (2027 provisional)."""
 
 import datetime as dt
+import json
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+import typer
+from openpyxl import load_workbook
+from typer.testing import CliRunner
 
+from console.preview_cmd import register_preview
 from schemas.calendar import DueRule, HolidayCalendar, RuleKind
 from schemas.plan import DueSpec, Period
 from tests.plans import ladder_obligation, plan
@@ -14,6 +20,7 @@ from workflows.preview import cycle_preview, opening_state, year_preview, year_s
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOW = dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.UTC)
+EXAMPLES = Path(__file__).parents[2] / "examples"
 
 
 @pytest.fixture(scope="module")
@@ -130,3 +137,44 @@ class TestSameCodeAsTheWorkflow:
         expected = {(i.at, i.unit_id or "", i.step) for i in timeline.pending_items(spec, opening_state(spec))}
         got = {(r.at, r.unit_id, r.step) for r in cycle_preview(spec) if r.kind != "notice"}
         assert got == expected
+
+
+class TestCommand:
+    """`duban plan preview` through Typer (the command as `plan_cmd` registers it)."""
+
+    @staticmethod
+    def app() -> typer.Typer:
+        app = typer.Typer()
+
+        @app.command("check")
+        def check() -> None:  # a second command, so Typer keeps `preview` as a sub-command
+            pass
+
+        register_preview(app)
+        return app
+
+    def test_json_and_xlsx(self, tmp_path: Path) -> None:
+        """The Ya'an plan's 2026 for one unit: JSON rows and an Excel sheet with the same rows."""
+        out = tmp_path / "agenda.xlsx"
+        args = ["preview", str(EXAMPLES / "yaan-2017.yaml"), "--year", "2026", "--unit", "yaan-gaj"]
+        result = CliRunner().invoke(self.app(), [*args, "--json", "--xlsx", str(out)])
+        assert result.exit_code == 0, result.output
+        data = json.loads(result.output)
+        assert data["year"] == 2026 and data["rows"] and {r["unit_id"] for r in data["rows"]} == {"yaan-gaj"}
+        annual_due = [r for r in data["rows"] if r["period"] == "2026-Y" and r["kind"] == "due"]
+        assert annual_due[0]["local"] == "2026-12-14 23:59" and annual_due[0]["weekday_zh"] == "星期一"
+        sheet = load_workbook(out).active
+        assert sheet.max_row == len(data["rows"]) + 1
+        assert sheet.cell(row=1, column=10).value == "计算依据"
+
+    def test_bad_input_exits_2_and_writes_nothing(self, tmp_path: Path) -> None:
+        out = tmp_path / "agenda.xlsx"
+        app = self.app()
+        unknown = CliRunner().invoke(
+            app, ["preview", str(EXAMPLES / "yaan-2017.yaml"), "--unit", "nobody", "--xlsx", str(out)]
+        )
+        assert unknown.exit_code == 2 and "nobody" in unknown.output
+        broken = tmp_path / "broken.yaml"
+        broken.write_text("id: x\ntitle: t\n", encoding="utf-8")
+        assert CliRunner().invoke(app, ["preview", str(broken)]).exit_code == 2
+        assert not out.exists()
