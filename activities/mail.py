@@ -46,7 +46,7 @@ import httpx
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities import webhooks
+from activities import documents, webhooks
 from activities.blobs import BlobNotFoundError, FileBlobStore
 from activities.invites import deadline_invite
 from activities.mail_render import MailRenderer, Rendered, locale_of, topic
@@ -57,6 +57,7 @@ from schemas.notify import BatchResult, Delivery, DeliveryStatus, MailBatch, Not
 from workers.settings import SmtpSettings
 
 EMAIL = "email"
+DOCX = documents.DOCX_TYPE
 WEBHOOK = "webhook"
 
 # Templates where one recipient commonly gets many at once (a leader, many late units): merged into one digest.
@@ -213,11 +214,16 @@ class MailActivities:
             invites.append(Invite(ics=ics, filename=name))
         return invites
 
-    def _attachments(self, out: _Outgoing) -> list[Attachment]:
+    def _attachments(self, batch: MailBatch, out: _Outgoing) -> list[Attachment]:
         items = []
         for n in out.members:
             for ref in n.attachments:
                 items.append(Attachment(data=self.blobs.get(ref), filename=ref.name, media_type=ref.media_type))
+            if n.template is Template.BULLETIN and n.context.late_units:
+                # The 通报 itself, as the Word document leadership files; dated the instant of the rung.
+                req = documents.bulletin_request(n.context, batch.instant)
+                data = documents.bulletin_docx(req)
+                items.append(Attachment(data=data, filename=documents.bulletin_filename(req), media_type=DOCX))
         return items
 
     # -- email ----------------------------------------------------------------------------------------
@@ -236,7 +242,10 @@ class MailActivities:
                     headers=_duban_headers(batch, out),
                 )
                 msg = build_message(
-                    envelope, self._render(out), invites=self._invites(batch, out), attachments=self._attachments(out)
+                    envelope,
+                    self._render(out),
+                    invites=self._invites(batch, out),
+                    attachments=self._attachments(batch, out),
                 )
             except (ValueError, HeaderParseError) as exc:
                 progress.mark(out, DeliveryStatus.REFUSED, f"cannot address {out.address!r}: {exc}")

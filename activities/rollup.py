@@ -10,6 +10,7 @@ from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
+from activities import documents
 from activities.blobs import FileBlobStore
 from schemas.cycle import Receipt, SubmitReport, UnitPhase
 from schemas.rollup import ForwardRequest, ForwardResult, RollupPackage, RollupRequest
@@ -68,9 +69,14 @@ class RollupActivities:
                 lines += ["", "未报送单位：" + "、".join(u.unit_name for u in request.units if u.unit_id in missing)]
             zf.writestr(zipfile.ZipInfo("index.json", _FIXED_ZIP_TIME), json.dumps(index, ensure_ascii=False, indent=2))
             zf.writestr(zipfile.ZipInfo("汇总.txt", _FIXED_ZIP_TIME), "\n".join(lines) + "\n")
+            # The consolidated summary (汇总报告) in official-document layout, also stored on its own.
+            summary = documents.summary_docx(request)
+            summary_name = documents.summary_filename(request)
+            zf.writestr(zipfile.ZipInfo(summary_name, _FIXED_ZIP_TIME), summary)
         name = f"{request.cycle_id.replace(':', '_')}-rollup.zip"
         ref = self.blobs.put(buffer.getvalue(), name, "application/zip")
-        return RollupPackage(package=ref, reported=reported, missing=missing)
+        summary_ref = self.blobs.put(summary, summary_name, documents.DOCX_TYPE)
+        return RollupPackage(package=ref, summary=summary_ref, reported=reported, missing=missing)
 
     @activity.defn(name="forward_upward")
     async def forward_upward(self, request: ForwardRequest) -> ForwardResult:
