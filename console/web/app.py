@@ -94,8 +94,10 @@ def create_app(settings: Settings | None = None, *, client: Client | None = None
         return user is not None and user.may_act
 
     from console.codec_api import codec_router
+    from console.feed import feed_router
 
     app.include_router(codec_router(settings, require_operator=require_operator))
+    app.include_router(feed_router(settings, console.client))
     app.include_router(api.router)
     app.include_router(portal.router)
     app.include_router(pages.router)

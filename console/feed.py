@@ -1,0 +1,112 @@
+"""The unit's calendar feed: `GET /feed/{token}.ics`, a subscribable iCalendar of its open deadlines.
+
+The link comes in every notice (`PortalTokens.feed_link`); the token names one
+unit and nothing else. A deadline is open while the unit has not reported
+(it is in the cycle's `DubanPendingUnits`), so a report removes the event and
+an extension or a recomputed deadline moves it: each event keeps the UID the
+mail invites use (`activities.invites.invite_uid`: `<cycle id>/<unit id>@duban`),
+and its SEQUENCE and DTSTAMP follow the moment the deadline was last set, so
+calendar clients replace the event instead of adding a second one.
+"""
+
+import datetime as dt
+import re
+from collections.abc import Awaitable, Callable
+
+from fastapi import APIRouter
+from fastapi.responses import PlainTextResponse, Response
+from icalendar import Calendar
+from temporalio.client import Client
+
+from activities.invites import PRODID, deadline_invite
+from console import client_calls as calls
+from console.tokens import PortalTokens, TokenError
+from schemas.cycle import UnitPhase, UnitView
+from schemas.notify import MessageContext
+from schemas.people import ID_PATTERN
+from workers.searchattrs import PENDING_UNITS
+from workers.settings import Settings
+
+ClientFactory = Callable[[], Awaitable[Client]]
+# How often subscribed clients should come back (RFC 7986 REFRESH-INTERVAL; Outlook's X-PUBLISHED-TTL).
+REFRESH = "PT1H"
+
+
+async def open_deadlines(client: Client, unit_id: str) -> list[UnitView]:
+    """The unit's view in every running cycle where it still owes a report, earliest deadline first."""
+    if not re.fullmatch(ID_PATTERN, unit_id):
+        raise calls.Rejected(f"invalid unit id {unit_id!r}")
+    query = (
+        f"WorkflowType = '{calls.CYCLE_TYPE}' AND ExecutionStatus = 'Running' AND {PENDING_UNITS.name} = '{unit_id}'"
+    )
+    views: list[UnitView] = []
+    async for wf in client.list_workflows(query):
+        try:
+            view = await calls.unit_view(client, wf.id, unit_id)
+        except calls.Rejected:
+            continue  # closed or unreadable since it was listed: no deadline to show
+        if view.state.phase in (UnitPhase.PENDING, UnitPhase.RETURNED):
+            views.append(view)
+    return sorted(views, key=lambda v: (v.state.due.at, v.cycle_id))
+
+
+def _set_at(view: UnitView) -> dt.datetime:
+    """When the current deadline was set: on a move, or at the notice that opened the cycle."""
+    if view.state.due_set_at is not None:
+        return view.state.due_set_at
+    notice = next((e.at for e in view.state.timeline if e.what == "notice"), None)
+    return notice or view.row.due.at
+
+
+def feed_calendar(unit_id: str, views: list[UnitView], tokens: PortalTokens) -> bytes:
+    """One VCALENDAR, one VEVENT (with its VALARM) per open deadline, built by the mail invites' builder."""
+    cal = Calendar()
+    cal.add("prodid", PRODID)
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("method", "PUBLISH")
+    name = views[0].unit.name if views else unit_id
+    cal.add("x-wr-calname", f"督办截止日期 — {name}")
+    cal.add("x-wr-timezone", views[0].state.due.tz if views else "Asia/Shanghai")
+    cal.add("refresh-interval", dt.timedelta(hours=1), parameters={"VALUE": "DURATION"})
+    cal.add("x-published-ttl", REFRESH)
+    for view in views:
+        context = MessageContext(
+            cycle_id=view.cycle_id,
+            unit_id=unit_id,
+            unit_name=view.unit.name,
+            period=view.period,
+            obligation_title=view.obligation_title,
+        )
+        summary = f"【截止】{view.obligation_title}（{view.period}） — {view.unit.name}"
+        ics = deadline_invite(
+            context,
+            view.state.due,
+            stamp=_set_at(view),
+            summary=summary,
+            url=tokens.portal_link(view.cycle_id, unit_id),
+        )
+        for event in Calendar.from_ical(ics).walk("VEVENT"):
+            cal.add_component(event)
+    return bytes(cal.to_ical())
+
+
+def feed_router(settings: Settings, client_factory: ClientFactory) -> APIRouter:
+    """The feed route; `client_factory` hands out the console's (lazily connected) Temporal client."""
+    tokens = PortalTokens(settings.secret_key.get_secret_value(), settings.public_url, settings.portal_token_days)
+    router = APIRouter(include_in_schema=False)
+
+    @router.get("/feed/{token}.ics")
+    async def feed(token: str) -> Response:
+        try:
+            grant = tokens.read_feed(token)
+        except TokenError as err:
+            return PlainTextResponse(str(err), status_code=404)
+        views = await open_deadlines(await client_factory(), grant.unit_id)
+        return Response(
+            feed_calendar(grant.unit_id, views, tokens),
+            media_type="text/calendar; charset=utf-8",
+            headers={"Cache-Control": "private, no-cache", "Content-Disposition": 'inline; filename="duban.ics"'},
+        )
+
+    return router

@@ -1,0 +1,125 @@
+"""The unit's calendar feed through the console app, against a live dev server, worker and SMTP sink:
+it parses with icalendar, carries the mail invites' UIDs, drops a reported deadline and follows an extension."""
+
+import asyncio
+import datetime as dt
+import email
+from collections.abc import AsyncIterator
+from email.policy import default as default_policy
+from zoneinfo import ZoneInfo
+
+import httpx
+import icalendar
+import pytest
+
+from console import client_calls as calls
+from console.tokens import PortalTokens
+from console.web.app import create_app
+from schemas.cycle import ActionResult, DecideExtension, Receipt, RequestExtension, SubmitReport
+from tests.e2e.cycle_stack import CycleStack, cycle_stack_fixture  # noqa: F401 -- the fixture
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+@pytest.fixture
+async def web(cycle_stack: CycleStack) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(cycle_stack.settings, client=cycle_stack.client)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        yield client
+
+
+def tokens(stack: CycleStack) -> PortalTokens:
+    s = stack.settings
+    return PortalTokens(s.secret_key.get_secret_value(), s.public_url, s.portal_token_days)
+
+
+async def events(web: httpx.AsyncClient, stack: CycleStack, unit: str) -> dict[str, icalendar.Event]:
+    """The feed's events of this module's campaign (other modules share the dev server), by UID."""
+    response = await web.get(f"/feed/{tokens(stack).feed_token(unit)}.ics")
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/calendar")
+    cal = icalendar.Calendar.from_ical(response.content)
+    found = {str(e["UID"]): e for e in cal.walk("VEVENT")}
+    return {uid: e for uid, e in found.items() if f":{stack.campaign}:" in uid}
+
+
+async def eventually(check, wait_s: float = 10.0):  # type: ignore[no-untyped-def]
+    """Visibility follows a change within milliseconds; poll instead of sleeping a fixed time."""
+    deadline = asyncio.get_running_loop().time() + wait_s
+    while True:
+        result = await check()
+        if result is not None or asyncio.get_running_loop().time() > deadline:
+            return result
+        await asyncio.sleep(0.1)
+
+
+def invite_uids(stack: CycleStack, address: str) -> set[str]:
+    uids = set()
+    for raw in stack.mail_to(address):
+        msg = email.message_from_string(raw, policy=default_policy)
+        for part in msg.walk():
+            if part.get_content_type() == "text/calendar":
+                cal = icalendar.Calendar.from_ical(part.get_payload(decode=True))
+                uids |= {str(e["UID"]) for e in cal.walk("VEVENT")}
+    return uids
+
+
+async def test_feed_follows_reports_and_extensions(web: httpx.AsyncClient, cycle_stack: CycleStack) -> None:
+    """Two open deadlines; a report removes one unit's event; an approved extension moves the same UID."""
+    stack = cycle_stack
+    first = await stack.open_cycle("feed-first", due_days=10)
+    second = await stack.open_cycle("feed-second", due_days=20)
+    uid_first, uid_second = f"{first.id}/unit-a@duban", f"{second.id}/unit-a@duban"
+
+    feed = await events(web, stack, "unit-a")
+    assert set(feed) == {uid_first, uid_second}
+    status = await calls.cycle_status(stack.client, first.id)
+    assert feed[uid_first].decoded("DTSTART") == status.unit_due.at
+    assert feed[uid_first].walk("VALARM"), "a subscribed deadline reminds a day before"
+    assert "portal/" in str(feed[uid_first]["URL"])
+    # The same event the notice's invite put in the unit's calendar.
+    assert uid_first in invite_uids(stack, "unit-a@units.example")
+
+    # unit-b reports in the first cycle: its feed keeps only the second deadline.
+    await calls.update(stack.client, first.id, "submit_report", SubmitReport(unit_id="unit-b", title="总结"), Receipt)
+
+    async def b_reported() -> dict[str, icalendar.Event] | None:
+        found = await events(web, stack, "unit-b")
+        return found if set(found) == {f"{second.id}/unit-b@duban"} else None
+
+    assert await eventually(b_reported) is not None
+
+    # unit-a asks for a week more and the office approves: same UID, new date, higher SEQUENCE.
+    old_due = status.unit_due.at.astimezone(SHANGHAI).date()
+    wanted = old_due + dt.timedelta(days=7)
+    await calls.update(
+        stack.client,
+        first.id,
+        "request_extension",
+        RequestExtension(unit_id="unit-a", reason="数据未齐", wanted=wanted),
+        Receipt,
+    )
+    await calls.update(
+        stack.client,
+        first.id,
+        "decide_extension",
+        DecideExtension(unit_id="unit-a", approve=True, by="op"),
+        ActionResult,
+    )
+    moved = await events(web, stack, "unit-a")
+    assert set(moved) == {uid_first, uid_second}
+    new_start = moved[uid_first].decoded("DTSTART").astimezone(SHANGHAI)
+    assert new_start.date() == wanted and new_start.time() == dt.time(23, 59, 59)
+    # SEQUENCE counts minutes (as in the mail invites): it never goes back, and grows from one minute to the next.
+    assert int(moved[uid_first]["SEQUENCE"]) >= int(feed[uid_first]["SEQUENCE"])
+    assert moved[uid_first].decoded("DTSTAMP") >= feed[uid_first].decoded("DTSTAMP")
+    assert moved[uid_second].decoded("DTSTART") == feed[uid_second].decoded("DTSTART")
+
+
+async def test_bad_tokens_show_nothing(web: httpx.AsyncClient, cycle_stack: CycleStack) -> None:
+    """A forged token, or a portal token used as a feed token, is refused."""
+    assert (await web.get("/feed/not-a-token.ics")).status_code == 404
+    portal = tokens(cycle_stack).portal_token("cycle:x:y:z:2026-Y", "unit-a")
+    response = await web.get(f"/feed/{portal}.ics")
+    assert response.status_code == 404 and "BEGIN:VCALENDAR" not in response.text
