@@ -85,6 +85,19 @@ def _due_words(due: Due | None, what: str, what_zh: str) -> tuple[str, str, bool
     return f"{what}: {due.rule}", f"{what_zh}：{due.rule_zh}" if due.rule_zh else "", due.provisional
 
 
+def _forward_words(spec: CycleSpec, state: CycleState, at: dt.datetime) -> tuple[str, str, bool]:
+    """Why the roll-up goes up when it does (see `timeline.forward_at`), when nobody has reported early."""
+    up = state.upward_due
+    if up is None:
+        return _due_words(state.unit_due, "roll-up at the unit deadline (no upward deadline)", "报送截止时汇总")
+    local = at.astimezone(ZoneInfo(up.tz))
+    if local.date() == up.at.astimezone(ZoneInfo(up.tz)).date() and local.time() == spec.obligation.send_window.start:
+        return _due_words(up, "roll-up goes up the morning of the upward due day", "上报截止日上午自动汇总上报")
+    if at == state.unit_due.at:
+        return _due_words(up, "roll-up at the unit deadline (no morning before the upward one)", "报送截止时汇总上报")
+    return _due_words(up, "roll-up halfway between the unit and upward deadlines", "报送截止与上报截止之间自动汇总上报")
+
+
 def cycle_preview(spec: CycleSpec) -> list[PreviewRow]:
     """Every moment one cycle acts at when no unit reports: the notice, each unit's ladder, the office's items."""
     state = opening_state(spec)
@@ -114,11 +127,7 @@ def cycle_preview(spec: CycleSpec) -> list[PreviewRow]:
         if item.kind is timeline.ItemKind.OFFICE_REMIND and rung is not None:
             rule, rule_zh, provisional = item.rule, rung.rule_zh, rung.provisional
         elif item.kind is timeline.ItemKind.FORWARD:
-            rule, rule_zh, provisional = _due_words(
-                state.upward_due or state.unit_due,
-                "roll-up goes upward by itself (the morning of the upward due day)",
-                "自动汇总上报（上报截止日上午）",
-            )
+            rule, rule_zh, provisional = _forward_words(spec, state, item.at)
         else:
             rule, rule_zh, provisional = (
                 f"the cycle closes {spec.keep_open_days} days after its last deadline",
