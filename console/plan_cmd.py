@@ -1,4 +1,4 @@
-"""`duban plan check FILE` — every problem of a plan with its field path; `duban plan preview` (issue 11)."""
+"""`duban plan check FILE` (every problem with its field path) and `duban plan preview FILE` (the year's agenda)."""
 
 import datetime as dt
 from pathlib import Path
@@ -7,12 +7,14 @@ from typing import Annotated
 import typer
 
 from console.output import bad_input, console, emit_json, err_console
+from console.preview_cmd import register_preview
 from schemas.plan import CampaignPlan
 from schemas.plan_check import PlanError, Problem, check_plan, read_plan_file
 from workflows.cycle_spec import calendar_years
 from workflows.legaltime.data import load_calendar
 
-app = typer.Typer(help="Campaign plans: check one before starting it.", no_args_is_help=True)
+app = typer.Typer(help="Campaign plans: check one, preview its year, before starting it.", no_args_is_help=True)
+register_preview(app)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Machine output: one JSON document.")]
 

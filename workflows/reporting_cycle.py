@@ -116,6 +116,8 @@ class ReportingCycle:
         if input.state is None:
             self._open()
         while self.state.stage is not CycleStage.CLOSED:
+            # From here on, `_wake` turning True means a call arrived while the loop was busy.
+            self._wake = False
             await self._send_outbox()
             now = workflow.now()
             if await self._act_on_due_items(now):
@@ -140,6 +142,10 @@ class ReportingCycle:
         self.state.audit.append(TimelineEntry(at=now, what="opened", by=ENGINE))
 
     async def _sleep_until_next(self, now: dt.datetime) -> None:
+        # A call that arrived during a mail batch or the roll-up (a submission's receipt, a close)
+        # must not wait for the next timer: go round again. Patched so older runs replay unchanged.
+        if self._wake and workflow.patched("wake-while-busy"):
+            return
         items = timeline.pending_items(self.spec, self.state)
         self._wake = False
         if not items:
@@ -173,8 +179,10 @@ class ReportingCycle:
                 escalations[(item.index, item.step)].append(unit)
             else:
                 await self._act(item, now)
+        order = {u.id: n for n, u in enumerate(self.spec.units)}
         for (index, step), units in escalations.items():
-            self._escalate(index, step, units, now)
+            # Late units are listed in the plan's order, as an office would list them in a 通报.
+            self._escalate(index, step, sorted(units, key=lambda u: order[u.unit_id]), now)
         return True
 
     def _unit_deadline_passed(self, now: dt.datetime) -> bool:
