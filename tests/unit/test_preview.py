@@ -162,7 +162,8 @@ class TestCommand:
         data = json.loads(result.output)
         assert data["year"] == 2026 and data["rows"] and {r["unit_id"] for r in data["rows"]} == {"yaan-gaj"}
         annual_due = [r for r in data["rows"] if r["period"] == "2026-Y" and r["kind"] == "due"]
-        assert annual_due[0]["local"] == "2026-12-14 23:59" and annual_due[0]["weekday_zh"] == "星期一"
+        # The plan rolls a unit deadline on a rest day back: Sunday Dec 13 → Friday Dec 11.
+        assert annual_due[0]["local"] == "2026-12-11 23:59" and annual_due[0]["weekday_zh"] == "星期五"
         sheet = load_workbook(out).active
         assert sheet.max_row == len(data["rows"]) + 1
         assert sheet.cell(row=1, column=10).value == "计算依据"
