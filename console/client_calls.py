@@ -44,7 +44,7 @@ CYCLE_TYPE = "ReportingCycle"
 LEAD_TYPE = "LeadReferral"
 R = TypeVar("R", bound=BaseModel)
 
-# Backoff for RESOURCE_EXHAUSTED: 0.1 s doubling to 2 s, about 30 s in all before giving up.
+# Backoff for RESOURCE_EXHAUSTED and UNAVAILABLE: 0.1 s doubling to 2 s, about 30 s in all before giving up.
 _FIRST_DELAY = 0.1
 _MAX_DELAY = 2.0
 _MAX_ATTEMPTS = 20
@@ -226,7 +226,8 @@ async def update(client: Client, workflow_id: str, name: str, arg: BaseModel, re
         except WorkflowUpdateFailedError as err:
             raise (_rejection(err) or CallFailed(f"{name} failed: {err.cause}")) from err
         except RPCError as err:
-            if err.status == RPCStatusCode.RESOURCE_EXHAUSTED:
+            # Busy, or the server restarting: the same update id makes the retry safe (applied once).
+            if err.status in (RPCStatusCode.RESOURCE_EXHAUSTED, RPCStatusCode.UNAVAILABLE):
                 # Full jitter spreads a burst of callers out instead of retrying in lockstep.
                 await asyncio.sleep(random.uniform(0, delay))  # noqa: S311 -- jitter, not security
                 delay = min(delay * 2, _MAX_DELAY)

@@ -37,6 +37,9 @@ with workflow.unsafe.imports_passed_through():
     from workflows.lead_stages import LeadBook, Refused
 
 MAIL_TIMEOUT = timedelta(minutes=2)
+# The mail activity heartbeats once per message: a worker killed mid-batch is noticed in this
+# time, not after the whole start-to-close timeout, and the retry sends only what is missing.
+MAIL_HEARTBEAT = timedelta(seconds=40)
 MAIL_RETRY = RetryPolicy(initial_interval=timedelta(seconds=5), maximum_interval=timedelta(minutes=5))
 # Mail for a lead stage is useless a day later; past that the batch gives up and the timeline says so.
 MAIL_USEFUL_FOR = timedelta(hours=24)
@@ -94,6 +97,7 @@ class LeadReferral:
                 batch,
                 result_type=BatchResult,
                 start_to_close_timeout=MAIL_TIMEOUT,
+                heartbeat_timeout=MAIL_HEARTBEAT,
                 schedule_to_close_timeout=MAIL_USEFUL_FOR,
                 retry_policy=MAIL_RETRY,
                 summary=f"{len(notifications)} lead notification(s)",

@@ -67,6 +67,9 @@ SCHEDULED_START = SearchAttributeKey.for_datetime("TemporalScheduledStartTime")
 MAIL_RETRY = RetryPolicy(initial_interval=dt.timedelta(seconds=2), maximum_interval=dt.timedelta(minutes=5))
 # A reminder that arrives a day late is still worth sending; one that arrives a week late is noise.
 MAIL_USEFUL_FOR = dt.timedelta(days=2)
+# The mail activity heartbeats once per message: a worker killed mid-batch is noticed in this
+# time, not after the five-minute start-to-close timeout, and the retry sends only what is missing.
+MAIL_HEARTBEAT = dt.timedelta(seconds=40)
 
 
 def _rejected(message: str) -> ApplicationError:
@@ -334,6 +337,7 @@ class ReportingCycle:
                     ),
                     result_type=BatchResult,
                     start_to_close_timeout=dt.timedelta(minutes=5),
+                    heartbeat_timeout=MAIL_HEARTBEAT,
                     retry_policy=MAIL_RETRY,
                     summary=f"send {len(batch)} message(s)",
                 )
