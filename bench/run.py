@@ -1,0 +1,161 @@
+"""`python -m bench`: every scenario on one embedded stack, a table on stdout, JSON on disk.
+
+.venv/bin/python -m bench [--units 1000,10000] [--national-units 10000] [--out bench/results/latest.json] [--quick]
+"""
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import math
+import platform
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench import procinfo, report
+from bench.cost import run_cost
+from bench.fanout import fanout_maildir, run_duban, run_floor, run_naive, single_cycle_attempt, workload
+from bench.national import run_national
+from bench.stack import Stack, Tuning
+
+SCENARIOS = ("fanout", "maildir", "cost", "national")
+
+
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
+    p.add_argument("--units", default="1000,10000", help="fan-out sizes, comma-separated (default 1000,10000)")
+    p.add_argument("--shard", type=int, default=1000, help="most units per cycle; more units run as several cycles")
+    p.add_argument("--naive-max", type=int, default=10_000, help="skip the naive design above this many units")
+    p.add_argument(
+        "--naive-full-max",
+        type=int,
+        default=1000,
+        help="above this many units the naive design is measured for fan-out only (its later phases take too long)",
+    )
+    p.add_argument(
+        "--single-cycle-wait",
+        type=float,
+        default=60.0,
+        help="seconds to watch one cycle holding more than --shard units (0: do not try)",
+    )
+    p.add_argument("--cost-units", type=int, default=30, help="units per cycle in the normal/late path scenario")
+    p.add_argument("--national-units", type=int, default=10_000, help="units in the national simulation (full: 100000)")
+    p.add_argument("--office-units", type=int, default=30, help="units per office cycle in the national simulation")
+    p.add_argument("--national-window", type=float, default=120.0, help="seconds over which submissions arrive")
+    p.add_argument("--only", default=",".join(SCENARIOS), help=f"scenarios to run, of {','.join(SCENARIOS)}")
+    p.add_argument("--max-cached-workflows", type=int, default=Tuning.max_cached_workflows)
+    p.add_argument("--max-concurrent-activities", type=int, default=Tuning.max_concurrent_activities)
+    p.add_argument("--timeout", type=float, default=1800.0, help="give up on any one wait after this many seconds")
+    p.add_argument("--out", type=Path, default=Path("bench/results/latest.json"))
+    p.add_argument("--keep", action="store_true", help="keep the temporary directory (server db, logs)")
+    p.add_argument("--quick", action="store_true", help="tiny sizes: every code path in about a minute")
+    args = p.parse_args(argv)
+    if args.quick:
+        args.units, args.shard, args.cost_units = "20,50", 25, 3
+        args.national_units, args.office_units, args.national_window = 12, 3, 5.0
+        args.single_cycle_wait = 0.0
+    return args
+
+
+def _lead_seconds(estimate_s: float) -> float:
+    """Seconds from the start to the reminder: after the notices are all out, so the two do not overlap."""
+    return round(estimate_s * 1.5 + 8, 1)
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    only = set(args.only.split(","))
+    sizes = sorted(int(x) for x in args.units.split(",") if x)
+    tuning = Tuning(
+        max_cached_workflows=args.max_cached_workflows, max_concurrent_activities=args.max_concurrent_activities
+    )
+    started = dt.datetime.now(dt.UTC)
+    results: dict[str, Any] = {
+        "started": started.isoformat(timespec="seconds"),
+        "machine": {**procinfo.machine(), "python": platform.python_version()},
+        "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+        "tuning": vars(tuning),
+    }
+    stamp = started.strftime("%H%M%S")
+    tmp = tempfile.mkdtemp(prefix="duban-bench-")
+    try:
+        stack = Stack(Path(tmp), tuning)
+        await stack.start()
+        try:
+            if "fanout" in only:
+                results["fanout"] = []
+                per_unit = {"duban": 0.01, "naive": 0.05}  # first guesses (s per unit), then measured
+                for n in sizes:
+                    row: dict[str, Any] = {"units": n}
+                    print(f"[bench] fan-out {n}: floor", file=sys.stderr, flush=True)
+                    row["floor"] = await run_floor(stack, workload(f"fl{n}x{stamp}", n, args.shard, 600))
+                    print(f"[bench] fan-out {n}: duban", file=sys.stderr, flush=True)
+                    lead = _lead_seconds(per_unit["duban"] * n)
+                    w = workload(f"d{n}x{stamp}", n, args.shard, lead)
+                    row["duban"] = await run_duban(stack, w, args.timeout)
+                    row["duban"]["reminder_lead_s"] = lead
+                    if row["duban"].get("fanout_s"):
+                        per_unit["duban"] = row["duban"]["fanout_s"] / n
+                    if n <= args.naive_max:
+                        print(f"[bench] fan-out {n}: naive", file=sys.stderr, flush=True)
+                        lead = _lead_seconds(per_unit["naive"] * n) if n <= args.naive_full_max else 7200.0
+                        w = workload(f"n{n}x{stamp}", n, args.shard, lead)
+                        full = n <= args.naive_full_max
+                        row["naive"] = await run_naive(stack, w, args.timeout, full=full)
+                        row["naive"]["reminder_lead_s"] = lead
+                        if row["naive"].get("fanout_s"):
+                            per_unit["naive"] = row["naive"]["fanout_s"] / n
+                    if n > args.shard and args.single_cycle_wait > 0:
+                        print(f"[bench] fan-out {n}: one cycle of {n}", file=sys.stderr, flush=True)
+                        row["single_cycle"] = await single_cycle_attempt(
+                            stack, f"s{n}x{stamp}", n, args.single_cycle_wait
+                        )
+                    results["fanout"].append(row)
+            if "maildir" in only:
+                n = min(min(sizes), args.shard)
+                print(f"[bench] fan-out {n} into the Maildir sink", file=sys.stderr, flush=True)
+                results["maildir"] = await fanout_maildir(stack, n, f"m{n}x{stamp}", args.timeout)
+            if "cost" in only:
+                print(f"[bench] cost: normal and late path, {args.cost_units} units", file=sys.stderr, flush=True)
+                results["cost"] = await run_cost(stack, f"c{stamp}", args.cost_units, args.timeout, quick=args.quick)
+            if "national" in only:
+                print(f"[bench] national: {args.national_units} units", file=sys.stderr, flush=True)
+                due_min = math.ceil(args.national_window / 60) + 2
+                kw: dict[str, Any] = {}
+                if args.quick:
+                    kw = {"cities_per_province": 2, "counties_per_city": 2}
+                results["national"] = await run_national(
+                    stack,
+                    f"nat{stamp}",
+                    args.national_units,
+                    args.office_units,
+                    args.national_window,
+                    due_min,
+                    args.timeout,
+                    **kw,
+                )
+        finally:
+            results["server_peak_mb"] = round(stack.server_peak_mb(), 1)
+            results["sqlite_bytes_total"] = stack.sqlite_bytes() if stack.db.exists() else 0
+            stack.stop()
+    finally:
+        if args.keep:
+            print(f"[bench] kept {tmp}", file=sys.stderr)
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+    results["finished"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    return results
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse(argv)
+    t = time.monotonic()
+    results = asyncio.run(run(args))
+    results["wall_s"] = round(time.monotonic() - t, 1)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n")
+    print(report.table(results))
+    print(f"\nJSON: {args.out}")
