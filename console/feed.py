@@ -9,6 +9,7 @@ and its SEQUENCE and DTSTAMP follow the moment the deadline was last set, so
 calendar clients replace the event instead of adding a second one.
 """
 
+import asyncio
 import datetime as dt
 import re
 from collections.abc import Awaitable, Callable
@@ -17,6 +18,7 @@ from fastapi import APIRouter
 from fastapi.responses import PlainTextResponse, Response
 from icalendar import Calendar
 from temporalio.client import Client
+from temporalio.service import RPCError
 
 from activities.invites import PRODID, deadline_invite
 from console import client_calls as calls
@@ -39,14 +41,20 @@ async def open_deadlines(client: Client, unit_id: str) -> list[UnitView]:
     query = (
         f"WorkflowType = '{calls.CYCLE_TYPE}' AND ExecutionStatus = 'Running' AND {PENDING_UNITS.name} = '{unit_id}'"
     )
-    views: list[UnitView] = []
-    async for wf in client.list_workflows(query):
-        try:
-            view = await calls.unit_view(client, wf.id, unit_id)
-        except calls.Rejected:
-            continue  # closed or unreadable since it was listed: no deadline to show
-        if view.state.phase in (UnitPhase.PENDING, UnitPhase.RETURNED):
-            views.append(view)
+    gate = asyncio.Semaphore(8)
+
+    async def view_in(cycle_id: str) -> UnitView | None:
+        async with gate:
+            try:
+                return await calls.unit_view(client, cycle_id, unit_id)
+            except (calls.Rejected, RPCError):
+                # Closed since it was listed, or not answering (no worker): one cycle that cannot
+                # answer must not take the unit's whole calendar down; the others are still shown.
+                return None
+
+    ids = [wf.id async for wf in client.list_workflows(query)]
+    found = await asyncio.gather(*(view_in(i) for i in ids))
+    views = [v for v in found if v is not None and v.state.phase in (UnitPhase.PENDING, UnitPhase.RETURNED)]
     return sorted(views, key=lambda v: (v.state.due.at, v.cycle_id))
 
 
