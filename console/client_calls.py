@@ -30,6 +30,7 @@ from temporalio.client import (
     WorkflowQueryFailedError,
     WorkflowQueryRejectedError,
     WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
 )
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
@@ -225,6 +226,11 @@ async def update(client: Client, workflow_id: str, name: str, arg: BaseModel, re
             return result
         except WorkflowUpdateFailedError as err:
             raise (_rejection(err) or CallFailed(f"{name} failed: {err.cause}")) from err
+        except WorkflowUpdateRPCTimeoutOrCancelledError:
+            # The server went away mid-call (a restart): ask again under the same id, applied once.
+            await asyncio.sleep(random.uniform(0, delay))  # noqa: S311 -- jitter, not security
+            delay = min(delay * 2, _MAX_DELAY)
+            continue
         except RPCError as err:
             # Busy, or the server restarting: the same update id makes the retry safe (applied once).
             if err.status in (RPCStatusCode.RESOURCE_EXHAUSTED, RPCStatusCode.UNAVAILABLE):
