@@ -59,11 +59,22 @@ _FIXED_ZIP_TIME = (2000, 1, 1, 0, 0, 0)
 
 
 def _ordinal(n: int) -> str:
-    """一, 二 … 十, 十一 … 九十九: the numbering of headings in an official document."""
+    """一, 二 … 十, 十一 … 九十九, 一百, 一百零一, 一百一十 …: the numbering of headings in an official document."""
     if n <= 10:
         return ORDINALS[n - 1]
-    tens, ones = divmod(n, 10)
-    return (ORDINALS[tens - 1] if tens > 1 else "") + "十" + (ORDINALS[ones - 1] if ones else "")
+    if n < 100:
+        tens, ones = divmod(n, 10)
+        return (ORDINALS[tens - 1] if tens > 1 else "") + "十" + (ORDINALS[ones - 1] if ones else "")
+    if n >= 1000:
+        return str(n)  # a roll-up of a thousand units is numbered in digits
+    hundreds, rest = divmod(n, 100)
+    head = ORDINALS[hundreds - 1] + "百"
+    if rest == 0:
+        return head
+    if rest < 10:
+        return head + "零" + ORDINALS[rest - 1]
+    # Past 百 the tens digit is spoken: 一百一十, not 一百十.
+    return head + (ORDINALS[rest // 10 - 1] + "十" + (ORDINALS[rest % 10 - 1] if rest % 10 else ""))
 
 
 # ---- the page -----------------------------------------------------------------------------------

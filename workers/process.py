@@ -47,8 +47,9 @@ async def serve_worker(settings: Settings, health_host: str = "127.0.0.1", healt
         loop.add_signal_handler(sig, stop.set)
 
     registry = CollectorRegistry()
-    # Before the first client: the SDK binds clients and workers to the default runtime.
-    temporal_metrics = install_metrics_runtime(registry)
+    # Before the first client: the SDK binds clients and workers to the default runtime. Only with a
+    # health port: nothing else drains the buffer, and a full one floods the log with SDK errors.
+    temporal_metrics = install_metrics_runtime(registry) if health_port is not None else None
     running = _Running()
     async with contextlib.AsyncExitStack() as stack:
         if health_port is not None:
