@@ -65,7 +65,7 @@ async def run_cost(stack: Stack, tag: str, units: int, within: float, quick: boo
                         NaiveInput(spec=s),
                         id=wid,
                         task_queue=queue + NAIVE_QUEUE_SUFFIX,
-                        search_attributes=attrs,
+                        search_attributes=attrs,  # noqa: B023 -- the generator is consumed inside this iteration
                     )
                     for wid, s in naive[path]
                 ],

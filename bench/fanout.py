@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
 from bench import floor, plans
@@ -113,6 +113,11 @@ async def run_duban(stack: Stack, w: Workload, within: float) -> dict[str, Any]:
         got = await log.wait_for(prefix, w.units, {"notice"}, within)
         out["notices"] = len(got)
         out["fanout_s"] = _span(got, t0, w.units)
+        await asyncio.sleep(1.0)  # the first publish of search attributes follows the notice batch
+        dead = [h for h in handles if (await h.describe()).status != WorkflowExecutionStatus.RUNNING]
+        if dead:
+            out["failure"] = f"{len(dead)} of {len(handles)} cycles ended: {await _last_failure(dead[0])}"
+            return out
 
         status, board = await timed(lambda: handles[0].query("get_status", result_type=CycleStatus), 10)
         out["get_status_s"] = summary(status)
@@ -317,6 +322,8 @@ async def single_cycle_attempt(stack: Stack, tag: str, units: int, wait: float) 
 async def _last_failure(handle: WorkflowHandle[Any, Any]) -> str:
     history = await handle.fetch_history()
     for event in reversed(history.events):
+        if event.HasField("workflow_execution_terminated_event_attributes"):
+            return str(event.workflow_execution_terminated_event_attributes.reason)[:300]
         for attr in ("workflow_task_failed_event_attributes", "workflow_execution_failed_event_attributes"):
             if event.HasField(attr):
                 return str(getattr(event, attr).failure.message)[:300]

@@ -12,143 +12,180 @@ def _f(value: Any, unit: str = "") -> str:
     return f"{value}{unit}"
 
 
+def _s(value: Any) -> str:
+    return _f(value, " s")
+
+
+def _mb(value: Any) -> str:
+    return _f(value, " MB")
+
+
 def _ratio(a: Any, b: Any) -> str:
-    return f"{a / b:.2f}×" if isinstance(a, (int, float)) and isinstance(b, (int, float)) and b else "—"
+    ok = isinstance(a, (int, float)) and isinstance(b, (int, float)) and b
+    return f"{a / b:.2f}×" if ok else "—"
 
 
-def _get(d: dict[str, Any] | None, *path: str) -> Any:
-    cur: Any = d
+def _get(d: Any, *path: str) -> Any:
     for p in path:
-        if not isinstance(cur, dict):
+        if not isinstance(d, dict):
             return None
-        cur = cur.get(p)
-    return cur
+        d = d.get(p)
+    return d
+
+
+def _row(cells: list[str]) -> str:
+    return "| " + " | ".join(cells) + " |"
+
+
+def _header(title: str, columns: list[str], numeric_from: int) -> list[str]:
+    align = ["---" if i < numeric_from else "---:" for i in range(len(columns))]
+    return ["", f"### {title}", "", _row(columns), _row(align)]
 
 
 def table(r: dict[str, Any]) -> str:
     m = r["machine"]
-    lines = [f"Machine: {m['nproc']} CPUs ({m['cpu']}), {m['ram_gib']} GiB RAM, Python {m['python']}", ""]
+    lines = [f"Machine: {m['nproc']} CPUs ({m['cpu']}), {m['ram_gib']} GiB RAM, Python {m['python']}"]
     fan = r.get("fanout") or []
     if fan:
-        lines += [
-            "### Fan-out: start → every notice accepted by the SMTP sink",
-            "",
-            "| units | duban cycles | duban | naive | floor (send) | floor (build+send) | naive ÷ duban | duban ÷ floor (send) | duban ÷ floor (build+send) |",
-            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
-        ]
-        for row in fan:
-            d, n, fl = row.get("duban"), row.get("naive"), row.get("floor")
-            ds, ns = _get(d, "fanout_s"), _get(n, "fanout_s")
-            fs, ft = _get(fl, "send_s"), _get(fl, "total_s")
-            lines.append(
-                f"| {row['units']} | {_get(d, 'cycles')} | {_f(ds, ' s')} | {_f(ns, ' s')} | {_f(fs, ' s')} | {_f(ft, ' s')}"
-                f" | {_ratio(ns, ds)} | {_ratio(ds, fs)} | {_ratio(ds, ft)} |"
-            )
-        singles = [row for row in fan if row.get("single_cycle")]
-        for row in singles:
-            s = row["single_cycle"]
-            what = (
-                f"refused at start: {s.get('error')}"
-                if not s.get("started")
-                else f"{s.get('notices')} of {s['units']} notices in the wait; failure: {s.get('failure') or 'none'}"
-            )
-            lines.append(f"\nOne cycle of {s['units']} units (input {s['input_bytes']} bytes): {what}")
-        lines += [
-            "",
-            "### Reminder lateness (scheduled moment → accepted by the sink), every unit pending",
-            "",
-            "| units | design | first | p50 | p99 | max | reminders |",
-            "|---:|---|---:|---:|---:|---:|---:|",
-        ]
-        for row in fan:
-            for design in ("duban", "naive"):
-                late = _get(row, design, "reminder_lateness_s")
-                if late:
-                    lines.append(
-                        f"| {row['units']} | {design} | {_f(late.get('first'), ' s')} | {_f(late.get('p50'), ' s')}"
-                        f" | {_f(late.get('p99'), ' s')} | {_f(late.get('max'), ' s')} | {late.get('n')} |"
-                    )
-        lines += [
-            "",
-            "### Status, listing, submissions (every unit pending; submissions on time)",
-            "",
-            "| units | design | get_status p50 / max | listing p50 | submissions/s | submit p50 / p99 | start → all closed |",
-            "|---:|---|---:|---:|---:|---:|---:|",
-        ]
-        for row in fan:
-            for design in ("duban", "naive"):
-                d = row.get(design)
-                if not d:
-                    continue
-                gs = d.get("get_status_s") or {}
-                ls = d.get("listing_s") or d.get("board_listing_s") or {}
-                sub = d.get("submissions") or {}
-                lat = sub.get("latency_s") or {}
-                lines.append(
-                    f"| {row['units']} | {design} | {_f(gs.get('p50'), ' s')} / {_f(gs.get('max'), ' s')}"
-                    f" | {_f(ls.get('p50'), ' s')} | {_f(sub.get('per_s'))} | {_f(lat.get('p50'), ' s')} / {_f(lat.get('p99'), ' s')}"
-                    f" | {_f(d.get('complete_s'), ' s')} |"
-                )
-        lines += [
-            "",
-            "### Server cost on that run (normal path) and process figures",
-            "",
-            "| units | design | history events/unit | history bytes/unit | SQLite bytes/unit | worker peak | server peak (cumulative) | worker CPU | server CPU |",
-            "|---:|---|---:|---:|---:|---:|---:|---:|---:|",
-        ]
-        for row in fan:
-            for design in ("duban", "naive"):
-                d = row.get(design)
-                if d:
-                    lines.append(
-                        f"| {row['units']} | {design} | {_f(d.get('history_events_per_unit'))} | {_f(d.get('history_bytes_per_unit'))}"
-                        f" | {_f(d.get('sqlite_bytes_per_unit'))} | {_f(d.get('worker_peak_mb'), ' MB')} | {_f(d.get('server_peak_mb'), ' MB')}"
-                        f" | {_f(d.get('worker_cpu_s'), ' s')} | {_f(d.get('server_cpu_s'), ' s')} |"
-                    )
+        lines += _fanout(fan)
     md = r.get("maildir")
     if md:
+        floor_send = _get(md, "floor", "send_s")
         lines += [
             "",
-            f"Maildir sink (every message written to disk), {md['units']} units: duban {_f(md.get('duban_fanout_s'), ' s')},"
-            f" floor send {_f(_get(md, 'floor', 'send_s'), ' s')}, build+send {_f(_get(md, 'floor', 'total_s'), ' s')}"
-            f" (duban ÷ floor send {_ratio(md.get('duban_fanout_s'), _get(md, 'floor', 'send_s'))}).",
+            f"Maildir sink (every message written to disk), {md['units']} units in one cycle:"
+            f" duban {_s(md.get('duban_fanout_s'))}, floor send {_s(floor_send)},"
+            f" build+send {_s(_get(md, 'floor', 'total_s'))}"
+            f" (duban ÷ floor send {_ratio(md.get('duban_fanout_s'), floor_send)}).",
         ]
     cost = r.get("cost")
     if cost:
-        lines += [
-            "",
-            f"### History per unit per cycle, office-sized cycle ({cost['units']} units)",
-            "",
-            "| path | design | events/unit | bytes/unit | mails |",
-            "|---|---|---:|---:|---:|",
-        ]
+        lines += _header(
+            f"History per unit per cycle, office-sized cycle ({cost['units']} units)",
+            ["path", "design", "events/unit", "bytes/unit", "mails"],
+            2,
+        )
         for path in ("normal", "late"):
             for design in ("duban", "naive"):
                 c = cost.get(f"{design}_{path}") or {}
-                lines.append(
-                    f"| {path} | {design} | {_f(c.get('history_events_per_unit'))} | {_f(c.get('history_bytes_per_unit'))} | {c.get('mails')} |"
-                )
+                cells = [_f(c.get("history_events_per_unit")), _f(c.get("history_bytes_per_unit")), _f(c.get("mails"))]
+                lines.append(_row([path, design, *cells]))
     nat = r.get("national")
     if nat:
-        lv = nat["levels"]
-        lines += [
-            "",
-            "### National simulation",
-            "",
-            f"{nat['offices']} offices ({lv['province']} provinces, {lv['city']} cities, {lv['county']} counties),"
-            f" {nat['units']} units ({nat['member_units']} member units handing in over {nat['window_s']:.0f} s).",
-            "",
-            "| start all cycles | notices out | submissions done | every cycle closed | events/unit | SQLite bytes/unit | worker peak | province get_status p50 | unit search p50 |",
-            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
-            f"| {_f(nat.get('start_s'), ' s')} | {_f(nat.get('notices_s'), ' s')} | {_f(nat.get('submitted_s'), ' s')}"
-            f" | {_f(nat.get('complete_s'), ' s')} | {_f(nat.get('history_events_per_unit'))} | {_f(nat.get('sqlite_bytes_per_unit'))}"
-            f" | {_f(nat.get('worker_peak_mb'), ' MB')} | {_f(_get(nat, 'get_status_s', 'p50'), ' s')} | {_f(_get(nat, 'listing_s', 'p50'), ' s')} |",
-            "",
-            f"Province roll-ups received: {nat.get('province_submitted')}; mails {nat.get('mails')};"
-            f" submission retries {_get(nat, 'submissions', 'retries')}.",
-        ]
+        lines += _national(nat)
     lines += ["", "### Goals (issue 9)", ""] + [f"- {g}" for g in goals(r)]
     return "\n".join(lines)
+
+
+def _fanout(fan: list[dict[str, Any]]) -> list[str]:
+    lines = _header(
+        "Fan-out: start → every notice accepted by the SMTP sink",
+        ["units", "duban cycles", "duban", "naive", "floor send", "floor build+send", "naive ÷ duban",
+         "duban ÷ floor send", "duban ÷ floor build+send"],
+        0,
+    )  # fmt: skip
+    for row in fan:
+        d, n, fl = row.get("duban"), row.get("naive"), row.get("floor")
+        ds, ns, fs, ft = _get(d, "fanout_s"), _get(n, "fanout_s"), _get(fl, "send_s"), _get(fl, "total_s")
+        cells = [_s(ds), _s(ns), _s(fs), _s(ft), _ratio(ns, ds), _ratio(ds, fs), _ratio(ds, ft)]
+        lines.append(_row([str(row["units"]), _f(_get(d, "cycles")), *cells]))
+    for row in fan:
+        s = row.get("single_cycle")
+        if not s:
+            continue
+        if not s.get("started"):
+            what = f"refused at start: {s.get('error')}"
+        else:
+            what = f"{s.get('notices')} of {s['units']} notices arrived; failure: {s.get('failure') or 'none'}"
+        lines += ["", f"One cycle of {s['units']} units (input {s['input_bytes']} bytes): {what}"]
+    lines += _header(
+        "Reminder lateness (scheduled moment → accepted by the sink), every unit reminded at once",
+        ["units", "design", "first", "p50", "p99", "max", "reminders"],
+        2,
+    )
+    for row in fan:
+        for design in ("duban", "naive"):
+            late = _get(row, design, "reminder_lateness_s")
+            if late:
+                cells = [_s(late.get(k)) for k in ("first", "p50", "p99", "max")]
+                lines.append(_row([str(row["units"]), design, *cells, _f(late.get("n"))]))
+    lines += _header(
+        "Status, listing, submissions (every unit pending; then all submit on time)",
+        ["units", "design", "get_status p50 / max", "listing p50", "submissions/s", "submit p50 / p99",
+         "start → all closed"],
+        2,
+    )  # fmt: skip
+    for row in fan:
+        for design in ("duban", "naive"):
+            d = row.get(design)
+            if not d:
+                continue
+            gs = d.get("get_status_s") or {}
+            ls = d.get("listing_s") or d.get("board_listing_s") or {}
+            sub = d.get("submissions") or {}
+            lat = sub.get("latency_s") or {}
+            cells = [
+                f"{_s(gs.get('p50'))} / {_s(gs.get('max'))}",
+                _s(ls.get("p50")),
+                _f(sub.get("per_s")),
+                f"{_s(lat.get('p50'))} / {_s(lat.get('p99'))}",
+                _s(d.get("complete_s")),
+            ]
+            lines.append(_row([str(row["units"]), design, *cells]))
+    lines += _header(
+        "Server cost of that run (normal path) and process figures",
+        ["units", "design", "history events/unit", "history bytes/unit", "SQLite bytes/unit", "worker peak",
+         "server peak (cumulative)", "worker CPU", "server CPU"],
+        2,
+    )  # fmt: skip
+    for row in fan:
+        for design in ("duban", "naive"):
+            d = row.get(design)
+            if d:
+                cells = [
+                    _f(d.get("history_events_per_unit")),
+                    _f(d.get("history_bytes_per_unit")),
+                    _f(d.get("sqlite_bytes_per_unit")),
+                    _mb(d.get("worker_peak_mb")),
+                    _mb(d.get("server_peak_mb")),
+                    _s(d.get("worker_cpu_s")),
+                    _s(d.get("server_cpu_s")),
+                ]
+                lines.append(_row([str(row["units"]), design + (" (fan-out only)" if d.get("phases") else ""), *cells]))
+    return lines
+
+
+def _national(nat: dict[str, Any]) -> list[str]:
+    lv = nat["levels"]
+    lines = _header(
+        "National simulation",
+        ["start all cycles", "notices out", "submissions done", "every cycle closed", "events/unit",
+         "SQLite bytes/unit", "worker peak", "province get_status p50", "unit search p50"],
+        0,
+    )  # fmt: skip
+    lines.insert(
+        2,
+        f"{nat['offices']} offices ({lv['province']} provinces, {lv['city']} cities, {lv['county']} counties),"
+        f" {nat['units']} units ({nat['member_units']} member units handing in over {nat['window_s']:.0f} s).\n",
+    )
+    cells = [
+        _s(nat.get("start_s")),
+        _s(nat.get("notices_s")),
+        _s(nat.get("submitted_s")),
+        _s(nat.get("complete_s")),
+        _f(nat.get("history_events_per_unit")),
+        _f(nat.get("sqlite_bytes_per_unit")),
+        _mb(nat.get("worker_peak_mb")),
+        _s(_get(nat, "get_status_s", "p50")),
+        _s(_get(nat, "listing_s", "p50")),
+    ]
+    lines.append(_row(cells))
+    lines += [
+        "",
+        f"Province roll-ups received: {nat.get('province_submitted')}; mails {nat.get('mails')};"
+        f" submission retries {_get(nat, 'submissions', 'retries')}.",
+    ]
+    return lines
 
 
 def goals(r: dict[str, Any]) -> list[str]:
@@ -157,24 +194,22 @@ def goals(r: dict[str, Any]) -> list[str]:
     big = fan.get(max(fan)) if fan else None
     if big:
         n = big["units"]
-        ds, ns = _get(big, "duban", "fanout_s"), _get(big, "naive", "fanout_s")
-        fs = _get(big, "floor", "send_s")
+        ds, ns, fs = _get(big, "duban", "fanout_s"), _get(big, "naive", "fanout_s"), _get(big, "floor", "send_s")
         out.append(f"fan-out at {n}: naive ÷ duban {_ratio(ns, ds)} (goal ≥ 4×)")
-        out.append(f"fan-out at {n}: duban ÷ floor {_ratio(ds, fs)} (goal ≤ 1.5×)")
+        out.append(f"fan-out at {n}: duban ÷ floor send {_ratio(ds, fs)} (goal ≤ 1.5×)")
         p99 = _get(big, "duban", "reminder_lateness_s", "p99")
-        out.append(f"reminder lateness p99 at {n}: {_f(p99, ' s')} (goal < 1 s)")
+        out.append(f"reminder lateness p99 at {n}: {_s(p99)} (goal < 1 s)")
         gs = _get(big, "duban", "get_status_s", "p50")
-        out.append(
-            f"get_status at {n} (one cycle of {_get(big, 'duban', 'get_status_units')} units): {_f(gs, ' s')} (goal < 0.3 s)"
-        )
+        units = _get(big, "duban", "get_status_units")
+        out.append(f"get_status at {n} (one cycle of {units} units): {_s(gs)} (goal < 0.3 s)")
     cost = r.get("cost")
     if cost:
         ev = _get(cost, "duban_normal", "history_events_per_unit")
-        out.append(f"history events per unit, normal path: {_f(ev)} (goal ≤ 5)")
+        out.append(f"history events per unit, normal path, {cost['units']}-unit cycle: {_f(ev)} (goal ≤ 5)")
     nat = r.get("national")
     if nat:
         out.append(
-            f"national simulation ({nat['units']} units, {nat['offices']} offices): {_f(nat.get('complete_s'), ' s')}"
+            f"national simulation ({nat['units']} units, {nat['offices']} offices): {_s(nat.get('complete_s'))}"
             " (goal < 30 min at 100,000 units)"
         )
     return out

@@ -20,7 +20,7 @@ from bench import procinfo, report
 from bench.cost import run_cost
 from bench.fanout import fanout_maildir, run_duban, run_floor, run_naive, single_cycle_attempt, workload
 from bench.national import run_national
-from bench.stack import Stack, Tuning
+from bench.stack import SA_VALUE_LIMIT, Stack, Tuning
 
 SCENARIOS = ("fanout", "maildir", "cost", "national")
 
@@ -49,6 +49,12 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--only", default=",".join(SCENARIOS), help=f"scenarios to run, of {','.join(SCENARIOS)}")
     p.add_argument("--max-cached-workflows", type=int, default=Tuning.max_cached_workflows)
     p.add_argument("--max-concurrent-activities", type=int, default=Tuning.max_concurrent_activities)
+    p.add_argument(
+        "--sa-value-limit",
+        type=int,
+        default=SA_VALUE_LIMIT,
+        help="server limit on one search attribute value in bytes (Temporal's default: 2048)",
+    )
     p.add_argument("--timeout", type=float, default=1800.0, help="give up on any one wait after this many seconds")
     p.add_argument("--out", type=Path, default=Path("bench/results/latest.json"))
     p.add_argument("--keep", action="store_true", help="keep the temporary directory (server db, logs)")
@@ -82,7 +88,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     stamp = started.strftime("%H%M%S")
     tmp = tempfile.mkdtemp(prefix="duban-bench-")
     try:
-        stack = Stack(Path(tmp), tuning)
+        stack = Stack(Path(tmp), tuning, args.sa_value_limit)
         await stack.start()
         try:
             if "fanout" in only:
