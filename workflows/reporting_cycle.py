@@ -72,6 +72,21 @@ MAIL_USEFUL_FOR = dt.timedelta(days=2)
 MAIL_HEARTBEAT = dt.timedelta(seconds=40)
 
 
+# One mail activity's input stays well under Temporal's payload limits (warning 512 KB, error 2 MB,
+# and an oversized input fails the workflow task for good): a bulletin to 200 units repeats the list
+# of late units in every message, megabytes in one batch.
+BATCH_BYTES = 256 * 1024
+
+
+def _first_batch(outbox: list[Notification]) -> tuple[list[Notification], list[Notification]]:
+    size = 0
+    for i, n in enumerate(outbox):
+        size += len(n.model_dump_json())
+        if size > BATCH_BYTES and i > 0:
+            return outbox[:i], outbox[i:]
+    return outbox, []
+
+
 def _rejected(message: str) -> ApplicationError:
     return ApplicationError(message, type="Rejected", non_retryable=True)
 
@@ -327,7 +342,11 @@ class ReportingCycle:
 
     async def _send_outbox(self) -> None:
         while self.state.outbox:
-            batch, self.state.outbox = self.state.outbox, []
+            batch, rest = _first_batch(self.state.outbox)
+            # Patched: older runs sent their whole outbox as one batch, and must replay so.
+            if rest and not workflow.patched("outbox-in-batches"):
+                batch, rest = self.state.outbox, []
+            self.state.outbox = rest
             now = workflow.now()
             try:
                 result = await workflow.execute_activity(
