@@ -112,9 +112,13 @@ def exit_without_teardown(code: int | str | None) -> None:
     os._exit(code or 0)
 
 
+_SAFE_LITERAL = re.compile(r"[^\x00-\x1f\x7f'\"\\]{1,200}")
+
+
 def _quote(value: str) -> str:
-    # Visibility queries have no parameters; ids are restricted, but refuse quotes anyway.
-    if "'" in value or "\\" in value:
+    # Visibility queries have no parameters: refuse quotes, backslashes and control characters
+    # (a NUL reached the server's SQL as a syntax error, a 503 instead of a clear refusal).
+    if not _SAFE_LITERAL.fullmatch(value):
         raise Rejected(f"invalid identifier {value!r}")
     return f"'{value}'"
 

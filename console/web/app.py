@@ -80,7 +80,8 @@ def create_app(settings: Settings | None = None, *, client: Client | None = None
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> Response:
-        details: list[Any] = [{"loc": e.get("loc"), "msg": e.get("msg")} for e in exc.errors()]
+        # loc, msg and type as the OpenAPI document promises (ValidationError); the input is not echoed.
+        details: list[Any] = [{"loc": e.get("loc"), "msg": e.get("msg"), "type": e.get("type")} for e in exc.errors()]
         if _wants_json(request):
             return JSONResponse({"detail": details}, status_code=422)
         return error(request, 422, "; ".join(f"{'.'.join(map(str, d['loc']))}: {d['msg']}" for d in details))
