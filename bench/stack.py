@@ -27,7 +27,7 @@ from bench import procinfo
 from workers.binaries import bundled_binary
 from workers.codec import generate_key_line
 from workers.ports import free_port
-from workers.searchattrs import SEARCH_ATTRIBUTES
+from workers.searchattrs import SEARCH_ATTRIBUTES, VALUE_LIMIT
 from workers.settings import Settings, SmtpSettings, TemporalSettings
 from workers.temporal import connect
 
@@ -43,11 +43,9 @@ class Tuning:
     max_concurrent_activities: int = 50
 
 
-# The server's default limit on one search attribute value is 2 KiB: a `DubanPendingUnits` list of a
-# few hundred unit ids exceeds it and the server terminates the cycle (see bench/README.md). The
-# benchmark raises it so that cycles of 1,000 units can be measured at all; `--sa-value-limit 2048`
-# restores the default.
-SA_VALUE_LIMIT = 64 * 1024
+# The server's limit on one search attribute value: duban's (workers/searchattrs.py), so that cycles of
+# 1,000 units can be measured; `--sa-value-limit 2048` restores Temporal's default (bench/README.md).
+SA_VALUE_LIMIT = VALUE_LIMIT
 
 
 @dataclass(frozen=True)
@@ -158,6 +156,7 @@ class Stack:
 
     async def start(self) -> Client:
         temporal = str(bundled_binary("temporal"))
+        total_limit = max(4 * self.sa_value_limit, 40 * 1024)  # never below Temporal's default total
         argv = [
             temporal, "server", "start-dev", "--headless",
             "--ip", "127.0.0.1", "--port", str(self.port),
@@ -165,7 +164,7 @@ class Stack:
             "--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal",
             "--log-level", "warn",
             "--dynamic-config-value", f"frontend.searchAttributesSizeOfValueLimit={self.sa_value_limit}",
-            "--dynamic-config-value", f"frontend.searchAttributesTotalSizeLimit={max(self.sa_value_limit * 4, 40 * 1024)}",  # noqa: E501 -- one flag per line
+            "--dynamic-config-value", f"frontend.searchAttributesTotalSizeLimit={total_limit}",
         ]  # fmt: skip
         for name, kind in SEARCH_ATTRIBUTES.items():
             argv += ["--search-attribute", f"{name}={kind}"]

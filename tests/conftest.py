@@ -25,7 +25,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from workers.binaries import bundled_binary
 from workers.codec import generate_key_line
-from workers.searchattrs import SEARCH_ATTRIBUTES
+from workers.searchattrs import SEARCH_ATTRIBUTES, server_limit_args
 from workers.settings import Settings, TemporalSettings
 from workers.temporal import data_converter
 
@@ -121,6 +121,7 @@ async def dev_server_env(session_settings: Settings) -> AsyncIterator[WorkflowEn
         ip="127.0.0.1",
         ui=False,
         dev_server_log_level="warn",
+        dev_server_extra_args=server_limit_args(),
     ) as env:
         yield env
 

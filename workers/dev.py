@@ -31,7 +31,7 @@ from temporalio.client import Client
 from workers.binaries import MissingBinaryError, bundled_binary
 from workers.logging import get_logger
 from workers.ports import free_port, port_holder, port_is_free
-from workers.searchattrs import SEARCH_ATTRIBUTES
+from workers.searchattrs import SEARCH_ATTRIBUTES, server_limit_args
 from workers.settings import Settings
 
 log = get_logger("duban.dev")
@@ -240,7 +240,7 @@ class DevStack:
             argv += ["--namespace", t.namespace]
         for name, kind in SEARCH_ATTRIBUTES.items():
             argv += ["--search-attribute", f"{name}={kind}"]
-        return argv
+        return argv + server_limit_args()
 
     async def _start_temporal(self) -> None:
         child = Child("temporal", self._temporal_argv(), self._child_env(), self.log_dir / "temporal.log", False)

@@ -23,3 +23,19 @@ SEARCH_ATTRIBUTES: dict[str, str] = {
     "DubanEscalationLevel": "Int",
     "DubanUnits": "KeywordList",
 }
+
+# A cycle lists its pending and overdue units in one search attribute each. Temporal's default limit
+# on one value (2 KiB) holds only about 150 unit ids; past it the server refuses the upsert and the
+# cycle cannot go on. duban's servers raise the limits (`duban dev` passes these; production sets them
+# in deploy/compose/dynamicconfig and deploy/k8s/temporal/values.yaml), and `plan check` keeps an
+# office's unit ids within the value limit.
+VALUE_LIMIT = 64 * 1024
+SERVER_LIMITS: dict[str, int] = {
+    "frontend.searchAttributesSizeOfValueLimit": VALUE_LIMIT,
+    "frontend.searchAttributesTotalSizeLimit": 4 * VALUE_LIMIT,
+}
+
+
+def server_limit_args() -> list[str]:
+    """`temporal server start-dev` flags that set SERVER_LIMITS."""
+    return [arg for key, value in SERVER_LIMITS.items() for arg in ("--dynamic-config-value", f"{key}={value}")]

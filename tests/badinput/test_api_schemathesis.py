@@ -22,6 +22,7 @@ from console.web.app import create_app
 from tests.conftest import duban_search_attribute_keys
 from tests.e2e.cycle_stack import CycleStack, cycle_stack_fixture  # noqa: F401 -- the fixture
 from workers.binaries import bundled_binary
+from workers.searchattrs import server_limit_args
 from workers.settings import Settings
 from workers.temporal import data_converter
 
@@ -40,6 +41,7 @@ async def dev_server_env(session_settings: Settings) -> AsyncIterator[WorkflowEn
         ip="127.0.0.1",
         ui=False,
         dev_server_log_level="warn",
+        dev_server_extra_args=server_limit_args(),
     ) as env:
         yield env
 

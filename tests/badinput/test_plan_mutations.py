@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from schemas.calendar import HolidayCalendar
-from schemas.plan_check import check_plan
+from schemas.plan_check import MAX_UNITS_PER_OFFICE, check_plan
 from workflows.legaltime.data import load_calendar
 
 PLAN = yaml.safe_load((Path(__file__).resolve().parents[2] / "examples" / "yaan-2017.yaml").read_text("utf-8"))
@@ -116,8 +116,22 @@ class TestPlanMutations:
         no_contact = copy.deepcopy(PLAN)
         no_contact["units"][0]["contacts"] = []
         assert any(p.path == "units[0].contacts" for p in check_plan(no_contact, calendar, 2026)[1])
+        crowded = copy.deepcopy(PLAN)
+        template = crowded["units"][0]
+        crowded["units"] = [{**copy.deepcopy(template), "id": f"u{i}"} for i in range(MAX_UNITS_PER_OFFICE + 1)]
+        crowded.update(work_areas=[], obligations=[{**o, "units": None} for o in crowded["obligations"]])
+        accepted, problems = check_plan(crowded, calendar, 2026)
+        assert accepted is None and [p.path for p in problems] == ["units"], problems
+        assert "lower) office" in problems[0].message
+        long_ids = copy.deepcopy(crowded)
+        long_ids["units"] = long_ids["units"][:MAX_UNITS_PER_OFFICE]
+        for i, unit in enumerate(long_ids["units"]):
+            unit["id"] = f"{i:04d}-" + "x" * 58  # 63 characters, the most an id may have
+        accepted, problems = check_plan(long_ids, calendar, 2026)
+        assert accepted is None and [p.path for p in problems] == ["units"], problems
+        assert "search attribute" in problems[0].message
         TRIED.extend(name for name, *_ in cases)
-        print(f"\nbad-plan catalogue: {len(cases) + 2} hand-written cases")
+        print(f"\nbad-plan catalogue: {len(cases) + 4} hand-written cases")
 
 
 def teardown_module() -> None:

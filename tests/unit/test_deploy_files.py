@@ -32,7 +32,7 @@ from dockerfile_parse import DockerfileParser
 from pydantic import BaseModel
 
 from console import process_cmd
-from workers.searchattrs import SEARCH_ATTRIBUTES  # design.md's table, as the code registers it
+from workers.searchattrs import SEARCH_ATTRIBUTES, SERVER_LIMITS  # design.md's table, as the code registers it
 from workers.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -698,6 +698,8 @@ class TestHelmValues:
         assert job_image == f"temporalio/admin-tools:{env_example['TEMPORAL_ADMINTOOLS_VERSION']}"
         compose_dynamic = yaml.safe_load((COMPOSE_DIR / "dynamicconfig" / "production.yaml").read_text("utf-8"))
         assert helm_values["server"]["dynamicConfig"] == compose_dynamic
+        # Production allows the search attribute sizes `duban dev` and plan check assume.
+        assert {key: compose_dynamic[key][0]["value"] for key in SERVER_LIMITS} == SERVER_LIMITS
         assert all(d in helm_values["server"] for d in ("frontend", "history", "matching", "worker"))
         assert all(
             helm_values["server"][s]["podDisruptionBudget"] and helm_values["server"][s]["resources"]["requests"]

@@ -77,6 +77,33 @@ class TestVisibility:
             await handle.terminate("test over")
 
 
+    async def test_a_cycle_of_400_units_lists_them_all_in_its_search_attributes(
+        self, dev_server_env: WorkflowEnvironment, cycle_settings: Settings, sink: SmtpSink
+    ) -> None:
+        """400 pending ids are over Temporal's default 2 KiB per value; with duban's server limits the cycle runs on."""
+        env = dev_server_env
+        campaign = f"big{dt.datetime.now().strftime('%H%M%S%f')}"
+        p = plan(400, obligation=_seconds_obligation(1), campaign_id=campaign)  # type: ignore[arg-type]
+        inp = cycle_input(p, dt.datetime.now(dt.UTC))  # due in a minute: only the notices go out here
+        assert inp.spec is not None
+        async with running_worker(env.client, cycle_settings):
+            handle = await env.client.start_workflow(
+                "ReportingCycle", inp, id=inp.spec.cycle_id, task_queue=cycle_settings.temporal.task_queue
+            )
+            base = f"WorkflowType = 'ReportingCycle' AND DubanCampaign = '{campaign}'"
+
+            async def listed() -> bool:
+                return await _ids(env.client, f"{base} AND DubanPendingUnits = 'u399'") == [handle.id]
+
+            await _wait_for(listed)
+            desc = await handle.describe()
+            attrs = {k.name: v for k, v in desc.typed_search_attributes}  # type: ignore[attr-defined]
+            assert len(attrs["DubanPendingUnits"]) == 400
+            assert len(str(attrs["DubanPendingUnits"])) > 2048
+            assert desc.status is not None and desc.status.name == "RUNNING"
+            await handle.terminate("test over")
+
+
 class TestRollup:
     async def test_city_package_reaches_the_province_cycle(
         self, dev_server_env: WorkflowEnvironment, cycle_settings: Settings, sink: SmtpSink
