@@ -76,7 +76,6 @@ class TestVisibility:
             assert "测试单位" not in str(attrs) and "@" not in str(attrs)
             await handle.terminate("test over")
 
-
     async def test_a_cycle_of_400_units_lists_them_all_in_its_search_attributes(
         self, dev_server_env: WorkflowEnvironment, cycle_settings: Settings, sink: SmtpSink
     ) -> None:
