@@ -23,6 +23,7 @@ from bench.measure import gather_limited, history_cost, submit, summary, timed
 from bench.naive import NAIVE_WORKFLOW, NaiveInput
 from bench.stack import Arrival, ArrivalLog, Stack
 from bench.worker import NAIVE_QUEUE_SUFFIX
+from console import client_calls as calls
 from schemas.cycle import CycleInput, CycleStatus, SubmitReport, UnitState
 from schemas.notify import Notification, Template
 from workers.searchattrs import CAMPAIGN, OFFICE, STAGE
@@ -95,6 +96,43 @@ async def _wait_closed(client: Client, query: str, within: float) -> bool:
     return False
 
 
+PROBES = 20
+PROBE_SPACING_S = 1.5
+
+
+async def _probe_lateness(stack: Stack, tag: str, within: float) -> dict[str, Any]:
+    """Lateness of single reminders while every unit of the run is still pending.
+
+    The all-at-once figure above is bounded by how fast mail goes out (the last of N
+    reminders waits for N-1 others). This one asks the other question: does a large
+    pending load make a timer late? PROBES one-unit cycles, reminders PROBE_SPACING_S apart.
+    """
+    assert stack.client is not None
+    starts = 10.0  # seconds for the probes' notices to go out before the first reminder
+    probes = [workload(f"{tag}{i}", 1, 1, starts + i * PROBE_SPACING_S) for i in range(PROBES)]
+    handles = await asyncio.gather(
+        *(
+            stack.client.start_workflow(
+                "ReportingCycle", p.inputs[0], id=p.inputs[0].spec.cycle_id,  # type: ignore[union-attr]
+                task_queue=stack.settings.temporal.task_queue,
+            )
+            for p in probes
+        )
+    )  # fmt: skip
+    late: list[float] = []
+    for p in probes:
+        moment = plans.reminder_moment(p.inputs[0].spec)  # type: ignore[arg-type]
+        wait = max(0.0, moment.timestamp() - time.time()) + within
+        got = await stack.arrivals.wait_for(f"cycle:{p.tag}:", 1, REMINDER_TEMPLATES, wait)
+        late += [a.at - moment.timestamp() for a in got]
+    await asyncio.gather(*(h.terminate("benchmark: probe measured") for h in handles))
+    return summary(late)
+
+
+async def _campaign_board(client: Client, campaign: str) -> list[CycleStatus]:
+    return await calls.statuses(client, await calls.list_cycles(client, campaign))
+
+
 async def run_duban(stack: Stack, w: Workload, within: float) -> dict[str, Any]:
     assert stack.client is not None
     client, queue, log = stack.client, stack.settings.temporal.task_queue, stack.arrivals
@@ -122,6 +160,10 @@ async def run_duban(stack: Stack, w: Workload, within: float) -> dict[str, Any]:
         status, board = await timed(lambda: handles[0].query("get_status", result_type=CycleStatus), 10)
         out["get_status_s"] = summary(status)
         out["get_status_units"] = len(board.units)
+        # The campaign's whole board, as `duban status` and the console build it: list, then every cycle's get_status.
+        whole, boards = await timed(lambda: _campaign_board(client, w.tag), 5)
+        out["board_s"] = summary(whole)
+        out["board_units"] = sum(len(b.units) for b in boards)
         probe = random.choice(w.inputs[0].spec.units).id  # type: ignore[union-attr]
         listing, found = await timed(lambda: _ids(client, f"{base} AND DubanPendingUnits = '{probe}'"), 5)
         out["listing_s"] = summary(listing)
@@ -132,6 +174,8 @@ async def run_duban(stack: Stack, w: Workload, within: float) -> dict[str, Any]:
         reminders = await log.wait_for(prefix, w.units, REMINDER_TEMPLATES, wait)
         out["reminders"] = len(reminders)
         out["reminder_lateness_s"] = _lateness(reminders, moment)
+
+        out["probe_lateness_s"] = await _probe_lateness(stack, f"{w.tag}p", within)
 
         stats: dict[str, int] = {}
         t_sub = time.perf_counter()

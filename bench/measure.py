@@ -3,10 +3,11 @@
 import asyncio
 import statistics
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, TypeVar
 
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError, RPCStatusCode
 
 from schemas.cycle import Receipt, SubmitReport
@@ -72,15 +73,17 @@ RETRYABLE = (RPCStatusCode.RESOURCE_EXHAUSTED, RPCStatusCode.UNAVAILABLE, RPCSta
 
 
 async def submit(handle: WorkflowHandle[Any, Any], call: SubmitReport, stats: dict[str, int]) -> float:
-    """One submission as the console and CLI make it: retried with backoff while the server is busy."""
+    """One submission as the console and CLI make it (console/client_calls.update): one update id for
+    every attempt, retried with backoff while the server is busy or the call timed out."""
+    update_id = f"submit_report-{uuid.uuid4().hex}"
     delay = 0.05
     t = time.perf_counter()
     while True:
         try:
-            await handle.execute_update("submit_report", call, result_type=Receipt)
+            await handle.execute_update("submit_report", call, id=update_id, result_type=Receipt)
             return time.perf_counter() - t
-        except RPCError as err:
-            if err.status not in RETRYABLE:
+        except (RPCError, WorkflowUpdateRPCTimeoutOrCancelledError) as err:
+            if isinstance(err, RPCError) and err.status not in RETRYABLE:
                 raise
             stats["retries"] = stats.get("retries", 0) + 1
             await asyncio.sleep(delay)

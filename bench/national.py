@@ -16,6 +16,8 @@ import random
 import time
 from typing import Any
 
+from temporalio.service import RPCError
+
 from bench import plans
 from bench.fanout import _ids, _wait_closed
 from bench.measure import gather_limited, history_cost, submit, summary, timed
@@ -95,6 +97,12 @@ async def run_national(
         async def probe() -> None:
             # Halfway through the window: the board of a province, a unit search across every cycle.
             await asyncio.sleep(window_s / 2)
+            try:
+                await measure_probes()
+            except RPCError as err:  # a query that times out under the burst is a finding, not a crash
+                probes["probe_error"] = f"{type(err).__name__}: {err}"
+
+        async def measure_probes() -> None:
             prov = client.get_workflow_handle(inputs[tree.provinces[0].office_id].spec.cycle_id)  # type: ignore[union-attr]
             st, _ = await timed(lambda: prov.query("get_status", result_type=CycleStatus), 5)
             unit = rng.choice(offices).members[0]

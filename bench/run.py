@@ -74,7 +74,6 @@ def _lead_seconds(estimate_s: float) -> float:
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     only = set(args.only.split(","))
-    sizes = sorted(int(x) for x in args.units.split(",") if x)
     tuning = Tuning(
         max_cached_workflows=args.max_cached_workflows, max_concurrent_activities=args.max_concurrent_activities
     )
@@ -91,58 +90,15 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         stack = Stack(Path(tmp), tuning, args.sa_value_limit)
         await stack.start()
         try:
-            if "fanout" in only:
-                results["fanout"] = []
-                per_unit = {"duban": 0.01, "naive": 0.05}  # first guesses (s per unit), then measured
-                for n in sizes:
-                    row: dict[str, Any] = {"units": n}
-                    print(f"[bench] fan-out {n}: floor", file=sys.stderr, flush=True)
-                    row["floor"] = await run_floor(stack, workload(f"fl{n}x{stamp}", n, args.shard, 600))
-                    print(f"[bench] fan-out {n}: duban", file=sys.stderr, flush=True)
-                    lead = _lead_seconds(per_unit["duban"] * n)
-                    w = workload(f"d{n}x{stamp}", n, args.shard, lead)
-                    row["duban"] = await run_duban(stack, w, args.timeout)
-                    row["duban"]["reminder_lead_s"] = lead
-                    if row["duban"].get("fanout_s"):
-                        per_unit["duban"] = row["duban"]["fanout_s"] / n
-                    if n <= args.naive_max:
-                        print(f"[bench] fan-out {n}: naive", file=sys.stderr, flush=True)
-                        lead = _lead_seconds(per_unit["naive"] * n) if n <= args.naive_full_max else 7200.0
-                        w = workload(f"n{n}x{stamp}", n, args.shard, lead)
-                        full = n <= args.naive_full_max
-                        row["naive"] = await run_naive(stack, w, args.timeout, full=full)
-                        row["naive"]["reminder_lead_s"] = lead
-                        if row["naive"].get("fanout_s"):
-                            per_unit["naive"] = row["naive"]["fanout_s"] / n
-                    if n > args.shard and args.single_cycle_wait > 0:
-                        print(f"[bench] fan-out {n}: one cycle of {n}", file=sys.stderr, flush=True)
-                        row["single_cycle"] = await single_cycle_attempt(
-                            stack, f"s{n}x{stamp}", n, args.single_cycle_wait
-                        )
-                    results["fanout"].append(row)
-            if "maildir" in only:
-                n = min(min(sizes), args.shard)
-                print(f"[bench] fan-out {n} into the Maildir sink", file=sys.stderr, flush=True)
-                results["maildir"] = await fanout_maildir(stack, n, f"m{n}x{stamp}", args.timeout)
-            if "cost" in only:
-                print(f"[bench] cost: normal and late path, {args.cost_units} units", file=sys.stderr, flush=True)
-                results["cost"] = await run_cost(stack, f"c{stamp}", args.cost_units, args.timeout, quick=args.quick)
-            if "national" in only:
-                print(f"[bench] national: {args.national_units} units", file=sys.stderr, flush=True)
-                due_min = math.ceil(args.national_window / 60) + 2
-                kw: dict[str, Any] = {}
-                if args.quick:
-                    kw = {"cities_per_province": 2, "counties_per_city": 2}
-                results["national"] = await run_national(
-                    stack,
-                    f"nat{stamp}",
-                    args.national_units,
-                    args.office_units,
-                    args.national_window,
-                    due_min,
-                    args.timeout,
-                    **kw,
-                )
+            for name in SCENARIOS:
+                if name not in only:
+                    continue
+                try:
+                    await SCENARIO_RUNNERS[name](stack, args, stamp, results)
+                except Exception as err:  # one scenario failing must not lose the others' figures
+                    print(f"[bench] {name} failed: {type(err).__name__}: {err}", file=sys.stderr, flush=True)
+                    results.setdefault("errors", {})[name] = f"{type(err).__name__}: {err}"[:500]
+                _save(args.out, results)  # what is measured so far survives a crash or Ctrl-C
         finally:
             results["server_peak_mb"] = round(stack.server_peak_mb(), 1)
             results["sqlite_bytes_total"] = stack.sqlite_bytes() if stack.db.exists() else 0
@@ -156,12 +112,73 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     return results
 
 
+def _sizes(args: argparse.Namespace) -> list[int]:
+    return sorted(int(x) for x in args.units.split(",") if x)
+
+
+async def _fanout(stack: Stack, args: argparse.Namespace, stamp: str, results: dict[str, Any]) -> None:
+    results["fanout"] = []
+    per_unit = {"duban": 0.01, "naive": 0.05}  # first guesses (s per unit), then measured
+    for n in _sizes(args):
+        row: dict[str, Any] = {"units": n}
+        results["fanout"].append(row)
+        print(f"[bench] fan-out {n}: floor", file=sys.stderr, flush=True)
+        row["floor"] = await run_floor(stack, workload(f"fl{n}x{stamp}", n, args.shard, 600))
+        print(f"[bench] fan-out {n}: duban", file=sys.stderr, flush=True)
+        lead = _lead_seconds(per_unit["duban"] * n)
+        w = workload(f"d{n}x{stamp}", n, args.shard, lead)
+        row["duban"] = await run_duban(stack, w, args.timeout)
+        row["duban"]["reminder_lead_s"] = lead
+        if row["duban"].get("fanout_s"):
+            per_unit["duban"] = row["duban"]["fanout_s"] / n
+        if n <= args.naive_max:
+            print(f"[bench] fan-out {n}: naive", file=sys.stderr, flush=True)
+            full = n <= args.naive_full_max
+            lead = _lead_seconds(per_unit["naive"] * n) if full else 7200.0
+            w = workload(f"n{n}x{stamp}", n, args.shard, lead)
+            row["naive"] = await run_naive(stack, w, args.timeout, full=full)
+            row["naive"]["reminder_lead_s"] = lead
+            if row["naive"].get("fanout_s"):
+                per_unit["naive"] = row["naive"]["fanout_s"] / n
+        if n > args.shard and args.single_cycle_wait > 0:
+            print(f"[bench] fan-out {n}: one cycle of {n}", file=sys.stderr, flush=True)
+            row["single_cycle"] = await single_cycle_attempt(stack, f"s{n}x{stamp}", n, args.single_cycle_wait)
+        _save(args.out, results)
+
+
+async def _maildir(stack: Stack, args: argparse.Namespace, stamp: str, results: dict[str, Any]) -> None:
+    n = min(min(_sizes(args)), args.shard)
+    print(f"[bench] fan-out {n} into the Maildir sink", file=sys.stderr, flush=True)
+    results["maildir"] = await fanout_maildir(stack, n, f"m{n}x{stamp}", args.timeout)
+
+
+async def _cost(stack: Stack, args: argparse.Namespace, stamp: str, results: dict[str, Any]) -> None:
+    print(f"[bench] cost: normal and late path, {args.cost_units} units", file=sys.stderr, flush=True)
+    results["cost"] = await run_cost(stack, f"c{stamp}", args.cost_units, args.timeout, quick=args.quick)
+
+
+async def _national(stack: Stack, args: argparse.Namespace, stamp: str, results: dict[str, Any]) -> None:
+    print(f"[bench] national: {args.national_units} units", file=sys.stderr, flush=True)
+    due_min = math.ceil(args.national_window / 60) + 2
+    kw: dict[str, Any] = {"cities_per_province": 2, "counties_per_city": 2} if args.quick else {}
+    results["national"] = await run_national(
+        stack, f"nat{stamp}", args.national_units, args.office_units, args.national_window, due_min, args.timeout, **kw
+    )
+
+
+SCENARIO_RUNNERS = {"fanout": _fanout, "maildir": _maildir, "cost": _cost, "national": _national}
+
+
+def _save(out: Path, results: dict[str, Any]) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n")
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse(argv)
     t = time.monotonic()
     results = asyncio.run(run(args))
     results["wall_s"] = round(time.monotonic() - t, 1)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n")
+    _save(args.out, results)
     print(report.table(results))
     print(f"\nJSON: {args.out}")

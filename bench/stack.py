@@ -78,18 +78,26 @@ class ArrivalLog:
         return self.seen
 
     def matching(self, prefix: str, templates: Collection[str] | None = None) -> list[Arrival]:
-        return [a for a in self.poll() if a.scope.startswith(prefix) and (templates is None or a.template in templates)]
+        return [a for a in self.poll() if _matches(a, prefix, templates)]
 
     async def wait_for(
         self, prefix: str, count: int, templates: Collection[str] | None, within: float
     ) -> list[Arrival]:
         """Arrivals under `prefix` once `count` have come (or whatever came before `within` seconds passed)."""
         deadline = time.monotonic() + within
-        while True:
-            got = self.matching(prefix, templates)
-            if len(got) >= count or time.monotonic() > deadline:
-                return got
+        got = self.matching(prefix, templates)
+        checked = len(self.seen)
+        while len(got) < count and time.monotonic() <= deadline:
             await asyncio.sleep(0.05)
+            # Only the new lines: rescanning every arrival 20 times a second would take CPU from the stack.
+            self.poll()
+            got += [a for a in self.seen[checked:] if _matches(a, prefix, templates)]
+            checked = len(self.seen)
+        return got
+
+
+def _matches(a: Arrival, prefix: str, templates: Collection[str] | None) -> bool:
+    return a.scope.startswith(prefix) and (templates is None or a.template in templates)
 
 
 def _spawn(argv: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
