@@ -96,20 +96,19 @@ async def _wait_closed(client: Client, query: str, within: float) -> bool:
     return False
 
 
-PROBES = 20
 PROBE_SPACING_S = 1.5
 
 
-async def _probe_lateness(stack: Stack, tag: str, within: float) -> dict[str, Any]:
+async def _probe_lateness(stack: Stack, tag: str, count: int, within: float) -> dict[str, Any]:
     """Lateness of single reminders while every unit of the run is still pending.
 
     The all-at-once figure above is bounded by how fast mail goes out (the last of N
     reminders waits for N-1 others). This one asks the other question: does a large
-    pending load make a timer late? PROBES one-unit cycles, reminders PROBE_SPACING_S apart.
+    pending load make a timer late? `count` one-unit cycles, reminders PROBE_SPACING_S apart.
     """
     assert stack.client is not None
     starts = 10.0  # seconds for the probes' notices to go out before the first reminder
-    probes = [workload(f"{tag}{i}", 1, 1, starts + i * PROBE_SPACING_S) for i in range(PROBES)]
+    probes = [workload(f"{tag}{i}", 1, 1, starts + i * PROBE_SPACING_S) for i in range(count)]
     handles = await asyncio.gather(
         *(
             stack.client.start_workflow(
@@ -133,7 +132,7 @@ async def _campaign_board(client: Client, campaign: str) -> list[CycleStatus]:
     return await calls.statuses(client, await calls.list_cycles(client, campaign))
 
 
-async def run_duban(stack: Stack, w: Workload, within: float) -> dict[str, Any]:
+async def run_duban(stack: Stack, w: Workload, within: float, probes: int = 20) -> dict[str, Any]:
     assert stack.client is not None
     client, queue, log = stack.client, stack.settings.temporal.task_queue, stack.arrivals
     prefix = f"cycle:{w.tag}:"
@@ -175,7 +174,7 @@ async def run_duban(stack: Stack, w: Workload, within: float) -> dict[str, Any]:
         out["reminders"] = len(reminders)
         out["reminder_lateness_s"] = _lateness(reminders, moment)
 
-        out["probe_lateness_s"] = await _probe_lateness(stack, f"{w.tag}p", within)
+        out["probe_lateness_s"] = await _probe_lateness(stack, f"{w.tag}p", probes, within)
 
         stats: dict[str, int] = {}
         t_sub = time.perf_counter()

@@ -42,6 +42,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         default=60.0,
         help="seconds to watch one cycle holding more than --shard units (0: do not try)",
     )
+    p.add_argument("--probes", type=int, default=20, help="single reminders timed while every unit is pending")
     p.add_argument("--cost-units", type=int, default=30, help="units per cycle in the normal/late path scenario")
     p.add_argument("--national-units", type=int, default=10_000, help="units in the national simulation (full: 100000)")
     p.add_argument("--office-units", type=int, default=30, help="units per office cycle in the national simulation")
@@ -63,7 +64,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     if args.quick:
         args.units, args.shard, args.cost_units = "20,50", 25, 3
         args.national_units, args.office_units, args.national_window = 12, 3, 5.0
-        args.single_cycle_wait = 0.0
+        args.single_cycle_wait, args.probes = 0.0, 3
     return args
 
 
@@ -127,7 +128,7 @@ async def _fanout(stack: Stack, args: argparse.Namespace, stamp: str, results: d
         print(f"[bench] fan-out {n}: duban", file=sys.stderr, flush=True)
         lead = _lead_seconds(per_unit["duban"] * n)
         w = workload(f"d{n}x{stamp}", n, args.shard, lead)
-        row["duban"] = await run_duban(stack, w, args.timeout)
+        row["duban"] = await run_duban(stack, w, args.timeout, args.probes)
         row["duban"]["reminder_lead_s"] = lead
         if row["duban"].get("fanout_s"):
             per_unit["duban"] = row["duban"]["fanout_s"] / n

@@ -13,11 +13,13 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import AsyncIterator, Collection
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 from pydantic import SecretStr
 from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
@@ -94,6 +96,12 @@ class ArrivalLog:
             got += [a for a in self.seen[checked:] if _matches(a, prefix, templates)]
             checked = len(self.seen)
         return got
+
+
+def _drain(stream: IO[bytes], log: Path) -> None:
+    with log.open("ab") as out:
+        for line in stream:
+            out.write(line)
 
 
 def _matches(a: Arrival, prefix: str, templates: Collection[str] | None) -> bool:
@@ -253,6 +261,9 @@ class Stack:
         if line.strip() != b"ready":
             _stop(proc)
             raise RuntimeError(f"the {mode} worker did not start; see {log}")
+        # Keep reading: once the 64 KB pipe is full, the SDK core's thread that writes its log lines
+        # to stdout blocks, and with it every workflow task (seen: the worker stopped polling).
+        threading.Thread(target=_drain, args=(proc.stdout, log), daemon=True).start()
         handle = WorkerProc(proc)
         try:
             yield handle
