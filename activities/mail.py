@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.errors import HeaderParseError
 from email.headerregistry import Address
-from email.message import EmailMessage
+from email.message import Message
 from pathlib import Path
 
 import aiosmtplib
@@ -314,7 +314,7 @@ class MailActivities:
         return client
 
     async def _send_one(
-        self, client: aiosmtplib.SMTP, batch: MailBatch, out: _Outgoing, msg: EmailMessage, progress: _Progress
+        self, client: aiosmtplib.SMTP, batch: MailBatch, out: _Outgoing, msg: Message, progress: _Progress
     ) -> None:
         try:
             await client.send_message(msg, sender=self.smtp.sender, recipients=[out.address])

@@ -10,7 +10,7 @@ import asyncio
 import datetime as dt
 import time
 from email.headerregistry import Address
-from email.message import EmailMessage
+from email.message import Message
 
 import aiosmtplib
 
@@ -22,8 +22,8 @@ from schemas.notify import Notification
 from workers.settings import Settings
 
 
-def build(settings: Settings, scope: str, notifications: list[Notification]) -> list[EmailMessage]:
-    """Each notification as the MIME message the activity would send (scope header set to `scope`)."""
+def build(settings: Settings, scope: str, notifications: list[Notification]) -> list[tuple[str, Message]]:
+    """Each notification as (recipient, the MIME message the activity would send), scope header set to `scope`."""
     links = PortalTokens(settings.secret_key.get_secret_value(), settings.public_url, settings.portal_token_days)
     renderer = MailRenderer(links)
     sender = Address(display_name=settings.smtp.sender_name, addr_spec=settings.smtp.sender)
@@ -43,20 +43,20 @@ def build(settings: Settings, scope: str, notifications: list[Notification]) -> 
             date=now,
             headers={"X-Duban-Scope": scope, "X-Duban-Template": n.template.value},
         )
-        out.append(build_message(envelope, renderer.render(n), invites=invites))
+        out.append((n.to.email, build_message(envelope, renderer.render(n), invites=invites)))
     return out
 
 
-async def send(settings: Settings, batches: list[list[EmailMessage]]) -> float:
+async def send(settings: Settings, batches: list[list[tuple[str, Message]]]) -> float:
     """Send every batch over its own SMTP session, all batches at once; seconds until the last 250."""
 
-    async def one(batch: list[EmailMessage]) -> None:
+    async def one(batch: list[tuple[str, Message]]) -> None:
         s = settings.smtp
         client = aiosmtplib.SMTP(hostname=s.host, port=s.port, timeout=s.timeout_seconds)
         await client.connect()
         try:
-            for msg in batch:
-                await client.send_message(msg, sender=s.sender, recipients=[str(msg["To"].addresses[0].addr_spec)])
+            for recipient, msg in batch:
+                await client.send_message(msg, sender=s.sender, recipients=[recipient])
         finally:
             await client.quit()
 

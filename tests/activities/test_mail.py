@@ -4,6 +4,7 @@ import email
 import hashlib
 import mailbox
 from datetime import UTC, datetime, timedelta
+from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import default as default_policy
 
@@ -13,7 +14,8 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.mail import MailActivities, digest_key
-from activities.mime import message_id
+from activities.mail_render import Rendered
+from activities.mime import Envelope, build_message, message_id
 from activities.sent_ledger import SentLedger
 from schemas.notify import BatchResult, DeliveryStatus, MailBatch, Template, UnitLine
 from tests.activities.mail_helpers import DEFERRED_ADDRESS, DUE, REFUSED_ADDRESS, batch, context, note
@@ -235,6 +237,26 @@ class TestRefusals:
         result = await send(mailer, batch(note("k/none", None)))
         assert [d.status for d in result.deliveries] == [DeliveryStatus.NO_ADDRESS]
         assert stored(sink) == []
+
+    async def test_line_break_in_a_name_is_refused_not_turned_into_headers(
+        self, mailer: MailActivities, sink: SmtpSink
+    ) -> None:
+        """A name carrying CR/LF (header injection) is REFUSED; the message is not sent, the others are."""
+        evil = note("k/evil", "e@yaan.example", name="张三\r\nBcc: spy@elsewhere.example")
+        result = await send(mailer, batch(evil, note("k/ok", "ok@yaan.example")))
+        statuses = {d.key: d.status for d in result.deliveries}
+        assert statuses == {"k/evil": DeliveryStatus.REFUSED, "k/ok": DeliveryStatus.SENT}
+        assert "CR or LF" in result.refused[0].detail
+        [msg] = stored(sink)
+        assert msg["Bcc"] is None and message_ids(sink) == [message_id("k/ok")]
+
+    def test_line_break_in_a_subject_or_header_is_refused(self) -> None:
+        """The MIME builder refuses a header value with a line break rather than emit it."""
+        sender, to = Address("督办", addr_spec="duban@yaan.example"), Address("张三", addr_spec="z@yaan.example")
+        for subject, headers in (("通知\r\nBcc: spy@elsewhere.example", {}), ("通知", {"X-Duban-Scope": "a\nb"})):
+            envelope = Envelope(sender=sender, to=to, key="k", date=datetime.now(UTC), headers=headers)
+            with pytest.raises(ValueError, match="line break"):
+                build_message(envelope, Rendered(subject=subject, text="正文", html="<p>正文</p>", markdown="正文"))
 
 
 class TestDigest:
