@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError, RPCStatusCode
 
+from console import client_calls as calls
 from schemas.cycle import Receipt, SubmitReport
 
 T = TypeVar("T")
@@ -83,7 +84,7 @@ async def submit(handle: WorkflowHandle[Any, Any], call: SubmitReport, stats: di
             await handle.execute_update("submit_report", call, id=update_id, result_type=Receipt)
             return time.perf_counter() - t
         except (RPCError, WorkflowUpdateRPCTimeoutOrCancelledError) as err:
-            if isinstance(err, RPCError) and err.status not in RETRYABLE:
+            if isinstance(err, RPCError) and err.status not in RETRYABLE and not calls.wft_failed(err):
                 raise
             stats["retries"] = stats.get("retries", 0) + 1
             await asyncio.sleep(delay)

@@ -218,6 +218,12 @@ async def cycles_of_unit(client: Client, unit_id: str, campaign: str | None = No
     return [s for s in found if any(row.unit_id == unit_id for row in s.units)]
 
 
+def wft_failed(err: RPCError) -> bool:
+    """The workflow's last task failed and the server is retrying it (e.g. a worker restarting or
+    overloaded): an Update is refused until a task succeeds, so the call is worth repeating."""
+    return err.status == RPCStatusCode.FAILED_PRECONDITION and "Workflow Task in failed state" in err.message
+
+
 async def update(client: Client, workflow_id: str, name: str, arg: BaseModel, result_type: type[R]) -> R:
     """Run one Update: retried while the workflow is at its in-flight limit, Rejected on a validator's no."""
     handle = client.get_workflow_handle(workflow_id)
@@ -237,7 +243,7 @@ async def update(client: Client, workflow_id: str, name: str, arg: BaseModel, re
             continue
         except RPCError as err:
             # Busy, or the server restarting: the same update id makes the retry safe (applied once).
-            if err.status in (RPCStatusCode.RESOURCE_EXHAUSTED, RPCStatusCode.UNAVAILABLE):
+            if err.status in (RPCStatusCode.RESOURCE_EXHAUSTED, RPCStatusCode.UNAVAILABLE) or wft_failed(err):
                 # Full jitter spreads a burst of callers out instead of retrying in lockstep.
                 await asyncio.sleep(random.uniform(0, delay))  # noqa: S311 -- jitter, not security
                 delay = min(delay * 2, _MAX_DELAY)
