@@ -2,7 +2,7 @@
 
 import typer
 
-from console import calendar_cmd, campaign_cmd, cycle_cmd, lead_cmd, mail_cmd, plan_cmd, process_cmd
+from console import calendar_cmd, campaign_cmd, cycle_cmd, lead_cmd, link_cmd, mail_cmd, plan_cmd, process_cmd
 from console import export as export_cmd
 from console.auth import user_app
 from console.client_calls import exit_without_teardown
@@ -18,6 +18,7 @@ app.add_typer(plan_cmd.app, name="plan")
 app.add_typer(campaign_cmd.app, name="campaign")
 process_cmd.register(app)
 cycle_cmd.register(app)
+app.add_typer(link_cmd.app, name="link")
 app.add_typer(lead_cmd.app, name="lead")
 app.add_typer(mail_cmd.app, name="mail")
 app.add_typer(export_cmd.app, name="export")

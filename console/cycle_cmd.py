@@ -5,6 +5,7 @@
     duban submit --cycle ID --unit UNIT --file F [--file F ...]
     duban extend | waive | return | forward | close | recompute ...
     duban extension decide|refuse ...
+    (a unit's links: `duban link revoke|new`, console/link_cmd.py)
 
 Every change goes through the cycle's Updates (the same ones the web console
 uses): a refusal exits 2 with the reason, a receipt or result is printed.

@@ -7,6 +7,9 @@ an extension or a recomputed deadline moves it: each event keeps the UID the
 mail invites use (`activities.invites.invite_uid`: `<cycle id>/<unit id>@duban`),
 and its SEQUENCE and DTSTAMP follow the moment the deadline was last set, so
 calendar clients replace the event instead of adding a second one.
+
+A feed link made before the office revoked the unit's links in any cycle the
+feed shows is refused, as an expired one is.
 """
 
 import asyncio
@@ -22,7 +25,7 @@ from temporalio.service import RPCError
 
 from activities.invites import PRODID, deadline_invite
 from console import client_calls as calls
-from console.tokens import PortalTokens, TokenError
+from console.tokens import PortalTokens, TokenError, check_not_revoked
 from schemas.cycle import UnitPhase, UnitView
 from schemas.notify import MessageContext
 from schemas.people import ID_PATTERN
@@ -92,7 +95,7 @@ def feed_calendar(unit_id: str, views: list[UnitView], tokens: PortalTokens) -> 
             view.state.due,
             stamp=_set_at(view),
             summary=summary,
-            url=tokens.portal_link(view.cycle_id, unit_id),
+            url=tokens.portal_link(view.cycle_id, unit_id, not_before=view.state.links_valid_from),
         )
         for event in Calendar.from_ical(ics).walk("VEVENT"):
             cal.add_component(event)
@@ -111,6 +114,12 @@ def feed_router(settings: Settings, client_factory: ClientFactory) -> APIRouter:
         except TokenError as err:
             return PlainTextResponse(str(err), status_code=404)
         views = await open_deadlines(await client_factory(), grant.unit_id)
+        # The feed spans the unit's cycles: the latest revocation among those it would show decides.
+        revoked = max((v.state.links_valid_from for v in views if v.state.links_valid_from), default=None)
+        try:
+            check_not_revoked(grant, revoked)
+        except TokenError as err:
+            return PlainTextResponse(str(err), status_code=404)
         return Response(
             feed_calendar(grant.unit_id, views, tokens),
             media_type="text/calendar; charset=utf-8",

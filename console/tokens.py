@@ -1,23 +1,48 @@
 """Signed links for units: the portal page of one cycle, and the unit's calendar feed.
 
-A token binds exactly one unit (and, for the portal, one cycle) and expires;
-the signing key lives in the settings, so links are made by activities and
+A token binds exactly one unit (and, for the portal, one cycle), expires, and
+can be revoked: the office records a moment in the cycle (`links_valid_from`,
+set by the `revoke_links` Update) and every link made before it is refused.
+The signing key lives in the settings, so links are made by activities and
 surfaces, never inside a workflow.
 """
 
+import datetime as dt
 from dataclasses import dataclass
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
+EXPIRED = "this link has expired; ask the office for a new one"
+REVOKED = "this link was revoked; ask the office for a new one"
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_MICROSECOND = dt.timedelta(microseconds=1)
+
 
 class TokenError(ValueError):
-    """The token is forged, expired, or made for something else."""
+    """The token is forged, expired, revoked, or made for something else."""
 
 
 @dataclass(frozen=True)
 class PortalGrant:
     unit_id: str
     cycle_id: str  # "" for a calendar-feed grant, which covers all of a unit's cycles
+    issued_at: dt.datetime
+
+
+def _issue_stamp(not_before: dt.datetime | None) -> int:
+    """The issue time a new token carries, in whole microseconds since the epoch.
+
+    itsdangerous' own timestamp counts whole seconds, and a revocation and the
+    new link the office makes right after it fall in the same second; so the
+    payload carries the time to the microsecond (`workflow.now()`'s precision),
+    compared exactly. `not_before` is the revocation the link is made for: a
+    link made by a machine whose clock runs behind the Temporal server's still
+    counts as made after it.
+    """
+    at = dt.datetime.now(dt.UTC)
+    if not_before is not None and not_before > at:
+        at = not_before
+    return (at - _EPOCH) // _MICROSECOND
 
 
 class PortalTokens:
@@ -27,33 +52,43 @@ class PortalTokens:
         self.public_url = public_url.rstrip("/")
         self.max_age_seconds = max_age_days * 86400
 
-    def portal_token(self, cycle_id: str, unit_id: str) -> str:
-        return self._portal.dumps({"u": unit_id, "c": cycle_id})
+    def portal_token(self, cycle_id: str, unit_id: str, not_before: dt.datetime | None = None) -> str:
+        return self._portal.dumps({"u": unit_id, "c": cycle_id, "t": _issue_stamp(not_before)})
 
-    def feed_token(self, unit_id: str) -> str:
-        return self._feed.dumps({"u": unit_id})
+    def feed_token(self, unit_id: str, not_before: dt.datetime | None = None) -> str:
+        return self._feed.dumps({"u": unit_id, "t": _issue_stamp(not_before)})
 
-    def portal_link(self, cycle_id: str, unit_id: str) -> str:
-        return f"{self.public_url}/portal/{self.portal_token(cycle_id, unit_id)}"
+    def portal_link(self, cycle_id: str, unit_id: str, not_before: dt.datetime | None = None) -> str:
+        return f"{self.public_url}/portal/{self.portal_token(cycle_id, unit_id, not_before)}"
 
-    def feed_link(self, unit_id: str) -> str:
-        return f"{self.public_url}/feed/{self.feed_token(unit_id)}.ics"
+    def feed_link(self, unit_id: str, not_before: dt.datetime | None = None) -> str:
+        return f"{self.public_url}/feed/{self.feed_token(unit_id, not_before)}.ics"
 
     def read_portal(self, token: str) -> PortalGrant:
-        data = self._load(self._portal, token)
-        return PortalGrant(unit_id=str(data["u"]), cycle_id=str(data["c"]))
+        data, issued_at = self._load(self._portal, token)
+        return PortalGrant(unit_id=str(data["u"]), cycle_id=str(data["c"]), issued_at=issued_at)
 
     def read_feed(self, token: str) -> PortalGrant:
-        data = self._load(self._feed, token)
-        return PortalGrant(unit_id=str(data["u"]), cycle_id="")
+        data, issued_at = self._load(self._feed, token)
+        return PortalGrant(unit_id=str(data["u"]), cycle_id="", issued_at=issued_at)
 
-    def _load(self, serializer: URLSafeTimedSerializer, token: str) -> dict[str, object]:
+    def _load(self, serializer: URLSafeTimedSerializer, token: str) -> tuple[dict[str, object], dt.datetime]:
         try:
-            data = serializer.loads(token, max_age=self.max_age_seconds)
+            data, signed_at = serializer.loads(token, max_age=self.max_age_seconds, return_timestamp=True)
         except SignatureExpired as exc:
-            raise TokenError("this link has expired; ask the office for a new one") from exc
+            raise TokenError(EXPIRED) from exc
         except BadSignature as exc:
             raise TokenError("this link is not valid") from exc
         if not isinstance(data, dict) or "u" not in data:
             raise TokenError("this link is not valid")
-        return data
+        stamp = data.get("t")
+        # Links made before revocation existed carry only itsdangerous' whole second: taking the
+        # start of that second errs towards refusing one made in the same second as a revocation.
+        issued_at = _EPOCH + stamp * _MICROSECOND if isinstance(stamp, int) else signed_at
+        return data, issued_at
+
+
+def check_not_revoked(grant: PortalGrant, links_valid_from: dt.datetime | None) -> None:
+    """Refuse a link made before the office revoked the unit's links (one made at that very moment opens)."""
+    if links_valid_from is not None and grant.issued_at < links_valid_from:
+        raise TokenError(REVOKED)

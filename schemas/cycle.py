@@ -101,7 +101,8 @@ class TimelineEntry(Model):
     """Something that happened to a unit: for the unit's timeline and the audit trail."""
 
     at: UtcDateTime
-    what: str  # notice | reminder:<key> | overdue | escalation:<key> | submitted | extension_* | returned | waived
+    # notice | reminder:<key> | overdue | escalation:<key> | submitted | extension_* | returned | waived | links_revoked
+    what: str
     by: str = ""  # the acting person, "duban" for the engine
     detail: str = ""
 
@@ -121,6 +122,9 @@ class UnitState(Model):
     escalation_level: int = 0
     fired: list[str] = Field(default_factory=list, description="agenda steps done, as '<step>@<due_version>'")
     timeline: list[TimelineEntry] = Field(default_factory=list)
+    links_valid_from: UtcDateTime | None = Field(
+        default=None, description="the unit's portal and feed links made before this moment are refused (revoked)"
+    )
 
 
 class CycleStage(StrEnum):
@@ -215,6 +219,17 @@ class Waive(Model):
     by: str = Field(min_length=1)
 
 
+class RevokeLinks(Model):
+    """The office cuts off the unit's links made so far (a notice forwarded too widely, a liaison who left).
+
+    Refused from then on: the unit's portal links to this cycle, and its feed links while the feed shows this cycle.
+    """
+
+    unit_id: str
+    reason: str = Field(default="", max_length=1000)
+    by: str = Field(min_length=1)
+
+
 class OfficeAction(Model):
     """Forward upward now, or close the cycle."""
 
@@ -231,6 +246,13 @@ class ActionResult(Model):
     cycle_id: str
     message: str
     moved: list[str] = Field(default_factory=list)
+
+
+class LinksRevoked(ActionResult):
+    """What `revoke_links` answers: from when the unit's links open again (new links are made from then on)."""
+
+    unit_id: str
+    links_valid_from: UtcDateTime
 
 
 # ---- Views -----------------------------------------------------------------------------------

@@ -30,11 +30,13 @@ with workflow.unsafe.imports_passed_through():
         ExtensionRequest,
         HolidayRequest,
         Light,
+        LinksRevoked,
         NewCalendar,
         OfficeAction,
         Receipt,
         RequestExtension,
         ReturnForRevision,
+        RevokeLinks,
         Submission,
         SubmitReport,
         TimelineEntry,
@@ -693,6 +695,30 @@ class ReportingCycle:
         unit = self._unit_for_call(call.unit_id)
         if unit.phase in (UnitPhase.WAIVED, UnitPhase.SUBMITTED):
             raise _rejected(f"unit {call.unit_id} is already {unit.phase.value}")
+
+    @workflow.update
+    def revoke_links(self, call: RevokeLinks) -> LinksRevoked:
+        """The unit's links made before now stop opening; the portal and the feed compare each link's issue time."""
+        unit = self.state.units[call.unit_id]
+        now = workflow.now()
+        unit.links_valid_from = now
+        self._record(unit, "links_revoked", by=call.by, detail=call.reason)
+        self._audit(call.by, f"links revoked: {call.reason}" if call.reason else "links revoked", call.unit_id)
+        return LinksRevoked(
+            cycle_id=self.spec.cycle_id,
+            unit_id=call.unit_id,
+            links_valid_from=now,
+            message=f"{call.unit_id}: links made before {now.isoformat(timespec='seconds')} no longer open",
+        )
+
+    @revoke_links.validator
+    def validate_revoke_links(self, call: RevokeLinks) -> None:
+        # Unlike the other office actions, a closed cycle still takes this: the portal keeps showing
+        # a closed cycle's page, so a leaked link to it must still be stoppable while the workflow
+        # finishes. (Once the workflow has ended, the server refuses every Update; the surfaces say so.)
+        self._ready()
+        if call.unit_id not in self.state.units:
+            raise _rejected(f"unknown unit {call.unit_id!r} in cycle {self.spec.cycle_id}")
 
     @workflow.update
     def forward_upward(self, call: OfficeAction) -> ActionResult:

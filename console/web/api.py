@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Form, Request, UploadFile
 from pydantic import BaseModel
 
 from console import client_calls as calls
+from console import links
 from console.auth import User
 from console.web.actions import CycleAction, CycleActionName, UnitAction, UnitActionName, cycle_action, unit_action
 from console.web.context import api_operator, api_user, ctx, header_csrf
@@ -77,6 +78,19 @@ async def submit(
 ) -> Any:
     """Submit on behalf of a unit (multipart: title, kind, text, files)."""
     return await submit_for(request, cycle_id, unit_id, title, kind, text, files or [], user.name)
+
+
+@router.post(
+    "/cycles/{cycle_id}/units/{unit_id}/links/revoke",
+    response_model=links.UnitLinks,
+    dependencies=[Depends(header_csrf)],
+)
+async def revoke_links(
+    request: Request, user: ApiOperator, cycle_id: str, unit_id: str, body: links.LinkRevocation
+) -> Any:
+    """Revoke the unit's links to this cycle made so far (portal, and feed while it shows the cycle); new links back."""
+    c = ctx(request)
+    return await links.revoke(await c.client(), c.tokens, cycle_id, unit_id, body.reason, user.name)
 
 
 @router.post(

@@ -53,6 +53,7 @@ def what_zh(what: str) -> str:
         "returned": "退回修改",
         "waived": "免报",
         "deadline_moved": "截止时间调整",
+        "links_revoked": "撤销报送链接",
     }
     return words.get(head, what)
 

@@ -9,6 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
 from console import client_calls as calls
+from console import links
 from console.auth import SESSION_COOKIE, SESSION_SECONDS, User
 from console.web import charts
 from console.web.actions import CycleAction, CycleActionName, UnitAction, UnitActionName, cycle_action, unit_action
@@ -141,9 +142,19 @@ async def unit_page(request: Request, user: PageUser, cycle_id: str, unit_id: st
     chart = charts.cycle_timeline(
         charts.lanes([view], min((e.at for e in view.state.timeline), default=view.row.due.at)), dt.datetime.now(dt.UTC)
     )
-    portal = c.tokens.portal_link(cycle_id, unit_id) if user.may_act else None
+    # Links only for operators (leadership looks, it does not hand out access), valid from the last revocation.
+    valid_from = view.state.links_valid_from
+    portal = c.tokens.portal_link(cycle_id, unit_id, not_before=valid_from) if user.may_act else None
+    feed = c.tokens.feed_link(unit_id, not_before=valid_from) if user.may_act else None
     return c.render(
-        request, "unit.html", view=view, chart=chart, portal=portal, cycle_url=cycle_url, kinds=list(ReportKind)
+        request,
+        "unit.html",
+        view=view,
+        chart=chart,
+        portal=portal,
+        feed=feed,
+        cycle_url=cycle_url,
+        kinds=list(ReportKind),
     )
 
 
@@ -173,6 +184,21 @@ def _date(text: str) -> dt.date | None:
         return dt.date.fromisoformat(text)
     except ValueError as err:
         raise calls.Rejected(f"{text!r} 不是日期 (YYYY-MM-DD)") from err
+
+
+@router.post("/cycles/{cycle_id}/units/{unit_id}/links/revoke", dependencies=[Depends(form_csrf)])
+async def revoke_links_form(
+    request: Request, user: PageOperator, cycle_id: str, unit_id: str, reason: Annotated[str, Form()] = ""
+) -> Response:
+    """Revoke the unit's links; the page then shows the new ones to send."""
+    c = ctx(request)
+    try:
+        found = await links.revoke(
+            await c.client(), c.tokens, cycle_id, unit_id, links.LinkRevocation(reason=reason).reason, user.name
+        )
+    except (calls.Rejected, ValidationError) as err:
+        return redirect(cycle_url(cycle_id, unit_id), f"操作未执行：{err}")
+    return redirect(cycle_url(cycle_id, unit_id), f"已撤销此前的链接，请把本页的新链接发给该单位：{found.message}")
 
 
 @router.post("/cycles/{cycle_id}/units/{unit_id}/actions/{action}", dependencies=[Depends(form_csrf)])

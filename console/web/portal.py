@@ -1,7 +1,8 @@
-"""The unit portal: the link in each notice, no password — a signed, expiring token for one unit and one cycle.
+"""The unit portal: the link in each notice, no password — a signed token for one unit and one cycle.
 
 Every read and write here takes the unit and the cycle from the token, never
-from the request, so a token for unit A can neither show nor change unit B.
+from the request, so a token for unit A can neither show nor change unit B. A
+token expires, and stops opening once the office revokes the unit's links.
 """
 
 import datetime as dt
@@ -11,16 +12,20 @@ from fastapi import APIRouter, Depends, Form, Request, UploadFile
 from fastapi.responses import Response
 
 from console import client_calls as calls
-from console.tokens import PortalGrant, TokenError
+from console.tokens import PortalGrant, TokenError, check_not_revoked
 from console.web.context import ctx, form_csrf
 from console.web.pages import submit_for
-from schemas.cycle import Receipt, RequestExtension
+from schemas.cycle import Receipt, RequestExtension, UnitView
 from schemas.plan import ReportKind
 
 router = APIRouter(include_in_schema=False)
 
 
-def _grant(request: Request, token: str) -> PortalGrant | Response:
+async def _open(request: Request, token: str) -> tuple[PortalGrant, UnitView] | Response:
+    """The token's grant and the unit's view, or the page that says why the link does not open.
+
+    Every route checks the link here before it reads or writes: a revoked link neither shows
+    the page nor submits."""
     c = ctx(request)
     try:
         grant = c.tokens.read_portal(token)
@@ -28,23 +33,33 @@ def _grant(request: Request, token: str) -> PortalGrant | Response:
         return c.render(request, "portal_error.html", status_code=403, reason=f"链接无效或已过期（{err}）")
     if not grant.cycle_id:
         return c.render(request, "portal_error.html", status_code=403, reason="链接无效")
-    return grant
+    view = await _view(request, grant)
+    if isinstance(view, Response):
+        return view
+    try:
+        check_not_revoked(grant, view.state.links_valid_from)
+    except TokenError as err:
+        return c.render(request, "portal_error.html", status_code=403, reason=f"链接已被办公室撤销（{err}）")
+    return grant, view
 
 
-async def _page(
+async def _view(request: Request, grant: PortalGrant) -> UnitView | Response:
+    c = ctx(request)
+    try:
+        return await calls.unit_view(await c.client(), grant.cycle_id, grant.unit_id)
+    except calls.Rejected:
+        return c.render(request, "portal_error.html", status_code=404, reason="该报送事项已不存在")
+
+
+def _render(
     request: Request,
     token: str,
-    grant: PortalGrant,
+    view: UnitView,
     status_code: int = 200,
     receipt: Receipt | None = None,
     error: str | None = None,
 ) -> Response:
-    c = ctx(request)
-    try:
-        view = await calls.unit_view(await c.client(), grant.cycle_id, grant.unit_id)
-    except calls.Rejected:
-        return c.render(request, "portal_error.html", status_code=404, reason="该报送事项已不存在")
-    return c.render(
+    return ctx(request).render(
         request,
         "portal.html",
         status_code=status_code,
@@ -57,12 +72,27 @@ async def _page(
     )
 
 
+async def _page(
+    request: Request,
+    token: str,
+    grant: PortalGrant,
+    status_code: int = 200,
+    receipt: Receipt | None = None,
+    error: str | None = None,
+) -> Response:
+    """The page as it is after a call (read again, so it shows what the call changed)."""
+    view = await _view(request, grant)
+    if isinstance(view, Response):
+        return view
+    return _render(request, token, view, status_code, receipt, error)
+
+
 @router.get("/portal/{token}")
 async def portal(request: Request, token: str) -> Response:
-    grant = _grant(request, token)
-    if isinstance(grant, Response):
-        return grant
-    return await _page(request, token, grant)
+    opened = await _open(request, token)
+    if isinstance(opened, Response):
+        return opened
+    return _render(request, token, opened[1])
 
 
 @router.post("/portal/{token}", dependencies=[Depends(form_csrf)])
@@ -74,9 +104,10 @@ async def portal_submit(
     text: Annotated[str, Form()] = "",
     files: Annotated[list[UploadFile] | None, Form()] = None,
 ) -> Response:
-    grant = _grant(request, token)
-    if isinstance(grant, Response):
-        return grant
+    opened = await _open(request, token)
+    if isinstance(opened, Response):
+        return opened
+    grant = opened[0]
     try:
         receipt = await submit_for(
             request, grant.cycle_id, grant.unit_id, title, kind, text, files or [], f"{grant.unit_id}（网上报送）"
@@ -90,9 +121,10 @@ async def portal_submit(
 async def portal_extension(
     request: Request, token: str, wanted: Annotated[str, Form()], reason: Annotated[str, Form()]
 ) -> Response:
-    grant = _grant(request, token)
-    if isinstance(grant, Response):
-        return grant
+    opened = await _open(request, token)
+    if isinstance(opened, Response):
+        return opened
+    grant = opened[0]
     try:
         day = dt.date.fromisoformat(wanted)
         call = RequestExtension(unit_id=grant.unit_id, reason=reason, wanted=day, by=grant.unit_id)

@@ -30,6 +30,7 @@ from schemas.cycle import (
     Receipt,
     RequestExtension,
     ReturnForRevision,
+    RevokeLinks,
     SubmitReport,
     Waive,
 )
@@ -75,6 +76,10 @@ def cli_cases(tmp: Path, cycle_id: str) -> list[tuple[list[str], str]]:
         (["submit", "--cycle", cycle_id, "--unit", "unit-a", "--file", str(evil)], "not accepted"),
         (["extend", "--cycle", cycle_id, "--unit", "unit-a", "--to", "2020-01-01", "--by", "op"], "2020-01-01"),
         (["waive", "--cycle", cycle_id, "--unit", "nobody", "--reason", "r", "--by", "op"], "nobody"),
+        (["link", "revoke", "--cycle", cycle_id, "--unit", "nobody", "--by", "op"], "nobody"),
+        (["link", "revoke", "--cycle", "cycle:none:x:y:z", "--unit", "unit-a", "--by", "op"], "cycle:none"),
+        (["link", "new", "--cycle", cycle_id, "--unit", "nobody"], "nobody"),
+        (["link", "new", "--cycle", "cycle:none:x:y:z", "--unit", "unit-a"], "cycle:none"),
         (["lead", "show", "lead:none:0"], "lead:none:0"),
         (["lead", "ack", "lead:none:0", "--unit", "u1"], "lead:none:0"),
     ]
@@ -208,6 +213,7 @@ async def test_cycle_updates_from_the_wrong_unit_or_stage(cycle_stack: CycleStac
         ),
         ("waive", Waive(unit_id="unit-b", reason="r", by="op"), "already submitted"),
         ("waive", Waive(unit_id="unit-c", reason="r", by="op"), "already waived"),
+        ("revoke_links", RevokeLinks(unit_id="nobody", by="op"), "unknown unit"),
     ]
     for name, call, fragment in cases:
         await _refused(client, wid, name, call, Receipt, fragment, snapshot)
@@ -217,6 +223,7 @@ async def test_cycle_updates_from_the_wrong_unit_or_stage(cycle_stack: CycleStac
     closed = [
         ("submit_report", SubmitReport(unit_id="unit-a", title="x"), "no running workflow"),
         ("close", OfficeAction(reason="again", by="op"), "no running workflow"),
+        ("revoke_links", RevokeLinks(unit_id="unit-a", by="op"), "no running workflow"),
     ]
     for name, call, fragment in closed:
         await _refused(client, wid, name, call, Receipt, fragment, snapshot)

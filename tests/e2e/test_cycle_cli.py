@@ -2,6 +2,8 @@
 runs them: the installed command in a subprocess, against a live dev server, worker and SMTP sink."""
 
 import asyncio
+import datetime as dt
+import getpass
 import hashlib
 import json
 import sys
@@ -12,6 +14,7 @@ from typing import Any
 import pytest
 
 from console import client_calls as calls
+from console.tokens import REVOKED, PortalTokens, TokenError, check_not_revoked
 from tests.e2e.cycle_stack import CycleStack, cycle_stack_fixture  # noqa: F401 -- the fixture
 
 DUBAN = Path(sys.executable).parent / "duban"
@@ -199,6 +202,75 @@ class TestCycleCommands:
         assert result.stage.value == "closed"
         after = await duban(cycle_stack, "waive", "--cycle", handle.id, "--unit", "unit-a", "--reason", "x")
         assert after.code == 2
+
+
+class TestLinkCommands:
+    async def test_link_new_and_revoke(self, cycle_stack: CycleStack) -> None:
+        """`link new` prints the unit's links; `link revoke` records who and why, refuses every link made
+        before it and prints new ones that open; unknown units, unknown and ended cycles exit 2."""
+        handle = await cycle_stack.open_cycle("links", units={"unit-a": "甲单位", "unit-b": "乙单位"})
+        cid = handle.id
+        s = cycle_stack.settings
+        tokens = PortalTokens(s.secret_key.get_secret_value(), s.public_url, s.portal_token_days)
+
+        def grants(printed: dict[str, str]):  # type: ignore[no-untyped-def]
+            portal = tokens.read_portal(printed["portal_link"].rsplit("/portal/", 1)[1])
+            feed = tokens.read_feed(printed["feed_link"].rsplit("/feed/", 1)[1].removesuffix(".ics"))
+            assert (portal.unit_id, portal.cycle_id, feed.unit_id) == ("unit-a", cid, "unit-a")
+            return portal, feed
+
+        made = (await duban(cycle_stack, "link", "new", "--cycle", cid, "--unit", "unit-a", "--json")).json()
+        assert made["links_valid_from"] is None
+        old = grants(made)
+
+        revoked = (
+            await duban(
+                cycle_stack,
+                "link",
+                "revoke",
+                *("--cycle", cid, "--unit", "unit-a", "--reason", "通知被转发到外部群", "--by", "张三", "--json"),
+            )
+        ).json()
+        valid_from = dt.datetime.fromisoformat(revoked["links_valid_from"])
+        for grant in old:
+            with pytest.raises(TokenError, match=REVOKED):
+                check_not_revoked(grant, valid_from)
+        for grant in grants(revoked):
+            check_not_revoked(grant, valid_from)
+
+        view = (await duban(cycle_stack, "unit", "show", "unit-a", "--cycle", cid, "--json")).json()["cycles"][0]
+        assert dt.datetime.fromisoformat(view["state"]["links_valid_from"]) == valid_from
+        entry = view["state"]["timeline"][-1]
+        assert (entry["what"], entry["by"], entry["detail"]) == ("links_revoked", "张三", "通知被转发到外部群")
+        assert dt.datetime.fromisoformat(entry["at"]) == valid_from
+        human = await duban(cycle_stack, "unit", "show", "unit-a", "--cycle", cid)
+        assert "links_revoked" in human.out and "张三" in human.out
+
+        # Without --by the operator's login name is recorded; the human output prints both links.
+        plain = await duban(cycle_stack, "link", "revoke", "--cycle", cid, "--unit", "unit-b")
+        assert plain.code == 0, plain.err
+        assert "/portal/" in plain.out and "/feed/" in plain.out and ".ics" in plain.out
+        b = await calls.unit_view(cycle_stack.client, cid, "unit-b")
+        assert b.state.timeline[-1].what == "links_revoked" and b.state.timeline[-1].by == getpass.getuser()
+
+        before = await calls.unit_view(cycle_stack.client, cid, "unit-a")
+        unknown = await duban(cycle_stack, "link", "revoke", "--cycle", cid, "--unit", "nobody", "--by", "张三")
+        assert unknown.code == 2 and "unknown unit 'nobody'" in unknown.err
+        assert len(unknown.err.strip().splitlines()) == 1
+        no_unit = await duban(cycle_stack, "link", "new", "--cycle", cid, "--unit", "nobody")
+        assert no_unit.code == 2 and "unknown unit" in no_unit.err and "/portal/" not in no_unit.out
+        no_cycle = await duban(cycle_stack, "link", "new", "--cycle", "cycle:none:x:y:2026-Y", "--unit", "unit-a")
+        assert no_cycle.code == 2 and "cycle:none" in no_cycle.err
+        after = await calls.unit_view(cycle_stack.client, cid, "unit-a")
+        assert after.state == before.state
+
+        # Once the cycle's workflow has ended nothing can be recorded in it: said so, exit 2.
+        closed = await duban(cycle_stack, "close", "--cycle", cid, "--reason", "测试结束", "--json")
+        assert closed.code == 0, closed.err
+        await asyncio.wait_for(handle.result(), timeout=20)
+        ended = await duban(cycle_stack, "link", "revoke", "--cycle", cid, "--unit", "unit-a")
+        assert ended.code == 2 and "has ended" in ended.err and "DUBAN_PORTAL_TOKEN_DAYS" in ended.err
+        assert len(ended.err.strip().splitlines()) == 1
 
 
 @pytest.mark.parametrize(

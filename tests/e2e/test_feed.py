@@ -13,7 +13,8 @@ import icalendar
 import pytest
 
 from console import client_calls as calls
-from console.tokens import PortalTokens
+from console import links
+from console.tokens import REVOKED, PortalTokens
 from console.web.app import create_app
 from schemas.cycle import ActionResult, DecideExtension, Receipt, RequestExtension, SubmitReport
 from tests.e2e.cycle_stack import CycleStack, cycle_stack_fixture  # noqa: F401 -- the fixture
@@ -123,3 +124,34 @@ async def test_bad_tokens_show_nothing(web: httpx.AsyncClient, cycle_stack: Cycl
     portal = tokens(cycle_stack).portal_token("cycle:x:y:z:2026-Y", "unit-a")
     response = await web.get(f"/feed/{portal}.ics")
     assert response.status_code == 404 and "BEGIN:VCALENDAR" not in response.text
+
+
+async def test_revoked_feed_link_is_refused_and_the_new_one_works(
+    web: httpx.AsyncClient, cycle_stack: CycleStack
+) -> None:
+    """A revocation in one of the cycles the feed shows refuses every older feed link; the new link (and one
+    made in the same second) shows the deadlines, and the portal links inside it open."""
+    stack = cycle_stack
+    first = await stack.open_cycle("feed-revoke-first", due_days=10)
+    second = await stack.open_cycle("feed-revoke-second", due_days=20)
+    old, other_unit = tokens(stack).feed_token("unit-c"), tokens(stack).feed_token("unit-a")
+    assert (await web.get(f"/feed/{old}.ics")).status_code == 200
+
+    fresh = await links.revoke(stack.client, tokens(stack), second.id, "unit-c", "订阅链接外泄", "张三")
+    refused = await web.get(f"/feed/{old}.ics")
+    assert refused.status_code == 404
+    assert REVOKED in refused.text and "BEGIN:VCALENDAR" not in refused.text
+
+    for token in (fresh.feed_link.rsplit("/feed/", 1)[1].removesuffix(".ics"), tokens(stack).feed_token("unit-c")):
+        response = await web.get(f"/feed/{token}.ics")
+        assert response.status_code == 200, response.text
+        found = {
+            str(e["UID"]): e
+            for e in icalendar.Calendar.from_ical(response.content).walk("VEVENT")
+            if f":{stack.campaign}:" in str(e["UID"])
+        }
+        assert {f"{first.id}/unit-c@duban", f"{second.id}/unit-c@duban"} <= set(found)
+    portal = str(found[f"{second.id}/unit-c@duban"]["URL"])
+    assert (await web.get("/portal/" + portal.rsplit("/portal/", 1)[1])).status_code == 200
+    # Another unit's link, made before the revocation, is not affected.
+    assert (await web.get(f"/feed/{other_unit}.ics")).status_code == 200

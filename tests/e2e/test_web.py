@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from console.auth import CSRF_COOKIE, hash_password, verify_password
-from console.tokens import PortalTokens
+from console.tokens import REVOKED, PortalTokens
 from console.web.app import create_app
 from tests.e2e.cycle_stack import CycleStack, cycle_stack_fixture  # noqa: F401 -- the fixture
 
@@ -171,6 +171,78 @@ class TestPortal:
         assert (await web.get(f"/portal/{tokens(cycle_stack).feed_token('unit-a')}")).status_code == 403
         other = PortalTokens("another-secret", "http://x").portal_token(handle.id, "unit-a")
         assert (await web.get(f"/portal/{other}")).status_code == 403
+
+    async def test_revoked_link_is_refused_and_a_new_one_opens(
+        self, web: httpx.AsyncClient, cycle_stack: CycleStack
+    ) -> None:
+        """After the office revokes unit A's links, A's old link neither shows nor submits; the new one and
+        one made in the same second open; unit B's link is untouched; the timeline says who did it."""
+        handle = await cycle_stack.open_cycle("web-revoke")
+        links = tokens(cycle_stack)
+        old_a, old_b = links.portal_token(handle.id, "unit-a"), links.portal_token(handle.id, "unit-b")
+        assert (await web.get(f"/portal/{old_a}")).status_code == 200
+
+        await sign_in(web)
+        revoked = await web.post(
+            f"/api/cycles/{handle.id}/units/unit-a/links/revoke",
+            json={"reason": "通知被转发到外部群"},
+            headers={"X-CSRF-Token": web.cookies[CSRF_COOKIE]},
+        )
+        assert revoked.status_code == 200, revoked.text
+        fresh = revoked.json()
+        assert fresh["links_valid_from"] and fresh["portal_link"].startswith(cycle_stack.settings.public_url)
+
+        page = await web.get(f"/portal/{old_a}")
+        assert page.status_code == 403
+        assert REVOKED in page.text and "甲单位" not in page.text
+        submit = await web.post(
+            f"/portal/{old_a}", data={"csrf_token": web.cookies[CSRF_COOKIE], "title": "冒名报送", "text": "x"}
+        )
+        assert submit.status_code == 403 and REVOKED in submit.text
+        extension = await web.post(
+            f"/portal/{old_a}/extension",
+            data={"csrf_token": web.cookies[CSRF_COOKIE], "wanted": "2099-01-01", "reason": "x"},
+        )
+        assert extension.status_code == 403 and REVOKED in extension.text
+
+        new_path = "/portal/" + fresh["portal_link"].rsplit("/portal/", 1)[1]
+        assert (await web.get(new_path)).status_code == 200
+        same_second = links.portal_token(handle.id, "unit-a")
+        assert (await web.get(f"/portal/{same_second}")).status_code == 200
+        assert (await web.get(f"/portal/{old_b}")).status_code == 200
+
+        view = (await web.get(f"/api/cycles/{handle.id}/units/unit-a")).json()
+        assert view["state"]["submissions"] == [] and view["state"]["extension"] is None
+        entry = view["state"]["timeline"][-1]
+        assert (entry["what"], entry["by"], entry["detail"]) == ("links_revoked", "zhang", "通知被转发到外部群")
+        assert entry["at"] == view["state"]["links_valid_from"] == fresh["links_valid_from"]
+        unit_page = await web.get(f"/cycles/{handle.id}/units/unit-a")
+        assert "撤销报送链接" in unit_page.text and "之前发出的链接已撤销" in unit_page.text
+
+    async def test_revoke_form_needs_csrf_and_operator(self, web: httpx.AsyncClient, cycle_stack: CycleStack) -> None:
+        """Leadership sees no revoke button and is refused; a form without the CSRF token changes nothing."""
+        handle = await cycle_stack.open_cycle("web-revoke-form", units={"unit-a": "甲单位"})
+        old = tokens(cycle_stack).portal_token(handle.id, "unit-a")
+        url = f"/cycles/{handle.id}/units/unit-a/links/revoke"
+        await sign_in(web, "li", LEADER_PASSWORD)
+        page = await web.get(f"/cycles/{handle.id}/units/unit-a")
+        assert page.status_code == 200 and "links/revoke" not in page.text and "/portal/" not in page.text
+        assert (await web.post(url, data={"csrf_token": web.cookies[CSRF_COOKIE]})).status_code == 403
+
+        await sign_in(web)
+        assert (await web.post(url, data={"reason": "x"})).status_code == 403
+        assert (await web.get(f"/portal/{old}")).status_code == 200
+
+        page = await web.get(f"/cycles/{handle.id}/units/unit-a")
+        assert "links/revoke" in page.text
+        done = await web.post(url, data={"reason": "联络员离职", "csrf_token": web.cookies[CSRF_COOKIE]})
+        assert done.status_code == 303
+        assert (await web.get(f"/portal/{old}")).status_code == 403
+        # The page now offers links made after the revocation, and they open.
+        page = await web.get(done.headers["location"])
+        shown = re.search(r'href="[^"]*(/portal/[^"]+)" data-link="portal"', page.text)
+        assert shown and (await web.get(shown[1])).status_code == 200
+        assert "联络员离职" in page.text
 
     async def test_upload_limits(self, web: httpx.AsyncClient, cycle_stack: CycleStack) -> None:
         """Wrong type, disguised content and oversize files are refused and nothing is submitted."""

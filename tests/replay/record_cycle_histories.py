@@ -12,6 +12,8 @@ every branch of the workflow:
   upper office, closing when the keep-open period ends (time-skipping).
 - office-actions: extension approved and refused, return for revision and the
   revised report, a waiver, an interim report, closing by the office (time-skipping).
+- links: the office revokes one unit's links, that unit reports, another
+  unit's links are revoked, the office closes the cycle (time-skipping).
 - calendar: holiday data arrives (`update_calendar`) and moves every open
   deadline; everyone reports, the roll-up goes to the upper office by mail, the
   cycle closes because everything is settled (time-skipping).
@@ -48,11 +50,13 @@ from schemas.cycle import (
     CycleInput,
     CycleStatus,
     DecideExtension,
+    LinksRevoked,
     NewCalendar,
     OfficeAction,
     Receipt,
     RequestExtension,
     ReturnForRevision,
+    RevokeLinks,
     SubmitReport,
     UnitQuery,
     UnitView,
@@ -151,6 +155,21 @@ async def office_actions(rig: Rig) -> dict[str, Handle]:
     final = await handle.result()
     assert final.stage.value == "closed"
     return {"office-actions": handle}
+
+
+async def links(rig: Rig) -> dict[str, Handle]:
+    handle = await rig.start(cycle_input(plan(2), await rig.now()), "links")
+    revoked = await handle.execute_update(
+        "revoke_links", RevokeLinks(unit_id="u1", reason="通知被转发到外部群", by="op"), result_type=LinksRevoked
+    )
+    await handle.execute_update("submit_report", SubmitReport(unit_id="u1", title="总结"))
+    await handle.execute_update("revoke_links", RevokeLinks(unit_id="u2", by="op"), result_type=LinksRevoked)
+    view = await handle.query("get_unit", UnitQuery(unit_id="u1"), result_type=UnitView)
+    assert view.state.links_valid_from == revoked.links_valid_from
+    await handle.execute_update("close", OfficeAction(reason="本期督办结束", by="op"))
+    final = await handle.result()
+    assert final.stage.value == "closed"
+    return {"links": handle}
 
 
 def _with_extra_holidays(cal: HolidayCalendar, start: dt.date, days: int) -> HolidayCalendar:
@@ -263,7 +282,12 @@ async def continue_as_new(rig: Rig) -> dict[str, Handle]:
     return {"continue-as-new-1": first, "continue-as-new-2": second}
 
 
-TIME_SKIPPING: dict[str, Scenario] = {"ladder": ladder, "office-actions": office_actions, "calendar": calendar}
+TIME_SKIPPING: dict[str, Scenario] = {
+    "ladder": ladder,
+    "office-actions": office_actions,
+    "links": links,
+    "calendar": calendar,
+}
 DEV_SERVER: dict[str, Scenario] = {"rollup": rollup, "template": template}
 DEV_SERVER_EARLY_CAN: dict[str, Scenario] = {"continue-as-new": continue_as_new}
 

@@ -25,6 +25,7 @@ HISTORIES = sorted((Path(__file__).parent / "histories").glob("cycle-*.json"))
 EXPECTED = {
     "cycle-ladder",  # on time, late, never; reminders, escalations, bulletin; roll-up without upper office
     "cycle-office-actions",  # extension approved/refused, return for revision, waiver, close by office
+    "cycle-links",  # revoke_links: a unit's links revoked before and after it reports
     "cycle-calendar",  # update_calendar moves deadlines; roll-up by mail; closes when all settled
     "cycle-rollup-child",  # forward on request, supplement into the parent cycle
     "cycle-rollup-parent",  # receives a roll-up as a unit's submission

@@ -5,6 +5,7 @@ from collections import Counter
 
 import pytest
 from temporalio.client import WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
 from console import client_calls
@@ -13,10 +14,12 @@ from schemas.cycle import (
     CycleStatus,
     DecideExtension,
     Light,
+    LinksRevoked,
     OfficeAction,
     Receipt,
     RequestExtension,
     ReturnForRevision,
+    RevokeLinks,
     SubmitReport,
     UnitPhase,
     UnitQuery,
@@ -27,6 +30,7 @@ from tests.plans import by_template, caught, cycle_input, plan
 from tests.workflows.conftest import running_worker
 from workers.settings import Settings
 from workers.smtp_sink import SmtpSink
+from workflows.reporting_cycle import ReportingCycle
 
 
 async def _start(env: WorkflowEnvironment, settings: Settings, n_units: int = 3, **kw: object):  # type: ignore[no-untyped-def]
@@ -172,6 +176,71 @@ class TestOfficeActions:
         messages = caught(sink.maildir)
         assert len(by_template(messages, "extension_decided")) == 2
         assert len(by_template(messages, "returned")) == 1
+
+
+class TestRevokeLinks:
+    async def test_revocation_is_recorded_and_an_unknown_unit_changes_nothing(
+        self, dev_server_env: WorkflowEnvironment, cycle_settings: Settings, sink: SmtpSink
+    ) -> None:
+        """revoke_links sets the unit's links_valid_from at the workflow's now and records who, when and why;
+        an unknown unit is refused and leaves every unit as it was (dev server: it keeps rejected Updates' outcome)."""
+        env = dev_server_env
+        async with running_worker(env.client, cycle_settings):
+            handle = await _start(env, cycle_settings, n_units=2)
+
+            async def views() -> dict[str, UnitView]:
+                return {
+                    u: await handle.query("get_unit", UnitQuery(unit_id=u), result_type=UnitView) for u in ("u1", "u2")
+                }
+
+            before = await views()
+            assert before["u1"].state.links_valid_from is None
+            with pytest.raises(WorkflowUpdateFailedError) as err:
+                await handle.execute_update("revoke_links", RevokeLinks(unit_id="nobody", by="op"))
+            assert "unknown unit 'nobody'" in str(err.value.cause)
+            assert await views() == before
+
+            result = await handle.execute_update(
+                "revoke_links",
+                RevokeLinks(unit_id="u1", reason="通知被转发到外部群", by="张三"),
+                result_type=LinksRevoked,
+            )
+            after = await views()
+            u1 = after["u1"].state
+            assert u1.links_valid_from == result.links_valid_from
+            assert before["u1"].state.timeline[-1].at <= u1.links_valid_from <= await env.get_current_time()
+            entry = u1.timeline[-1]
+            assert (entry.what, entry.by, entry.detail, entry.at) == (
+                "links_revoked",
+                "张三",
+                "通知被转发到外部群",
+                result.links_valid_from,
+            )
+            # Only that unit; and nothing else about it moved.
+            assert after["u2"] == before["u2"]
+            assert u1.model_copy(update={"links_valid_from": None, "timeline": u1.timeline[:-1]}) == before["u1"].state
+
+            # A second revocation moves the moment on (a new leak after new links went out).
+            again = await handle.execute_update(
+                "revoke_links", RevokeLinks(unit_id="u1", by="李四"), result_type=LinksRevoked
+            )
+            assert again.links_valid_from > result.links_valid_from
+            await handle.execute_update("close", OfficeAction(reason="test over", by="op"))
+            final = await handle.result()
+        assert final.stage is CycleStage.CLOSED
+
+    def test_a_closed_cycle_still_takes_a_revocation(self) -> None:
+        """Other office actions refuse a closed cycle; a revocation does not (its portal page stays readable).
+
+        The validator is called directly: between closing and ending, a cycle is open to calls for one
+        workflow task, too short to aim a call at through a server."""
+        cycle = ReportingCycle(cycle_input(plan(2), dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.UTC)))
+        cycle.state.stage = CycleStage.CLOSED
+        with pytest.raises(ApplicationError, match="is closed"):
+            cycle.validate_waive(Waive(unit_id="u1", reason="r", by="op"))
+        cycle.validate_revoke_links(RevokeLinks(unit_id="u1", by="op"))
+        with pytest.raises(ApplicationError, match="unknown unit"):
+            cycle.validate_revoke_links(RevokeLinks(unit_id="nobody", by="op"))
 
 
 class TestGroupRobots:

@@ -1,0 +1,76 @@
+"""`duban link …`: a unit's signed links (its portal page in a cycle, its calendar feed).
+
+    duban link revoke --cycle ID --unit UNIT [--reason R]   revoke the links made so far, print new ones
+    duban link new --cycle ID --unit UNIT                   print new links, revoking nothing
+
+A revocation is an office action like the others: the cycle's Update records
+who and when in the unit's timeline; an unknown unit or cycle exits 2.
+"""
+
+from typing import Annotated
+
+import typer
+from temporalio.client import Client
+
+from console import links
+from console.cycle_cmd import ByOpt, CycleOpt, JsonFlag, UnitOpt, _by, local, run_call
+from console.output import console, emit_json
+from console.tokens import PortalTokens
+from workers.settings import Settings
+
+app = typer.Typer(help="A unit's signed links: revoke them, or make new ones.", no_args_is_help=True)
+
+
+def _tokens(settings: Settings) -> PortalTokens:
+    return PortalTokens(settings.secret_key.get_secret_value(), settings.public_url, settings.portal_token_days)
+
+
+def _emit(found: links.UnitLinks, json_out: bool) -> None:
+    if json_out:
+        emit_json(found)
+        return
+    if found.message:
+        console.print(f"[green]完成[/green] {found.message}")
+    if found.links_valid_from:
+        console.print(f"{local(found.links_valid_from)} 之前发出的链接已失效 (links made before then are refused)")
+    # One link per line, never wrapped: they are meant to be copied.
+    console.print(f"报送链接 (portal): {found.portal_link}", soft_wrap=True, highlight=False)
+    console.print(f"日历订阅 (feed):   {found.feed_link}", soft_wrap=True, highlight=False)
+
+
+@app.command("revoke")
+def revoke(
+    cycle: CycleOpt,
+    unit: UnitOpt,
+    reason: Annotated[str, typer.Option("--reason", help="Why (recorded in the unit's timeline).")] = "",
+    by: ByOpt = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Revoke the unit's links made so far for this cycle, and print new ones to send the unit.
+
+    Refused from now on: the unit's portal links to this cycle, and its calendar-feed links while the feed shows it.
+
+    Example:
+
+        duban link revoke --cycle ID --unit yaan-gaj --reason 通知被转发到外部群
+    """
+
+    async def work(client: Client, settings: Settings) -> links.UnitLinks:
+        return await links.revoke(client, _tokens(settings), cycle, unit, reason, _by(by))
+
+    _emit(run_call(work), json_out)
+
+
+@app.command("new")
+def new(cycle: CycleOpt, unit: UnitOpt, json_out: JsonFlag = False) -> None:
+    """Print a new portal link and feed link for the unit, revoking nothing.
+
+    Example:
+
+        duban link new --cycle ID --unit yaan-gaj --json
+    """
+
+    async def work(client: Client, settings: Settings) -> links.UnitLinks:
+        return await links.fresh(client, _tokens(settings), cycle, unit)
+
+    _emit(run_call(work), json_out)
