@@ -114,20 +114,30 @@ async def run_national(
                 get_status_s=summary(st), listing_s=summary(ls), count_s=summary(cnt), listing_found=len(found)
             )
 
-        await asyncio.gather(*(caller() for _ in range(CALLERS)), probe())
-        out["submitted_s"] = round(time.time() - t0, 2)
+        base = f"WorkflowType = 'ReportingCycle' AND DubanCampaign = '{tag}'"
+        try:
+            # `within` bounds the whole simulation: past it, what was done so far is the result.
+            await asyncio.wait_for(asyncio.gather(*(caller() for _ in range(CALLERS)), probe()), within)
+            out["submitted_s"] = round(time.time() - t0, 2)
+            closed = await _wait_closed(client, base, max(1.0, within - (time.time() - t0)))
+        except TimeoutError:
+            closed = False
         out["submissions"] = {"n": len(latencies), "latency_s": summary(latencies), "retries": stats.get("retries", 0)}
         out.update(probes)
-        closed = await _wait_closed(client, f"WorkflowType = 'ReportingCycle' AND DubanCampaign = '{tag}'", within)
         out["complete_s"] = round(time.time() - t0, 2) if closed else None
         out["all_closed"] = closed
+        out["stopped_s"] = round(time.time() - t0, 2)
+        out["cycles_closed"] = (await client.count_workflows(f"{base} AND ExecutionStatus = 'Completed'")).count
         notices = log.matching(f"cycle:{tag}:", {"notice"})
         out["notices"] = len(notices)
         out["notices_s"] = round(max(a.at for a in notices) - t0, 2) if notices else None
         out["mails"] = len(log.matching(f"cycle:{tag}:"))
         top = client.get_workflow_handle(inputs[tree.provinces[0].office_id].spec.cycle_id)  # type: ignore[union-attr]
-        final = await top.query("get_status", result_type=CycleStatus)
-        out["province_submitted"] = f"{final.counts.get('submitted', 0)}/{final.counts.get('total', 0)}"
+        try:
+            final = await top.query("get_status", result_type=CycleStatus)
+            out["province_submitted"] = f"{final.counts.get('submitted', 0)}/{final.counts.get('total', 0)}"
+        except RPCError as err:
+            out["province_submitted"] = f"no answer ({err})"
     sample = rng.sample(list(inputs.values()), min(HISTORY_SAMPLE, len(inputs)))
     costs = await gather_limited([lambda i=i: history_cost(client, i.spec.cycle_id) for i in sample], 8)  # type: ignore[union-attr]
     sampled_units = sum(len(i.spec.units) for i in sample)  # type: ignore[union-attr]

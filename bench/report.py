@@ -188,6 +188,12 @@ def _national(nat: dict[str, Any]) -> list[str]:
         _s(_get(nat, "listing_s", "p50")),
     ]
     lines.append(_row(cells))
+    if not nat.get("all_closed"):
+        lines += [
+            "",
+            f"**Stopped at {_s(nat.get('stopped_s'))}, not complete:** {_get(nat, 'submissions', 'n')} of"
+            f" {nat['member_units']} submissions made, {nat.get('cycles_closed')} of {nat['offices']} cycles closed.",
+        ]
     lines += [
         "",
         f"Province roll-ups received: {nat.get('province_submitted')}; mails {nat.get('mails')};"
