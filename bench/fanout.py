@@ -395,9 +395,10 @@ async def fanout_maildir(stack: Stack, units: int, tag: str, within: float) -> d
             got = await log.wait_for(f"cycle:{tag}:", units, {"notice"}, within)
             out["duban_fanout_s"] = _span(got, t0, units)
             await handle.terminate("benchmark: maildir fan-out measured")
+        # duban's notices only: the floor below writes its own copies into the same Maildir.
+        out["maildir_files"] = sum(1 for _ in (stack.root / f"maildir-{tag}" / "new").iterdir())
         settings = stack.settings.model_copy(update={"smtp": stack.settings.smtp.model_copy(update={"port": port})})
         out["floor"] = await floor.floor(settings, f"floor:{tag}", notice_batches(w))
-        out["maildir_files"] = sum(1 for _ in (stack.root / f"maildir-{tag}" / "new").iterdir())
         return out
     finally:
         from bench.stack import _stop

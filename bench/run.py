@@ -23,6 +23,16 @@ from bench.national import run_national
 from bench.stack import SA_VALUE_LIMIT, Stack, Tuning
 
 SCENARIOS = ("fanout", "maildir", "cost", "national")
+QUICK: dict[str, object] = {
+    "units": "20,50",
+    "shard": 25,
+    "cost_units": 3,
+    "national_units": 12,
+    "office_units": 3,
+    "national_window": 5.0,
+    "single_cycle_wait": 0.0,
+    "probes": 3,
+}
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
@@ -61,10 +71,10 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--keep", action="store_true", help="keep the temporary directory (server db, logs)")
     p.add_argument("--quick", action="store_true", help="tiny sizes: every code path in about a minute")
     args = p.parse_args(argv)
-    if args.quick:
-        args.units, args.shard, args.cost_units = "20,50", 25, 3
-        args.national_units, args.office_units, args.national_window = 12, 3, 5.0
-        args.single_cycle_wait, args.probes = 0.0, 3
+    if args.quick:  # tiny sizes, except where given on the command line
+        for name, value in QUICK.items():
+            if getattr(args, name) == p.get_default(name):
+                setattr(args, name, value)
     return args
 
 
