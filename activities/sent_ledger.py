@@ -8,8 +8,7 @@ file; each write is one short transaction.
 
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -47,12 +46,11 @@ class SentLedger:
         self.path = path
         self._local = threading.local()
         path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as db:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute(_SCHEMA)
+        db = self._db()
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute(_SCHEMA)
 
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
+    def _db(self) -> sqlite3.Connection:
         # One connection per thread, kept open: closing the last connection to a WAL database
         # checkpoints it, and doing that after every message was a third of a worker's CPU in a
         # large fan-out (bench/README.md). Each write is still its own committed transaction.
@@ -62,21 +60,21 @@ class SentLedger:
             db.execute("PRAGMA busy_timeout=30000")
             db.execute("PRAGMA synchronous=NORMAL")
             self._local.db = db
-        yield db
+        return db
 
     def sent_keys(self, keys: Iterable[str], channel: str = "email") -> set[str]:
         """The subset of `keys` already recorded for `channel`."""
         wanted = list(dict.fromkeys(keys))
         found: set[str] = set()
-        with self._connect() as db:
-            for start in range(0, len(wanted), _CHUNK):
-                chunk = wanted[start : start + _CHUNK]
-                marks = ",".join("?" * len(chunk))
-                rows = db.execute(
-                    f"SELECT key FROM sent WHERE channel = ? AND key IN ({marks})",  # noqa: S608 - only placeholders
-                    [channel, *chunk],
-                )
-                found.update(row[0] for row in rows)
+        db = self._db()
+        for start in range(0, len(wanted), _CHUNK):
+            chunk = wanted[start : start + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            rows = db.execute(
+                f"SELECT key FROM sent WHERE channel = ? AND key IN ({marks})",  # noqa: S608 - only placeholders
+                [channel, *chunk],
+            )
+            found.update(row[0] for row in rows)
         return found
 
     def was_sent(self, key: str, channel: str = "email") -> bool:
@@ -95,15 +93,15 @@ class SentLedger:
         """Record that one message carrying `keys` was accepted; all keys commit together or none do."""
         moment = (sent_at or datetime.now(UTC)).astimezone(UTC).isoformat()
         rows = [(channel, key, message_id, recipient, scope, moment) for key in dict.fromkeys(keys)]
-        with self._connect() as db:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                # OR IGNORE: a concurrent attempt that recorded first keeps its row.
-                db.executemany("INSERT OR IGNORE INTO sent VALUES (?, ?, ?, ?, ?, ?)", rows)
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
+        db = self._db()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            # OR IGNORE: a concurrent attempt that recorded first keeps its row.
+            db.executemany("INSERT OR IGNORE INTO sent VALUES (?, ?, ?, ?, ?, ?)", rows)
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
 
     def entries(self, scope: str | None = None) -> list[SentEntry]:
         """Everything recorded (for one scope if given), oldest first."""
@@ -112,8 +110,8 @@ class SentLedger:
         if scope is not None:
             query += " WHERE scope = ?"
             params.append(scope)
-        with self._connect() as db:
-            rows = db.execute(query + " ORDER BY sent_at, key", params).fetchall()
+        db = self._db()
+        rows = db.execute(query + " ORDER BY sent_at, key", params).fetchall()
         return [
             SentEntry(channel=c, key=k, message_id=m, recipient=r, scope=s, sent_at=datetime.fromisoformat(t))
             for c, k, m, r, s, t in rows
