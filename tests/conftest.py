@@ -111,18 +111,23 @@ async def time_skipping_env(session_settings: Settings) -> AsyncIterator[Workflo
         yield env
 
 
-@pytest.fixture(scope="session")
-async def dev_server_env(session_settings: Settings) -> AsyncIterator[WorkflowEnvironment]:
-    """The dev server (in-memory SQLite, no UI) with every duban search attribute registered."""
-    async with await WorkflowEnvironment.start_local(
+async def start_dev_server(settings: Settings) -> WorkflowEnvironment:
+    """The dev server (in-memory SQLite, no UI) with every duban search attribute and duban's limits."""
+    return await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(bundled_binary("temporal")),
-        data_converter=data_converter(session_settings),
+        data_converter=data_converter(settings),
         search_attributes=duban_search_attribute_keys(),
         ip="127.0.0.1",
         ui=False,
         dev_server_log_level="warn",
         dev_server_extra_args=server_limit_args(),
-    ) as env:
+    )
+
+
+@pytest.fixture(scope="session")
+async def dev_server_env(session_settings: Settings) -> AsyncIterator[WorkflowEnvironment]:
+    """The dev server shared by the session."""
+    async with await start_dev_server(session_settings) as env:
         yield env
 
 

@@ -19,12 +19,9 @@ from temporalio.testing import WorkflowEnvironment
 
 from console.auth import CSRF_COOKIE, hash_password
 from console.web.app import create_app
-from tests.conftest import duban_search_attribute_keys
+from tests.conftest import start_dev_server
 from tests.e2e.cycle_stack import CycleStack, cycle_stack_fixture  # noqa: F401 -- the fixture
-from workers.binaries import bundled_binary
-from workers.searchattrs import server_limit_args
 from workers.settings import Settings
-from workers.temporal import data_converter
 
 PASSWORD = "schemathesis password"
 TRIED: Counter[str] = Counter()
@@ -34,15 +31,7 @@ TRIED: Counter[str] = Counter()
 async def dev_server_env(session_settings: Settings) -> AsyncIterator[WorkflowEnvironment]:
     """A dev server of this module's own: cycles other modules left without a worker would make
     every listing wait for their query timeouts."""
-    async with await WorkflowEnvironment.start_local(
-        dev_server_existing_path=str(bundled_binary("temporal")),
-        data_converter=data_converter(session_settings),
-        search_attributes=duban_search_attribute_keys(),
-        ip="127.0.0.1",
-        ui=False,
-        dev_server_log_level="warn",
-        dev_server_extra_args=server_limit_args(),
-    ) as env:
+    async with await start_dev_server(session_settings) as env:
         yield env
 
 
