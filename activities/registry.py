@@ -7,6 +7,7 @@ from temporalio.client import Client
 
 from activities.blobs import FileBlobStore
 from activities.holidays import load_holidays
+from activities.info import InfoActivities
 from activities.mail import MailActivities
 from activities.rollup import RollupActivities
 from activities.sent_ledger import SentLedger
@@ -26,4 +27,12 @@ def build_activities(client: Client | None, settings: Settings) -> list[Callable
         webhook_sink_dir=settings.data_dir / "webhooks",
     )
     rollup = RollupActivities(blobs, client)
-    return [mail.send_batch, rollup.compile_rollup, rollup.forward_upward, load_holidays]
+    info = InfoActivities(blobs, client)
+    return [
+        mail.send_batch,
+        rollup.compile_rollup,
+        rollup.forward_upward,
+        load_holidays,
+        info.forward_info_item,
+        info.archive_info_items,
+    ]
