@@ -268,6 +268,7 @@ class ItemsView(Model):
     items: list[InfoItem]
     archive: list[ArchivePage] = Field(default_factory=list)
     next_no: int = 1
+    activity: dict[str, UnitActivity] = Field(default_factory=dict, description="per unit: last item, last reminder")
 
 
 class StatsQuery(Model):

@@ -245,6 +245,7 @@ class InfoChannel:
             items=items,
             archive=self.book.state.archive,
             next_no=self.book.state.next_no,
+            activity={u: a for u, a in self.book.state.activity.items() if query.unit_id in (None, u)},
         )
 
     @workflow.query

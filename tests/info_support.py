@@ -1,0 +1,64 @@
+"""Information-channel test helpers: a plan with an `info` section, starting a channel, reading it."""
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from temporalio.client import Client, WorkflowHandle
+
+from activities.blobs import FileBlobStore
+from schemas.blobs import BlobRef
+from schemas.info import InfoInput, InfoReceipt, InfoSpec, ItemsQuery, ItemsView, SubmitItem
+from schemas.info_plan import InfoKind, InfoPlan
+from schemas.plan import CampaignPlan, UpperOffice
+from tests.plans import plan
+from workflows import cycle_spec, info_book
+from workflows.legaltime.data import load_calendar
+
+Handle = WorkflowHandle[Any, ItemsView]
+
+
+def info_plan(
+    n_units: int = 3,
+    rules: InfoPlan | None = None,
+    campaign_id: str | None = None,
+    office_id: str = "yaan",
+    upper: UpperOffice | None = None,
+) -> CampaignPlan:
+    p = plan(n_units, campaign_id=campaign_id or f"info{uuid.uuid4().hex[:6]}", office_id=office_id, upper=upper)
+    return p.model_copy(update={"info": rules or InfoPlan()})
+
+
+def channel_input(p: CampaignPlan, opened_at: dt.datetime) -> InfoInput:
+    cal = load_calendar(cycle_spec.calendar_years(opened_at.year), p.timezone)
+    return InfoInput(spec=info_book.channel_spec(p, opened_at, cal))
+
+
+async def start_channel(client: Client, task_queue: str, p: CampaignPlan, opened_at: dt.datetime) -> Handle:
+    inp = channel_input(p, opened_at)
+    handle: Handle = await client.start_workflow(
+        "InfoChannel", inp, id=inp.spec.channel_id, task_queue=task_queue, result_type=ItemsView
+    )
+    return handle
+
+
+def spec_of(inp: InfoInput) -> InfoSpec:
+    return inp.spec
+
+
+def text_blob(store: FileBlobStore, text: str) -> BlobRef:
+    return store.put(text.encode("utf-8"), "正文.txt", "text/plain; charset=utf-8")
+
+
+def submit_call(store: FileBlobStore, unit: str, title: str, kind: InfoKind = InfoKind.TYPICAL_CASE, **kw: Any) -> SubmitItem:
+    return SubmitItem(unit_id=unit, kind=kind, title=title, body=text_blob(store, f"{title}：正文"), **kw)
+
+
+async def submit(handle: Handle, call: SubmitItem) -> InfoReceipt:
+    receipt: InfoReceipt = await handle.execute_update("submit_item", call, result_type=InfoReceipt)
+    return receipt
+
+
+async def items(handle: Handle, unit: str | None = None) -> ItemsView:
+    view: ItemsView = await handle.query("get_items", ItemsQuery(unit_id=unit), result_type=ItemsView)
+    return view
