@@ -2,7 +2,17 @@
 
 import typer
 
-from console import calendar_cmd, campaign_cmd, cycle_cmd, lead_cmd, link_cmd, mail_cmd, plan_cmd, process_cmd
+from console import (
+    calendar_cmd,
+    campaign_cmd,
+    cycle_cmd,
+    info_cmd,
+    lead_cmd,
+    link_cmd,
+    mail_cmd,
+    plan_cmd,
+    process_cmd,
+)
 from console import export as export_cmd
 from console.auth import user_app
 from console.client_calls import exit_without_teardown
@@ -20,6 +30,7 @@ process_cmd.register(app)
 cycle_cmd.register(app)
 app.add_typer(link_cmd.app, name="link")
 app.add_typer(lead_cmd.app, name="lead")
+app.add_typer(info_cmd.app, name="info")
 app.add_typer(mail_cmd.app, name="mail")
 app.add_typer(export_cmd.app, name="export")
 app.add_typer(user_app, name="user")

@@ -30,6 +30,7 @@ class Template(StrEnum):
     ROLLUP = "rollup"  # consolidated package to the upper office
     OFFICE_REMINDER = "office_reminder"  # the office's own upward deadline
     LEAD_STAGE = "lead_stage"  # a lead referral stage: new, reminder, missed, done
+    INFO_OPENED = "info_opened"  # the standing information channel is open: the unit's portal link
     INFO_RECEIPT = "info_receipt"  # 回执 for an information item (及时报送)
     INFO_DECIDED = "info_decided"  # the office adopted, returned or filed an item
     INFO_FORWARD_REMINDER = "info_forward_reminder"  # the office: adopted items must go up soon

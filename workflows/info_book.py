@@ -55,6 +55,8 @@ ENGINE = "duban"
 MAX_OPEN_ITEMS = 1000
 # Settled items are paged out to the blob store this many at a time.
 ARCHIVE_BATCH = 100
+# What the office leaves waiting goes up by itself this long before its limit, so it lands inside it.
+FORWARD_MARGIN = dt.timedelta(minutes=5)
 STATE_ZH = {"pending": "待审核", "adopted": "已采用", "returned": "已退回", "filed": "已存档"}
 
 
@@ -235,7 +237,7 @@ class InfoBook:
 
     def to_forward_now(self, now: dt.datetime) -> list[InfoItem]:
         """Waiting items the office asked to send or whose limit has come."""
-        return [i for i in self.waiting() if i.forward_asked or (i.forward_due is not None and i.forward_due.at <= now)]
+        return [i for i in self.waiting() if i.forward_asked or (i.forward_due is not None and self._auto_forward_at(i) <= now)]
 
     def unit(self, unit_id: str) -> CycleUnit:
         return self._units[unit_id]
@@ -450,7 +452,7 @@ class InfoBook:
             for m in reminder_moments(item.forward_due.at, rules.forward_reminders, cal, rules.send_window):
                 if item.decided_at is not None and m.at > item.decided_at and f"forward_reminder:{m.key}" not in fired:
                     out.append(Moment(m.at, "remind", m.key, item.no))
-            out.append(Moment(item.forward_due.at, "forward", "limit", item.no))
+            out.append(Moment(self._auto_forward_at(item), "forward", "limit", item.no))
         for item in self.state.items:
             if item.state is InfoState.RETURNED and item.settled_at is None and item.decided_at is not None:
                 out.append(Moment(item.decided_at + dt.timedelta(days=rules.resubmit_days), "expire", "", item.no))
@@ -485,6 +487,12 @@ class InfoBook:
             self._office_reminder(reminders, now)
         return self.to_forward_now(now)
 
+    def announce(self) -> None:
+        """Tell every unit the channel is open, with its own portal link (sent once, when the channel starts)."""
+        for unit in self.spec.units:
+            context = self._context().model_copy(update={"unit_id": unit.id, "unit_name": unit.name, "portal_link": True})
+            self._queue(unit.contacts, Template.INFO_OPENED, f"opened/{unit.id}", context, "unit_contact")
+
     def _quiet(self, unit_id: str, now: dt.datetime) -> None:
         act = self.state.activity.setdefault(unit_id, UnitActivity())
         act.quiet_reminded_at = now
@@ -497,8 +505,12 @@ class InfoBook:
         self._queue(unit.contacts, Template.INFO_QUIET, f"quiet-{tag}/{unit.id}", context, "unit_contact")
 
     def _office_reminder(self, due: list[tuple[InfoItem, str]], now: dt.datetime) -> None:
-        lines = [self._line(item) for item, _ in due]
-        context = self._context().model_copy(update={"items": lines, "due": min(ln.due for ln in lines if ln.due)})
+        # One line per item, even when two of its rungs fall due at once (a late worker).
+        items = {item.no: item for item, _ in due}
+        lines = [self._line(item) for item in items.values()]
+        dues = [ln.due for ln in lines if ln.due is not None]
+        earliest = min(dues, key=lambda d: d.at) if dues else None
+        context = self._context().model_copy(update={"items": lines, "due": earliest})
         office = self.spec.office
         people = list(office.staff) or ([Person(name=office.name, email=office.email)] if office.email else [])
         tag = now.strftime("%Y%m%dT%H%M")
@@ -539,6 +551,10 @@ class InfoBook:
         rule = self.spec.rules.forward_within
         assert rule is not None  # callers check `forwards`
         return compute_due(adopted_at, rule, self.spec.calendar)
+
+    def _auto_forward_at(self, item: InfoItem) -> dt.datetime:
+        assert item.forward_due is not None
+        return max(item.forward_due.at - FORWARD_MARGIN, item.decided_at or item.submitted_at)
 
     def _in_window(self, at: dt.datetime) -> dt.datetime:
         tz = ZoneInfo(self.spec.calendar.tz)

@@ -72,6 +72,7 @@ class InfoChannel:
     @workflow.run
     async def run(self, input: InfoInput) -> ItemsView:
         if input.state is None:
+            self.book.announce()
             workflow.logger.info("information channel opened", extra={"channel_id": input.spec.channel_id})
         while not self.book.closed:
             self._wake = False

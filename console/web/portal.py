@@ -89,6 +89,11 @@ async def _page(
 
 @router.get("/portal/{token}")
 async def portal(request: Request, token: str) -> Response:
+    from console.web import info_pages
+
+    info = info_pages.info_grant(request, token)
+    if info is not None:  # a link from the information channel's mail (及时报送)
+        return await info_pages.portal_page(request, token, info)
     opened = await _open(request, token)
     if isinstance(opened, Response):
         return opened

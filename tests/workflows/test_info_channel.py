@@ -5,6 +5,7 @@ test server loses the outcome of a rejected Update).
 """
 
 import datetime as dt
+import json
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -19,8 +20,11 @@ from schemas.info import (
     Decision,
     ForwardItem,
     InfoBoard,
+    InfoItem,
     InfoState,
+    InfoStats,
     ItemResult,
+    StatsQuery,
     SubmitItem,
 )
 from schemas.info_plan import InfoKind, InfoPlan
@@ -30,6 +34,7 @@ from tests.plans import by_template, caught
 from tests.workflows.conftest import running_worker
 from workers.settings import Settings
 from workers.smtp_sink import SmtpSink
+from workflows.info_book import period_months
 from workflows.legaltime.days import is_working_day
 
 UPPER_BY_MAIL = UpperOffice(id="sc", name="四川省打假办", email="office@sc.example")
@@ -206,3 +211,86 @@ class TestForwardIntoUpperChannel:
         (item,) = view.items
         assert item.forwarded_how == "channel" and item.forward_detail == f"{province.id}:sc:1"
         assert not by_template(caught(sink.maildir), "info_forward")
+
+
+class TestAYearOfItems:
+    async def test_500_items_over_a_year_stay_bounded_and_count_right(
+        self, time_skipping_env: WorkflowEnvironment, cycle_settings: Settings, sink: SmtpSink
+    ) -> None:
+        """500 items in 50 weekly rounds: every run's history and carried state stay small; the tallies are exact."""
+        env = time_skipping_env
+        store = FileBlobStore(cycle_settings.blob_dir)
+        units = [f"u{i}" for i in range(1, 6)]
+        kinds = list(InfoKind)
+        p = info_plan(n_units=5, upper=UPPER_BY_MAIL, rules=InfoPlan(resubmit_days=10, quiet_days=30))
+        expected: dict[tuple[str, str], dict[str, int]] = {}
+        # With the workflow cache on, as in production: without it every task replays the whole run.
+        cached = cycle_settings.model_copy(
+            update={"temporal": cycle_settings.temporal.model_copy(update={"max_cached_workflows": 100})}
+        )
+        async with running_worker(env.client, cached):
+            handle = await start_channel(env.client, cycle_settings.temporal.task_queue, p, await env.get_current_time())
+            first_run = handle.first_execution_run_id or handle.result_run_id
+            n = 0
+            for _ in range(50):
+                for _ in range(10):
+                    unit, kind = units[n % 5], kinds[n % 3]
+                    receipt = await submit(handle, submit_call(store, unit, f"第{n + 1}条信息", kind=kind))
+                    month = receipt.accepted_at.astimezone(TZ).strftime("%Y-%m")
+                    counts = expected.setdefault((unit, month), {"sent": 0, "adopted": 0, "filed": 0, "returned": 0})
+                    counts["sent"] += 1
+                    decision = [Decision.ADOPT, Decision.FILE, Decision.RETURN, Decision.ADOPT][n % 4]
+                    await decide(handle, receipt.no, decision, "请补充" if decision is Decision.RETURN else "")
+                    counts[{Decision.ADOPT: "adopted", Decision.FILE: "filed", Decision.RETURN: "returned"}[decision]] += 1
+                    n += 1
+                await env.sleep(dt.timedelta(days=7))
+            await env.sleep(dt.timedelta(days=14))
+            view = await items(handle)
+            months = sorted({m for _, m in expected})
+            periods = sorted({f"{m[:4]}-Q{(int(m[5:]) - 1) // 3 + 1}" for m in months} | {m[:4] + "-Y" for m in months})
+            stats = {period: await handle.query("get_stats", StatsQuery(period=period), result_type=InfoStats) for period in periods}
+            monthly = await handle.query("get_stats", StatsQuery(period=months[3]), result_type=InfoStats)
+
+        # Every item is accounted for: open in the state or on a page in the blob store.
+        archived = [InfoItem.model_validate(x) for page in view.archive for x in json.loads(store.get(page.ref))]
+        numbers = sorted([i.no for i in archived] + [i.no for i in view.items])
+        assert numbers == list(range(1, 501))
+        everything = archived + view.items
+        adopted = [i for i in everything if i.state is InfoState.ADOPTED]
+        assert len(adopted) == 250 and all(i.forwarded_how == "mail" for i in adopted)
+        assert all(i.forward_due and i.forwarded_at and i.forwarded_at <= i.forward_due.at for i in adopted)
+        assert all(i.settled_at for i in everything), "something was left open after the last limits passed"
+        assert len(view.items) < 100  # settled items were paged out
+
+        # Statistics: exactly the counts the test made, per period, per unit.
+        for period, got in stats.items():
+            wanted_months, _ = period_months(period)
+            for row in got.rows:
+                want = {k: 0 for k in ("sent", "adopted", "filed", "returned")}
+                for (unit, month), counts in expected.items():
+                    if unit == row.unit_id and month in wanted_months:
+                        for k in want:
+                            want[k] += counts[k]
+                assert (row.sent, row.adopted, row.filed, row.returned) == tuple(want.values()), (period, row)
+                assert sum(k.sent for k in row.by_kind.values()) == row.sent
+            assert got.total.sent == sum(r.sent for r in got.rows)
+        year_total = sum(s.total.sent for period, s in stats.items() if period.endswith("-Y"))
+        assert year_total == 500
+        assert monthly.months == [months[3]] and monthly.total.sent == sum(
+            c["sent"] for (_, m), c in expected.items() if m == months[3]
+        )
+
+        # Bounded: every run's history is small, and what one run hands the next is small.
+        runs, run_id = [], first_run
+        while run_id:
+            history = await env.client.get_workflow_handle(handle.id, run_id=run_id).fetch_history()
+            events = list(history.events)
+            size = sum(e.ByteSize() for e in events)
+            nxt = events[-1].workflow_execution_continued_as_new_event_attributes
+            carried = sum(pl.ByteSize() for pl in nxt.input.payloads) if nxt.new_execution_run_id else 0
+            runs.append((len(events), size, carried))
+            run_id = nxt.new_execution_run_id or None
+        print(f"runs (events, history bytes, carried bytes): {runs}")
+        assert len(runs) >= 2, "a year of items should have continued as new"
+        assert all(events <= 4500 and size < 5 * 1024 * 1024 for events, size, _ in runs)
+        assert all(carried < 512 * 1024 for _, _, carried in runs)

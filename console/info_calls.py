@@ -1,0 +1,164 @@
+"""Calls into information channels (及时报送), shared by the `duban info` commands and the web console.
+
+A campaign's channel is found by its fixed id (`info:<campaign>:<office>`) or,
+when only the campaign is given, through visibility. Items are read from the
+channel (open ones) and from its pages in the blob store (settled ones), so a
+list covers the whole campaign. Changes go only through the channel's Updates.
+"""
+
+import datetime as dt
+import json
+from collections.abc import Sequence
+
+from temporalio.client import Client
+
+from activities.blobs import BlobNotFoundError, FileBlobStore
+from console import client_calls as calls
+from schemas.info import (
+    DecideItem,
+    Decision,
+    ForwardItem,
+    InfoBoard,
+    InfoItem,
+    InfoReceipt,
+    InfoState,
+    InfoStats,
+    ItemResult,
+    ItemsQuery,
+    ItemsView,
+    StatsQuery,
+    SubmitItem,
+    channel_workflow_id,
+    split_item_id,
+)
+from schemas.info_plan import InfoKind
+from workers.searchattrs import CAMPAIGN
+from workers.settings import Settings
+from workflows.info_book import period_months
+
+CHANNEL_TYPE = "InfoChannel"
+
+
+async def list_channels(client: Client, campaign: str | None = None, running: bool = True) -> list[str]:
+    query = f"WorkflowType = '{CHANNEL_TYPE}'"
+    if running:
+        query += " AND ExecutionStatus = 'Running'"
+    if campaign:
+        query += f" AND {CAMPAIGN.name} = {calls._quote(campaign)}"
+    return sorted({wf.id async for wf in client.list_workflows(query)})
+
+
+async def find_channel(client: Client, campaign: str, office: str | None = None) -> str:
+    """The campaign's channel: by id when the office is given, else the one running for the campaign."""
+    if office:
+        return channel_workflow_id(campaign, office)
+    found = await list_channels(client, campaign)
+    if not found:
+        raise calls.NotFound(f"campaign {campaign!r} runs no information channel here (is its plan's info section set?)")
+    if len(found) > 1:
+        raise calls.Rejected(f"campaign {campaign!r} has several channels ({', '.join(found)}); give --office")
+    return found[0]
+
+
+async def view(client: Client, channel_id: str, unit_id: str | None = None) -> ItemsView:
+    return await calls.query(client, channel_id, "get_items", ItemsQuery(unit_id=unit_id), ItemsView)
+
+
+async def board(client: Client, channel_id: str) -> InfoBoard:
+    return await calls.query(client, channel_id, "get_board", None, InfoBoard)
+
+
+def archived(settings: Settings, found: ItemsView) -> list[InfoItem]:
+    """The settled items a channel paged out, read back from the blob store."""
+    store = FileBlobStore(settings.blob_dir)
+    out: list[InfoItem] = []
+    for page in found.archive:
+        try:
+            data = json.loads(store.get(page.ref))
+        except BlobNotFoundError as err:
+            raise calls.CallFailed(f"a page of settled items is missing from the blob store: {err}") from err
+        out += [InfoItem.model_validate(x) for x in data]
+    return out
+
+
+def every_item(
+    settings: Settings, found: ItemsView, unit_id: str | None = None, state: InfoState | None = None
+) -> list[InfoItem]:
+    """Open and paged-out items, newest first, filtered by unit and state."""
+    items = archived(settings, found) + found.items
+    return sorted(
+        (i for i in items if unit_id in (None, i.unit_id) and state in (None, i.state)), key=lambda i: -i.no
+    )
+
+
+async def submit(
+    client: Client,
+    settings: Settings,
+    channel_id: str,
+    *,
+    unit_id: str,
+    kind: InfoKind,
+    title: str,
+    text: str,
+    files: Sequence[tuple[str, bytes]],
+    by: str,
+    work_area: str = "",
+    resubmit_of: int | None = None,
+) -> InfoReceipt:
+    """Store the text and files, then call `submit_item` (the blobs are content-addressed: a refusal leaves
+    at most unreferenced copies of what was uploaded)."""
+    if not files and not text.strip():
+        raise calls.Rejected("请填写正文或上传附件 (give a text or at least one file)")
+    attachments = calls.store_uploads(settings, files)
+    body = calls.store_text(settings, text)
+    try:
+        call = SubmitItem(
+            unit_id=unit_id,
+            kind=kind,
+            title=title.strip()[:200],
+            body=body,
+            attachments=attachments,
+            work_area=work_area,
+            resubmit_of=resubmit_of,
+            by=by,
+        )
+    except ValueError as err:
+        raise calls.Rejected(f"invalid item: {err}") from err
+    return await calls.update(client, channel_id, "submit_item", call, InfoReceipt)
+
+
+def parse_item(text: str) -> tuple[str, int]:
+    try:
+        return split_item_id(text)
+    except ValueError as err:
+        raise calls.Rejected(str(err)) from err
+
+
+async def decide(client: Client, item: str, decision: Decision, note: str, by: str) -> ItemResult:
+    channel_id, no = parse_item(item)
+    try:
+        call = DecideItem(no=no, decision=decision, note=note, by=by)
+    except ValueError as err:
+        raise calls.Rejected(f"invalid decision: {err}") from err
+    return await calls.update(client, channel_id, "decide_item", call, ItemResult)
+
+
+async def forward(client: Client, item: str, by: str) -> ItemResult:
+    channel_id, no = parse_item(item)
+    return await calls.update(client, channel_id, "forward_item", ForwardItem(no=no, by=by), ItemResult)
+
+
+def check_period(period: str) -> str:
+    try:
+        period_months(period)
+    except ValueError as err:
+        raise calls.Rejected(str(err)) from err
+    return period.strip().upper()
+
+
+async def stats(client: Client, channel_id: str, period: str) -> InfoStats:
+    return await calls.query(client, channel_id, "get_stats", StatsQuery(period=check_period(period)), InfoStats)
+
+
+def current_quarter(today: dt.date) -> str:
+    return f"{today.year}-Q{(today.month - 1) // 3 + 1}"
