@@ -386,9 +386,7 @@ def info_bulletin_docx(stats: InfoStats) -> bytes:
     _para(doc, f"{basis}现将{stats.period_zh}各单位{stats.title}采用情况通报如下：")
     _heading(doc, "一、总体情况", HEADING_FONT)
     total = stats.total
-    kinds = "，".join(
-        f"{INFO_KIND_ZH[k]}{c.sent}条、采用{c.adopted}条" for k, c in total.by_kind.items() if c.sent
-    )
+    kinds = "，".join(f"{INFO_KIND_ZH[k]}{c.sent}条、采用{c.adopted}条" for k, c in total.by_kind.items() if c.sent)
     _para(
         doc,
         f"{stats.period_zh}共收到各单位报送信息{total.sent}条，采用{total.adopted}条，采用率{_pct(total.rate)}"

@@ -125,10 +125,18 @@ async def start_campaign(client: Client, settings: Settings, plan: CampaignPlan,
             await client.get_schedule_handle(sid).update(replace)
         schedules.append(sid)
     channels = [await start_info_channel(client, settings, plan, now)] if plan.info is not None else []
-    return {"campaign": plan.id, "office": plan.office.id, "cycles": cycles, "schedules": schedules, "channels": channels}
+    return {
+        "campaign": plan.id,
+        "office": plan.office.id,
+        "cycles": cycles,
+        "schedules": schedules,
+        "channels": channels,
+    }
 
 
-async def start_info_channel(client: Client, settings: Settings, plan: CampaignPlan, now: dt.datetime) -> dict[str, str]:
+async def start_info_channel(
+    client: Client, settings: Settings, plan: CampaignPlan, now: dt.datetime
+) -> dict[str, str]:
     """The office's standing information channel (及时报送), open for the whole campaign."""
     calendar = load_calendar(cycle_spec.calendar_years(now.year), plan.timezone)
     spec = info_book.channel_spec(plan, now, calendar)

@@ -9,6 +9,7 @@ list covers the whole campaign. Changes go only through the channel's Updates.
 import datetime as dt
 import json
 from collections.abc import Sequence
+from zoneinfo import ZoneInfo
 
 from temporalio.client import Client
 
@@ -54,7 +55,9 @@ async def find_channel(client: Client, campaign: str, office: str | None = None)
         return channel_workflow_id(campaign, office)
     found = await list_channels(client, campaign)
     if not found:
-        raise calls.NotFound(f"campaign {campaign!r} runs no information channel here (is its plan's info section set?)")
+        raise calls.NotFound(
+            f"campaign {campaign!r} runs no information channel here (is its plan's info section set?)"
+        )
     if len(found) > 1:
         raise calls.Rejected(f"campaign {campaign!r} has several channels ({', '.join(found)}); give --office")
     return found[0]
@@ -86,9 +89,7 @@ def every_item(
 ) -> list[InfoItem]:
     """Open and paged-out items, newest first, filtered by unit and state."""
     items = archived(settings, found) + found.items
-    return sorted(
-        (i for i in items if unit_id in (None, i.unit_id) and state in (None, i.state)), key=lambda i: -i.no
-    )
+    return sorted((i for i in items if unit_id in (None, i.unit_id) and state in (None, i.state)), key=lambda i: -i.no)
 
 
 async def submit(
@@ -160,5 +161,7 @@ async def stats(client: Client, channel_id: str, period: str) -> InfoStats:
     return await calls.query(client, channel_id, "get_stats", StatsQuery(period=check_period(period)), InfoStats)
 
 
-def current_quarter(today: dt.date) -> str:
-    return f"{today.year}-Q{(today.month - 1) // 3 + 1}"
+def current_quarter(now: dt.datetime, tz: str = "Asia/Shanghai") -> str:
+    """The quarter `now` falls in, in the office's zone: what the scores page shows first."""
+    local = now.astimezone(ZoneInfo(tz))
+    return f"{local.year}-Q{(local.month - 1) // 3 + 1}"

@@ -17,6 +17,7 @@ import typer
 from rich.table import Table
 from temporalio.client import Client
 
+from console import client_calls as calls
 from console import info_calls
 from console.cycle_cmd import _by, local, run_call
 from console.output import bad_input, console, emit_json
@@ -29,9 +30,7 @@ app = typer.Typer(help="Timely information reports (及时报送): submit, revie
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Machine output: one JSON document.")]
 CampaignOpt = Annotated[str, typer.Option("--campaign", help="Campaign id, e.g. yaan-qingfeng")]
-OfficeOpt = Annotated[
-    str | None, typer.Option("--office", help="Office id (default: the campaign's only channel).")
-]
+OfficeOpt = Annotated[str | None, typer.Option("--office", help="Office id (default: the campaign's only channel).")]
 ByOpt = Annotated[str | None, typer.Option("--by", help="Who acts (default: your login name).")]
 ItemArg = Annotated[str, typer.Argument(help="Item id from the receipt, e.g. yaan-qingfeng:yaan-dajiaban:12")]
 NoteOpt = Annotated[str, typer.Option("--note", help="The review note (told to the unit).")]
@@ -45,7 +44,9 @@ def submit(
     title: Annotated[str, typer.Option("--title", help="The item's title.")],
     file: Annotated[list[Path] | None, typer.Option("--file", help="An attachment; repeat for more.")] = None,
     text: Annotated[str, typer.Option("--text", help="The item's text.")] = "",
-    work_area: Annotated[str, typer.Option("--work-area", help="The plan's work area, e.g. '(五) 健全制度机制'.")] = "",
+    work_area: Annotated[
+        str, typer.Option("--work-area", help="A work area of the plan, e.g. '(五) 健全制度机制'.")
+    ] = "",
     resubmit: Annotated[int | None, typer.Option("--resubmit", help="Number of a returned item to resubmit.")] = None,
     office: OfficeOpt = None,
     by: ByOpt = None,
@@ -55,7 +56,8 @@ def submit(
 
     Example:
 
-        duban info submit --campaign yaan-qingfeng --unit yaan-gaj --kind 典型案例 --title 查获假冒灯具案 --file 案例.docx
+        duban info submit --campaign yaan-qingfeng --unit yaan-gaj --kind 典型案例 --title 查获假冒灯具案 \\
+            --file 案例.docx
     """
     try:
         info_kind = parse_kind(kind)
@@ -143,7 +145,7 @@ def list_items(
         channel = await info_calls.find_channel(client, campaign, office)
         found = await info_calls.view(client, channel, unit)
         if unit and unit not in found.units:
-            raise info_calls.calls.Rejected(f"unknown unit {unit!r} in {channel}")
+            raise calls.Rejected(f"unknown unit {unit!r} in {channel}")
         return channel, info_calls.every_item(settings, found, unit, state), found.units
 
     channel, items, names = run_call(work)
@@ -154,8 +156,10 @@ def list_items(
     for col in ("编号", "单位", "类别", "标题", "状态", "报送时间", "上报"):
         table.add_column(col)
     for i in items:
-        went = f"{i.forwarded_how} {local(i.forwarded_at)}" if i.forwarded_at else (
-            f"须于 {local(i.forward_due.at)} 前" if i.forward_due and i.settled_at is None else ""
+        went = (
+            f"{i.forwarded_how} {local(i.forwarded_at)}"
+            if i.forwarded_at
+            else (f"须于 {local(i.forward_due.at)} 前" if i.forward_due and i.settled_at is None else "")
         )
         table.add_row(
             str(i.no), names.get(i.unit_id, i.unit_id), INFO_KIND_ZH[i.kind], i.title,
@@ -175,7 +179,11 @@ def _emit(result: ItemResult, json_out: bool) -> None:
     if json_out:
         emit_json(result)
         return
-    due = f"，须于 {local(result.forward_due.at)} 前上报" if result.forward_due and result.state is InfoState.ADOPTED else ""
+    due = (
+        f"，须于 {local(result.forward_due.at)} 前上报"
+        if result.forward_due and result.state is InfoState.ADOPTED
+        else ""
+    )
     console.print(f"[green]完成[/green] {result.message}{due}")
 
 
@@ -241,7 +249,7 @@ def stats(
     """
     try:
         info_calls.check_period(period)
-    except info_calls.calls.Rejected as err:
+    except calls.Rejected as err:
         bad_input(str(err))
 
     async def work(client: Client, _: Settings) -> InfoStats:

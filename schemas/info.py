@@ -62,7 +62,11 @@ class Decision(StrEnum):
     FILE = "file"
 
 
-DECISION_STATE = {Decision.ADOPT: InfoState.ADOPTED, Decision.RETURN: InfoState.RETURNED, Decision.FILE: InfoState.FILED}
+DECISION_STATE = {
+    Decision.ADOPT: InfoState.ADOPTED,
+    Decision.RETURN: InfoState.RETURNED,
+    Decision.FILE: InfoState.FILED,
+}
 
 
 class InfoSpec(Model):

@@ -1,10 +1,12 @@
 """Information-channel test helpers: a plan with an `info` section, starting a channel, reading it."""
 
+import contextlib
 import datetime as dt
 import uuid
 from typing import Any
 
 from temporalio.client import Client, WorkflowHandle
+from temporalio.service import RPCError
 
 from activities.blobs import FileBlobStore
 from schemas.blobs import BlobRef
@@ -16,6 +18,9 @@ from workflows import cycle_spec, info_book
 from workflows.legaltime.data import load_calendar
 
 Handle = WorkflowHandle[Any, ItemsView]
+# Channels started by a test; the test module's fixture ends those still running, so their timers
+# do not move the time-skipping server's shared clock under the next test.
+STARTED: list[Handle] = []
 
 
 def info_plan(
@@ -39,7 +44,15 @@ async def start_channel(client: Client, task_queue: str, p: CampaignPlan, opened
     handle: Handle = await client.start_workflow(
         "InfoChannel", inp, id=inp.spec.channel_id, task_queue=task_queue, result_type=ItemsView
     )
+    STARTED.append(handle)
     return handle
+
+
+async def end_started() -> None:
+    while STARTED:
+        handle = STARTED.pop()
+        with contextlib.suppress(RPCError):
+            await handle.terminate("test over")
 
 
 def spec_of(inp: InfoInput) -> InfoSpec:
@@ -50,7 +63,9 @@ def text_blob(store: FileBlobStore, text: str) -> BlobRef:
     return store.put(text.encode("utf-8"), "正文.txt", "text/plain; charset=utf-8")
 
 
-def submit_call(store: FileBlobStore, unit: str, title: str, kind: InfoKind = InfoKind.TYPICAL_CASE, **kw: Any) -> SubmitItem:
+def submit_call(
+    store: FileBlobStore, unit: str, title: str, kind: InfoKind = InfoKind.TYPICAL_CASE, **kw: Any
+) -> SubmitItem:
     return SubmitItem(unit_id=unit, kind=kind, title=title, body=text_blob(store, f"{title}：正文"), **kw)
 
 

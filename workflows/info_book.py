@@ -153,9 +153,9 @@ def statistics(spec: InfoSpec, state: InfoCarried, period: str, now: dt.datetime
     total = StatsRow(unit_id="", unit_name="合计", by_kind={k: KindCounts() for k in spec.rules.kinds})
     by_unit: dict[str, list[tuple[str, Tally]]] = {}
     for key, tally in state.tallies.items():
-        unit, month, kind = key.split("|")
+        unit_id, month, kind_text = key.split("|")
         if month in wanted:
-            by_unit.setdefault(unit, []).append((kind, tally))
+            by_unit.setdefault(unit_id, []).append((kind_text, tally))
     for unit in spec.units:
         row = StatsRow(
             unit_id=unit.id,
@@ -237,7 +237,11 @@ class InfoBook:
 
     def to_forward_now(self, now: dt.datetime) -> list[InfoItem]:
         """Waiting items the office asked to send or whose limit has come."""
-        return [i for i in self.waiting() if i.forward_asked or (i.forward_due is not None and self._auto_forward_at(i) <= now)]
+        return [
+            i
+            for i in self.waiting()
+            if i.forward_asked or (i.forward_due is not None and self._auto_forward_at(i) <= now)
+        ]
 
     def unit(self, unit_id: str) -> CycleUnit:
         return self._units[unit_id]
@@ -490,7 +494,9 @@ class InfoBook:
     def announce(self) -> None:
         """Tell every unit the channel is open, with its own portal link (sent once, when the channel starts)."""
         for unit in self.spec.units:
-            context = self._context().model_copy(update={"unit_id": unit.id, "unit_name": unit.name, "portal_link": True})
+            context = self._context().model_copy(
+                update={"unit_id": unit.id, "unit_name": unit.name, "portal_link": True}
+            )
             self._queue(unit.contacts, Template.INFO_OPENED, f"opened/{unit.id}", context, "unit_contact")
 
     def _quiet(self, unit_id: str, now: dt.datetime) -> None:
@@ -592,7 +598,9 @@ class InfoBook:
         )
         self._queue(unit.contacts, template, f"{item.no}/{step}/{unit.id}", context, "unit_contact")
 
-    def _queue(self, people: Iterable[Person], template: Template, stem: str, context: MessageContext, role: str) -> None:
+    def _queue(
+        self, people: Iterable[Person], template: Template, stem: str, context: MessageContext, role: str
+    ) -> None:
         seen: set[str] = set()
         for person in people:
             address = _address(person)

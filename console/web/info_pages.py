@@ -9,7 +9,7 @@ read and write takes the unit and the channel from the token, never the request.
 
 import datetime as dt
 import urllib.parse
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request, UploadFile
 from fastapi.responses import Response
@@ -40,7 +40,7 @@ def channel_url(channel_id: str, tail: str = "") -> str:
     return f"/info/{urllib.parse.quote(channel_id, safe='')}{tail}"
 
 
-def _globals(request: Request) -> dict[str, object]:
+def _globals(request: Request) -> dict[str, Any]:
     return {"INFO_KIND_ZH": INFO_KIND_ZH, "STATE_ZH": STATE_ZH, "channel_url": channel_url}
 
 
@@ -84,9 +84,7 @@ async def channels_page(request: Request, user: PageUser, campaign: str | None =
 
 
 @router.get("/info/{channel_id}")
-async def channel_page(
-    request: Request, user: PageUser, channel_id: str, unit: str = "", state: str = ""
-) -> Response:
+async def channel_page(request: Request, user: PageUser, channel_id: str, unit: str = "", state: str = "") -> Response:
     c = ctx(request)
     client = await c.client()
     found = await info_calls.view(client, channel_id)
@@ -104,7 +102,7 @@ async def channel_page(
         listed=listed[:300],
         unit=unit,
         state=wanted or "",
-        period=info_calls.current_quarter(dt.date.today()),
+        period=info_calls.current_quarter(dt.datetime.now(dt.UTC)),
         **_globals(request),
     )
 
@@ -147,9 +145,11 @@ async def submit_form(
     work_area: Annotated[str, Form()] = "",
     files: Annotated[list[UploadFile] | None, Form()] = None,
 ) -> Response:
-    c = ctx(request)
+    ctx(request)
     try:
-        receipt = await _submit(request, channel_id, unit, kind, title, text, work_area, files or [], None, f"{user.name}（代报）")
+        receipt = await _submit(
+            request, channel_id, unit, kind, title, text, work_area, files or [], None, f"{user.name}（代报）"
+        )
     except calls.Rejected as err:
         return redirect(channel_url(channel_id), f"未报送：{err}")
     return redirect(channel_url(channel_id), f"已代为报送，编号 {receipt.item_id}")
@@ -165,7 +165,7 @@ async def item_file(request: Request, user: PageUser, channel_id: str, no: int, 
 @router.get("/info/{channel_id}/stats")
 async def stats_page(request: Request, user: PageUser, channel_id: str, period: str = "") -> Response:
     c = ctx(request)
-    period = period or info_calls.current_quarter(dt.date.today())
+    period = period or info_calls.current_quarter(dt.datetime.now(dt.UTC))
     found = await info_calls.stats(await c.client(), channel_id, period)
     chart = charts.adoption_chart(found.rows)
     return c.render(request, "info_stats.html", stats=found, chart=chart, **_globals(request))
@@ -251,7 +251,16 @@ async def portal_submit(
     try:
         again = int(resubmit) if resubmit.strip() else None
         receipt = await _submit(
-            request, grant.cycle_id, grant.unit_id, kind, title, text, work_area, files or [], again, f"{grant.unit_id}（网上报送）"
+            request,
+            grant.cycle_id,
+            grant.unit_id,
+            kind,
+            title,
+            text,
+            work_area,
+            files or [],
+            again,
+            f"{grant.unit_id}（网上报送）",
         )
     except ValueError:
         return await portal_page(request, token, grant, status_code=400, error=f"无效的信息编号 {resubmit!r}")

@@ -6,6 +6,7 @@ test server loses the outcome of a rejected Update).
 
 import datetime as dt
 import json
+from collections.abc import AsyncIterator
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -29,13 +30,20 @@ from schemas.info import (
 )
 from schemas.info_plan import InfoKind, InfoPlan
 from schemas.plan import UpperOffice
-from tests.info_support import info_plan, items, start_channel, submit, submit_call
+from tests.info_support import end_started, info_plan, items, start_channel, submit, submit_call
 from tests.plans import by_template, caught
 from tests.workflows.conftest import running_worker
 from workers.settings import Settings
 from workers.smtp_sink import SmtpSink
 from workflows.info_book import period_months
 from workflows.legaltime.days import is_working_day
+
+
+@pytest.fixture(autouse=True)
+async def _end_channels() -> AsyncIterator[None]:
+    yield
+    await end_started()
+
 
 UPPER_BY_MAIL = UpperOffice(id="sc", name="四川省打假办", email="office@sc.example")
 TZ = ZoneInfo("Asia/Shanghai")
@@ -57,7 +65,9 @@ class TestReviewAndForwarding:
         store = FileBlobStore(cycle_settings.blob_dir)
         p = info_plan(upper=UPPER_BY_MAIL)
         async with running_worker(env.client, cycle_settings):
-            handle = await start_channel(env.client, cycle_settings.temporal.task_queue, p, await env.get_current_time())
+            handle = await start_channel(
+                env.client, cycle_settings.temporal.task_queue, p, await env.get_current_time()
+            )
             receipt = await submit(handle, submit_call(store, "u1", "查获假冒灯具案", work_area="(五) 健全制度机制"))
             assert receipt.no == 1 and receipt.item_id == f"{p.id}:yaan:1"
             adopted = await decide(handle, 1, Decision.ADOPT, "写得好")
@@ -94,7 +104,9 @@ class TestReviewAndForwarding:
         store = FileBlobStore(cycle_settings.blob_dir)
         p = info_plan(rules=InfoPlan(resubmit_days=5, forward_within=None))
         async with running_worker(env.client, cycle_settings):
-            handle = await start_channel(env.client, cycle_settings.temporal.task_queue, p, await env.get_current_time())
+            handle = await start_channel(
+                env.client, cycle_settings.temporal.task_queue, p, await env.get_current_time()
+            )
             await submit(handle, submit_call(store, "u2", "联合执法动态", kind=InfoKind.WORK_UPDATE))
             await decide(handle, 1, Decision.RETURN, "请补充查处数量")
             again = await submit(handle, submit_call(store, "u2", "联合执法动态（补充）", resubmit_of=1))
@@ -109,7 +121,8 @@ class TestReviewAndForwarding:
         assert [e.what for e in item.events] == ["submitted", "returned", "resubmitted", "returned", "expired"]
         told = by_template(caught(sink.maildir), "info_decided")
         assert len(told) == 2 and all("退回修改" in str(m["Subject"]) for m in told)
-        assert "请补充查处数量" in str(told[0].get_body(preferencelist=("plain",)).get_content())  # type: ignore[union-attr]
+        bodies = " ".join(str(m.get_body(preferencelist=("plain",)).get_content()) for m in told)  # type: ignore[union-attr]
+        assert "请补充查处数量" in bodies and "仍需补充" in bodies
 
     async def test_quiet_unit_gets_a_gentle_reminder_inside_the_send_window(
         self, time_skipping_env: WorkflowEnvironment, cycle_settings: Settings, sink: SmtpSink
@@ -147,7 +160,9 @@ class TestRefusals:
         store = FileBlobStore(cycle_settings.blob_dir)
         p = info_plan(rules=InfoPlan(kinds=[InfoKind.TYPICAL_CASE, InfoKind.PRACTICE]))
         async with running_worker(env.client, cycle_settings):
-            handle = await start_channel(env.client, cycle_settings.temporal.task_queue, p, await env.get_current_time())
+            handle = await start_channel(
+                env.client, cycle_settings.temporal.task_queue, p, await env.get_current_time()
+            )
             await submit(handle, submit_call(store, "u1", "典型案例一"))
             before = await items(handle)
 
@@ -168,8 +183,11 @@ class TestRefusals:
             await decide(handle, 1, Decision.FILE)
             await refused("decide_item", DecideItem(no=1, decision=Decision.ADOPT, by="op"), "already 已存档")
             after = await items(handle)
-            assert [i.model_dump(exclude={"state", "decided_at", "decided_by", "settled_at", "events"}) for i in after.items] == [
-                i.model_dump(exclude={"state", "decided_at", "decided_by", "settled_at", "events"}) for i in before.items
+            assert [
+                i.model_dump(exclude={"state", "decided_at", "decided_by", "settled_at", "events"}) for i in after.items
+            ] == [
+                i.model_dump(exclude={"state", "decided_at", "decided_by", "settled_at", "events"})
+                for i in before.items
             ]
             assert after.next_no == before.next_no == 2
             await handle.execute_update("close_channel", CloseChannel(by="op"), result_type=InfoBoard)
@@ -187,11 +205,21 @@ class TestForwardIntoUpperChannel:
         store = FileBlobStore(cycle_settings.blob_dir)
         province = info_plan(n_units=2, office_id="sc", rules=InfoPlan(forward_within=None))
         province = province.model_copy(
-            update={"units": [province.units[0].model_copy(update={"id": "yaan", "name": "雅安市打假办"}), *province.units[1:]]}
+            update={
+                "units": [
+                    province.units[0].model_copy(update={"id": "yaan", "name": "雅安市打假办"}),
+                    *province.units[1:],
+                ]
+            }
         )
         city = info_plan(
-            upper=UpperOffice(id="sc", name="四川省打假办", email="office@sc.example", campaign=province.id, as_unit="yaan"),
-            rules=InfoPlan(forward_within=DueRule(kind=RuleKind.WORKING_DAYS, n=2), forward_reminders=[LadderStep(key="h", offset=1, unit=StepUnit.HOURS)]),
+            upper=UpperOffice(
+                id="sc", name="四川省打假办", email="office@sc.example", campaign=province.id, as_unit="yaan"
+            ),
+            rules=InfoPlan(
+                forward_within=DueRule(kind=RuleKind.WORKING_DAYS, n=2),
+                forward_reminders=[LadderStep(key="h", offset=1, unit=StepUnit.HOURS)],
+            ),
         )
         async with running_worker(env.client, cycle_settings):
             now = await env.get_current_time()
@@ -229,7 +257,9 @@ class TestAYearOfItems:
             update={"temporal": cycle_settings.temporal.model_copy(update={"max_cached_workflows": 100})}
         )
         async with running_worker(env.client, cached):
-            handle = await start_channel(env.client, cycle_settings.temporal.task_queue, p, await env.get_current_time())
+            handle = await start_channel(
+                env.client, cycle_settings.temporal.task_queue, p, await env.get_current_time()
+            )
             first_run = handle.first_execution_run_id or handle.result_run_id
             n = 0
             for _ in range(50):
@@ -241,14 +271,19 @@ class TestAYearOfItems:
                     counts["sent"] += 1
                     decision = [Decision.ADOPT, Decision.FILE, Decision.RETURN, Decision.ADOPT][n % 4]
                     await decide(handle, receipt.no, decision, "请补充" if decision is Decision.RETURN else "")
-                    counts[{Decision.ADOPT: "adopted", Decision.FILE: "filed", Decision.RETURN: "returned"}[decision]] += 1
+                    counts[
+                        {Decision.ADOPT: "adopted", Decision.FILE: "filed", Decision.RETURN: "returned"}[decision]
+                    ] += 1
                     n += 1
                 await env.sleep(dt.timedelta(days=7))
             await env.sleep(dt.timedelta(days=14))
             view = await items(handle)
             months = sorted({m for _, m in expected})
             periods = sorted({f"{m[:4]}-Q{(int(m[5:]) - 1) // 3 + 1}" for m in months} | {m[:4] + "-Y" for m in months})
-            stats = {period: await handle.query("get_stats", StatsQuery(period=period), result_type=InfoStats) for period in periods}
+            stats = {
+                period: await handle.query("get_stats", StatsQuery(period=period), result_type=InfoStats)
+                for period in periods
+            }
             monthly = await handle.query("get_stats", StatsQuery(period=months[3]), result_type=InfoStats)
 
         # Every item is accounted for: open in the state or on a page in the blob store.
@@ -266,7 +301,7 @@ class TestAYearOfItems:
         for period, got in stats.items():
             wanted_months, _ = period_months(period)
             for row in got.rows:
-                want = {k: 0 for k in ("sent", "adopted", "filed", "returned")}
+                want = dict.fromkeys(("sent", "adopted", "filed", "returned"), 0)
                 for (unit, month), counts in expected.items():
                     if unit == row.unit_id and month in wanted_months:
                         for k in want:
