@@ -59,7 +59,7 @@ class TestPeriods:
         """The id on a receipt leads back to its channel and number; junk is refused."""
         assert split_item_id("yaan-qingfeng:yaan-dajiaban:12") == ("info:yaan-qingfeng:yaan-dajiaban", 12)
         for bad in ("12", "a:b", "a:b:x", "a:b:c:1", ":b:1"):
-            with pytest.raises(ValueError):
+            with pytest.raises(ValueError, match="not an item id"):
                 split_item_id(bad)
 
     def test_kinds_in_either_language(self) -> None:
