@@ -87,6 +87,10 @@ class InfoSpec(Model):
     tz: str = "Asia/Shanghai"
     locale: str = "zh-CN"
     opened_at: UtcDateTime
+    # Settled items leave the state this many at a time (fixed in the input, so replay pages the same).
+    archive_batch: int = Field(default=100, ge=1, le=500)
+    # A run continues as new past this many history events (Temporal warns at 10,240, stops at 51,200).
+    max_run_events: int = Field(default=4000, ge=50, le=10000)
 
 
 class ItemEvent(Model):

@@ -53,8 +53,6 @@ ENGINE = "duban"
 # Open items (to review, returned, waiting to go up) are carried in the workflow's state; past
 # this many the office must review before units send more, so the state stays well under 2 MB.
 MAX_OPEN_ITEMS = 1000
-# Settled items are paged out to the blob store this many at a time.
-ARCHIVE_BATCH = 100
 # What the office leaves waiting goes up by itself this long before its limit, so it lands inside it.
 FORWARD_MARGIN = dt.timedelta(minutes=5)
 STATE_ZH = {"pending": "待审核", "adopted": "已采用", "returned": "已退回", "filed": "已存档"}

@@ -43,17 +43,18 @@ with workflow.unsafe.imports_passed_through():
     )
     from schemas.notify import BatchResult, DeliveryStatus, MailBatch
     from workers.searchattrs import CAMPAIGN, DUE_AT, OFFICE, STAGE
-    from workflows.info_book import ARCHIVE_BATCH, InfoBook, Refused, period_months, statistics
+    from workflows.info_book import InfoBook, Refused, period_months, statistics
 
 MAIL_RETRY = RetryPolicy(initial_interval=dt.timedelta(seconds=2), maximum_interval=dt.timedelta(minutes=5))
 MAIL_HEARTBEAT = dt.timedelta(seconds=40)
 MAIL_USEFUL_FOR = dt.timedelta(days=2)
+# Receipts and decisions are small; this many in one mail activity keeps its input far below 512 KB.
+MAIL_BATCH = 50
 # Going up through the upper office's channel: if it cannot be reached for this long, the item goes by mail.
 FORWARD_TRIES_FOR = dt.timedelta(minutes=30)
 BLOB_RETRY = RetryPolicy(initial_interval=dt.timedelta(seconds=2), maximum_interval=dt.timedelta(minutes=2))
 # Continue as new well before Temporal's warnings (10,240 events, 10 MB): a year of items takes
-# several runs, each a few thousand events and a few MB at most.
-MAX_RUN_EVENTS = 4000
+# several runs, each a few thousand events (`InfoSpec.max_run_events`) and a few MB at most.
 MAX_RUN_BYTES = 4 * 1024 * 1024
 
 
@@ -81,10 +82,10 @@ class InfoChannel:
             for item in self.book.fire_due(now):
                 await self._forward(item)
             await self._send_outbox()
-            if len(self.book.settled_items()) >= ARCHIVE_BATCH:
+            if len(self.book.settled_items()) >= self.book.spec.archive_batch:
                 await self._archive()
             self._publish()
-            if self._run_is_long():
+            if not self.book.closed and self._run_is_long():
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 await self._send_outbox()
                 self.book.state.runs += 1
@@ -104,7 +105,7 @@ class InfoChannel:
         info = workflow.info()
         return (
             info.is_continue_as_new_suggested()
-            or info.get_current_history_length() > MAX_RUN_EVENTS
+            or info.get_current_history_length() > self.book.spec.max_run_events
             or info.get_current_history_size() > MAX_RUN_BYTES
         )
 
@@ -174,9 +175,12 @@ class InfoChannel:
     # ---- mail ------------------------------------------------------------------------------
 
     async def _send_outbox(self) -> None:
+        """Send what is queued now; mail queued meanwhile waits for the next turn of the loop, so a
+        steady stream of calls cannot keep the loop from its other work (continuing as new)."""
         state = self.book.state
-        while state.outbox:
-            batch, state.outbox = state.outbox[:50], state.outbox[50:]
+        queued, state.outbox = state.outbox, []
+        for start in range(0, len(queued), MAIL_BATCH):
+            batch = queued[start : start + MAIL_BATCH]
             now = workflow.now()
             try:
                 result = await workflow.execute_activity(
