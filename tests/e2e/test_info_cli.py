@@ -1,0 +1,105 @@
+"""`duban info` as a user runs it: the installed command in a subprocess, against a live dev server,
+worker and SMTP sink. Bad input exits 2 with the reason on stderr and changes nothing."""
+
+import datetime as dt
+from pathlib import Path
+
+import docx
+
+from schemas.info_plan import InfoPlan
+from tests.e2e.cycle_stack import CycleStack, cycle_stack_fixture  # noqa: F401 -- the fixture
+from tests.e2e.test_cycle_cli import duban
+from tests.info_support import info_plan, start_channel
+
+
+async def test_submit_list_review_and_score(cycle_stack: CycleStack, tmp_path: Path) -> None:
+    """Submit with a file, list by unit and state, adopt / return / file, resubmit, stats with a .docx."""
+    p = info_plan(n_units=3, rules=InfoPlan(forward_within=None))
+    handle = await start_channel(
+        cycle_stack.client, cycle_stack.settings.temporal.task_queue, p, dt.datetime.now(dt.UTC)
+    )
+    case = tmp_path / "案例.txt"
+    case.write_text("查获假冒灯具 2000 件。", encoding="utf-8")
+    common = ("--campaign", p.id)
+
+    first = await duban(
+        cycle_stack, "info", "submit", *common, "--unit", "u1", "--kind", "典型案例", "--title", "灯具案",
+        "--file", str(case), "--json",
+    )  # fmt: skip
+    receipt = first.json()
+    assert receipt["item_id"] == f"{p.id}:yaan:1" and receipt["unit_id"] == "u1"
+    for unit, kind in (("u2", "工作动态"), ("u2", "practice")):
+        await duban(
+            cycle_stack, "info", "submit", *common, "--unit", unit, "--kind", kind, "--title", kind, "--text", "正文"
+        )
+
+    assert (await duban(cycle_stack, "info", "adopt", f"{p.id}:yaan:1", "--note", "采用", "--json")).json()[
+        "state"
+    ] == "adopted"
+    returned = await duban(cycle_stack, "info", "return", f"{p.id}:yaan:2", "--note", "请补充数据", "--json")
+    assert returned.json()["state"] == "returned"
+    assert (await duban(cycle_stack, "info", "file", f"{p.id}:yaan:3", "--json")).json()["state"] == "filed"
+    again = await duban(
+        cycle_stack, "info", "submit", *common, "--unit", "u2", "--kind", "工作动态", "--title", "补充后",
+        "--text", "补充了数据", "--resubmit", "2", "--json",
+    )  # fmt: skip
+    assert again.json()["version"] == 2
+
+    listed = (await duban(cycle_stack, "info", "list", *common, "--json")).json()
+    assert [r["no"] for r in listed] == [3, 2, 1]
+    assert {r["no"]: r["state"] for r in listed} == {1: "adopted", 2: "pending", 3: "filed"}
+    (mine,) = (await duban(cycle_stack, "info", "list", *common, "--unit", "u1", "--json")).json()
+    assert mine["files"][0]["name"] == "案例.txt" and mine["decided_by"]
+    pending = (await duban(cycle_stack, "info", "list", *common, "--state", "pending", "--json")).json()
+    assert [r["title"] for r in pending] == ["补充后"]
+
+    quarter = f"{dt.date.today().year}-Q{(dt.date.today().month - 1) // 3 + 1}"
+    out = tmp_path / "通报.docx"
+    stats = (
+        await duban(cycle_stack, "info", "stats", *common, "--period", quarter, "--docx", str(out), "--json")
+    ).json()
+    rows = {r["unit_id"]: r for r in stats["rows"]}
+    assert (rows["u1"]["sent"], rows["u1"]["adopted"], rows["u1"]["rate"]) == (1, 1, 1.0)
+    assert (rows["u2"]["sent"], rows["u2"]["adopted"], rows["u2"]["filed"]) == (2, 0, 1)
+    assert stats["total"]["sent"] == 3
+    assert "信息报送采用情况的通报" in "\n".join(par.text for par in docx.Document(str(out)).paragraphs)
+    human = await duban(cycle_stack, "info", "stats", *common, "--period", quarter)
+    assert human.code == 0 and "采用率" in human.out
+    await handle.terminate("test over")
+
+
+async def test_bad_input_exits_2_and_changes_nothing(cycle_stack: CycleStack, tmp_path: Path) -> None:
+    """Every refusal names its reason on stderr, exits 2, and the channel is as it was."""
+    p = info_plan(n_units=2, rules=InfoPlan(forward_within=None, kinds=["typical_case"]))  # type: ignore[list-item]
+    handle = await start_channel(
+        cycle_stack.client, cycle_stack.settings.temporal.task_queue, p, dt.datetime.now(dt.UTC)
+    )
+    common = ("--campaign", p.id)
+    ok = await duban(
+        cycle_stack, "info", "submit", *common, "--unit", "u1", "--kind", "典型案例", "--title", "一", "--text", "x"
+    )
+    assert ok.code == 0, ok.err
+    before = (await duban(cycle_stack, "info", "list", *common, "--json")).json()
+    cases = [
+        (("info", "submit", *common, "--unit", "u1", "--kind", "工作总结", "--title", "x", "--text", "x"), "unknown kind"),
+        (("info", "submit", *common, "--unit", "u1", "--kind", "工作动态", "--title", "x", "--text", "x"), "not 工作动态"),
+        (("info", "submit", *common, "--unit", "nobody", "--kind", "典型案例", "--title", "x", "--text", "x"), "unknown unit"),
+        (("info", "submit", *common, "--unit", "u1", "--kind", "典型案例", "--title", "x"), "give a text"),
+        (("info", "submit", *common, "--unit", "u1", "--kind", "典型案例", "--title", " ", "--text", "x"), "--title"),
+        (("info", "submit", "--campaign", "nosuch", "--unit", "u1", "--kind", "典型案例", "--title", "x", "--text", "x"),
+         "no information channel"),
+        (("info", "return", f"{p.id}:yaan:1"), "needs a note"),
+        (("info", "adopt", f"{p.id}:yaan:9"), "no item 9"),
+        (("info", "adopt", "garbage"), "not an item id"),
+        (("info", "forward", f"{p.id}:yaan:1"), "no upper office"),
+        (("info", "stats", *common, "--period", "2026-Q5"), "expected 2026-M03"),
+        (("info", "list", *common, "--unit", "nobody"), "unknown unit"),
+        (("info", "list", *common, "--state", "lost"), "lost"),
+    ]  # fmt: skip
+    for args, reason in cases:
+        run = await duban(cycle_stack, *args)
+        assert run.code == 2, (args, run.code, run.out, run.err)
+        assert reason in run.err, (args, run.err)
+    after = (await duban(cycle_stack, "info", "list", *common, "--json")).json()
+    assert after == before
+    await handle.terminate("test over")
