@@ -80,14 +80,14 @@ async def test_bad_input_exits_2_and_changes_nothing(cycle_stack: CycleStack, tm
     )
     assert ok.code == 0, ok.err
     before = (await duban(cycle_stack, "info", "list", *common, "--json")).json()
+    submit = ("info", "submit", *common)
     cases = [
-        (("info", "submit", *common, "--unit", "u1", "--kind", "工作总结", "--title", "x", "--text", "x"), "unknown kind"),
-        (("info", "submit", *common, "--unit", "u1", "--kind", "工作动态", "--title", "x", "--text", "x"), "not 工作动态"),
-        (("info", "submit", *common, "--unit", "nobody", "--kind", "典型案例", "--title", "x", "--text", "x"), "unknown unit"),
-        (("info", "submit", *common, "--unit", "u1", "--kind", "典型案例", "--title", "x"), "give a text"),
-        (("info", "submit", *common, "--unit", "u1", "--kind", "典型案例", "--title", " ", "--text", "x"), "--title"),
-        (("info", "submit", "--campaign", "nosuch", "--unit", "u1", "--kind", "典型案例", "--title", "x", "--text", "x"),
-         "no information channel"),
+        ((*submit, "--unit", "u1", "--kind", "工作总结", "--title", "x", "--text", "x"), "unknown kind"),
+        ((*submit, "--unit", "u1", "--kind", "工作动态", "--title", "x", "--text", "x"), "not 工作动态"),
+        ((*submit, "--unit", "nobody", "--kind", "典型案例", "--title", "x", "--text", "x"), "unknown unit"),
+        ((*submit, "--unit", "u1", "--kind", "典型案例", "--title", "x"), "give a text"),
+        ((*submit, "--unit", "u1", "--kind", "典型案例", "--title", " ", "--text", "x"), "--title"),
+        (("info", "submit", "--campaign", "nosuch", "--unit", "u1", "--kind", "典型案例", "--title", "x"), "no info"),
         (("info", "return", f"{p.id}:yaan:1"), "needs a note"),
         (("info", "adopt", f"{p.id}:yaan:9"), "no item 9"),
         (("info", "adopt", "garbage"), "not an item id"),
