@@ -148,6 +148,9 @@ class Tally(Model):
 class UnitActivity(Model):
     last_item_at: UtcDateTime | None = None
     quiet_reminded_at: UtcDateTime | None = None
+    links_valid_from: UtcDateTime | None = Field(
+        default=None, description="the unit's links to this channel made before this moment are refused (revoked)"
+    )
 
 
 class InfoCarried(Model):

@@ -313,6 +313,11 @@ class InfoBook:
     def check_close(self) -> None:
         self._check_open()
 
+    def check_revoke(self, unit_id: str) -> None:
+        # A closed channel still takes this: its portal page keeps showing the unit's items.
+        if unit_id not in self._units:
+            raise Refused(f"unknown unit {unit_id!r} in {self.spec.channel_id}")
+
     # -- applying calls --------------------------------------------------------------------------
 
     def apply_submit(self, call: SubmitItem, now: dt.datetime) -> InfoReceipt:
@@ -399,6 +404,9 @@ class InfoBook:
             message=f"{ident} 将立即上报",
             forward_due=item.forward_due,
         )
+
+    def apply_revoke(self, unit_id: str, now: dt.datetime) -> None:
+        self.state.activity.setdefault(unit_id, UnitActivity()).links_valid_from = now
 
     def apply_close(self, by: str, now: dt.datetime) -> None:
         self.state.closed_at, self.state.closed_by = now, by

@@ -21,6 +21,7 @@ from temporalio.common import RetryPolicy, SearchAttributeUpdate
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from schemas.cycle import LinksRevoked, RevokeLinks
     from schemas.info import (
         ArchivePage,
         ArchiveRequest,
@@ -316,5 +317,24 @@ class InfoChannel:
     def validate_close_channel(self, call: CloseChannel) -> None:
         try:
             self.book.check_close()
+        except Refused as exc:
+            raise _rejected(exc) from None
+
+    @workflow.update
+    def revoke_links(self, call: RevokeLinks) -> LinksRevoked:
+        """The unit's links to this channel made before now stop opening (`duban link revoke --cycle info:…`)."""
+        now = workflow.now()
+        self.book.apply_revoke(call.unit_id, now)
+        return LinksRevoked(
+            cycle_id=self.book.spec.channel_id,
+            unit_id=call.unit_id,
+            links_valid_from=now,
+            message=f"{call.unit_id}: links made before {now.isoformat(timespec='seconds')} no longer open",
+        )
+
+    @revoke_links.validator
+    def validate_revoke_links(self, call: RevokeLinks) -> None:
+        try:
+            self.book.check_revoke(call.unit_id)
         except Refused as exc:
             raise _rejected(exc) from None

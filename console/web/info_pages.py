@@ -18,9 +18,9 @@ from temporalio.service import RPCError
 
 from activities.blobs import BlobNotFoundError, FileBlobStore
 from console import client_calls as calls
-from console import info_calls
+from console import info_calls, links
 from console.auth import User
-from console.tokens import PortalGrant, TokenError
+from console.tokens import PortalGrant, TokenError, check_not_revoked
 from console.web import charts
 from console.web.context import ctx, form_csrf, page_operator, page_user
 from console.web.pages import read_files, redirect
@@ -92,6 +92,17 @@ async def channel_page(request: Request, user: PageUser, channel_id: str, unit: 
     wanted = next((s for s in STATE_ZH if s == state), None)
     listed = info_calls.every_item(c.settings, found, unit or None, None if wanted is None else wanted)  # type: ignore[arg-type]
     pending = sorted((i for i in found.items if i.state.value == "pending"), key=lambda i: i.no)
+    # Each unit's current link, for operators only (leadership looks, it does not hand out access).
+    unit_links = (
+        {
+            uid: c.tokens.portal_link(
+                channel_id, uid, not_before=found.activity[uid].links_valid_from if uid in found.activity else None
+            )
+            for uid in found.units
+        }
+        if user.may_act
+        else {}
+    )
     return c.render(
         request,
         "info_channel.html",
@@ -103,8 +114,24 @@ async def channel_page(request: Request, user: PageUser, channel_id: str, unit: 
         unit=unit,
         state=wanted or "",
         period=info_calls.current_quarter(dt.datetime.now(dt.UTC)),
+        unit_links=unit_links,
         **_globals(request),
     )
+
+
+@router.post("/info/{channel_id}/units/{unit_id}/links/revoke", dependencies=[Depends(form_csrf)])
+async def revoke_links_form(
+    request: Request, user: PageOperator, channel_id: str, unit_id: str, reason: Annotated[str, Form()] = ""
+) -> Response:
+    """Revoke the unit's links to the channel; the page then lists its new link to send."""
+    c = ctx(request)
+    try:
+        found = await links.revoke(
+            await c.client(), c.tokens, channel_id, unit_id, links.LinkRevocation(reason=reason).reason, user.name
+        )
+    except (calls.Rejected, ValueError) as err:
+        return redirect(channel_url(channel_id), f"操作未执行：{err}")
+    return redirect(channel_url(channel_id), f"已撤销此前的链接，请把本页的新链接发给该单位：{found.message}")
 
 
 @router.post("/info/{channel_id}/items/{no}/forward", dependencies=[Depends(form_csrf)])
@@ -205,6 +232,16 @@ async def _unit_view(client: Client, grant: PortalGrant) -> ItemsView | None:
     return found if grant.unit_id in found.units else None
 
 
+def _revoked(grant: PortalGrant, found: ItemsView) -> str | None:
+    """Why the link no longer opens, when the office revoked the unit's links after it was made."""
+    activity = found.activity.get(grant.unit_id)
+    try:
+        check_not_revoked(grant, activity.links_valid_from if activity else None)
+    except TokenError as err:
+        return f"链接已被办公室撤销（{err}）"
+    return None
+
+
 async def portal_page(
     request: Request,
     token: str,
@@ -217,6 +254,9 @@ async def portal_page(
     found = await _unit_view(await c.client(), grant)
     if found is None:
         return c.render(request, "portal_error.html", status_code=404, reason="该信息报送渠道已不存在", user=None)
+    refused = _revoked(grant, found)
+    if refused is not None:
+        return c.render(request, "portal_error.html", status_code=403, reason=refused, user=None)
     mine = info_calls.every_item(c.settings, found, grant.unit_id)
     return c.render(
         request,
@@ -246,8 +286,12 @@ async def portal_submit(
 ) -> Response:
     c = ctx(request)
     grant = info_grant(request, token)
-    if grant is None:
+    found = await _unit_view(await c.client(), grant) if grant else None
+    if grant is None or found is None:
         return c.render(request, "portal_error.html", status_code=403, reason="链接无效或已过期", user=None)
+    refused = _revoked(grant, found)
+    if refused is not None:
+        return c.render(request, "portal_error.html", status_code=403, reason=refused, user=None)
     try:
         again = int(resubmit) if resubmit.strip() else None
         receipt = await _submit(
@@ -274,8 +318,8 @@ async def portal_file(request: Request, token: str, no: int, index: int) -> Resp
     c = ctx(request)
     grant = info_grant(request, token)
     found = await _unit_view(await c.client(), grant) if grant else None
-    if grant is None or found is None:
-        return c.render(request, "portal_error.html", status_code=403, reason="链接无效或已过期", user=None)
+    if grant is None or found is None or _revoked(grant, found) is not None:
+        return c.render(request, "portal_error.html", status_code=403, reason="链接无效、已过期或已撤销", user=None)
     return _file(request, found, no, index, unit_id=grant.unit_id)
 
 

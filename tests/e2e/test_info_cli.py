@@ -5,7 +5,10 @@ import datetime as dt
 from pathlib import Path
 
 import docx
+import httpx
 
+from console.tokens import PortalTokens
+from console.web.app import create_app
 from schemas.info_plan import InfoPlan
 from tests.e2e.cycle_stack import CycleStack, cycle_stack_fixture  # noqa: F401 -- the fixture
 from tests.e2e.test_cycle_cli import duban
@@ -102,4 +105,30 @@ async def test_bad_input_exits_2_and_changes_nothing(cycle_stack: CycleStack, tm
         assert reason in run.err, (args, run.err)
     after = (await duban(cycle_stack, "info", "list", *common, "--json")).json()
     assert after == before
+    await handle.terminate("test over")
+
+
+async def test_revoked_links_stop_opening_the_channel_portal(cycle_stack: CycleStack) -> None:
+    """`duban link revoke` on a channel: the unit's old link is refused, the new one opens; other units unaffected."""
+    p = info_plan(n_units=2, rules=InfoPlan(forward_within=None))
+    handle = await start_channel(
+        cycle_stack.client, cycle_stack.settings.temporal.task_queue, p, dt.datetime.now(dt.UTC)
+    )
+    s = cycle_stack.settings
+    tokens = PortalTokens(s.secret_key.get_secret_value(), s.public_url, s.portal_token_days)
+    old_u1, old_u2 = (tokens.portal_token(handle.id, u) for u in ("u1", "u2"))
+    app = create_app(s, client=cycle_stack.client)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as web:
+        assert (await web.get(f"/portal/{old_u1}")).status_code == 200
+        revoked = await duban(
+            cycle_stack, "link", "revoke", "--cycle", handle.id, "--unit", "u1", "--reason", "泄露", "--json"
+        )
+        new_link = revoked.json()["portal_link"]
+        refused = await web.get(f"/portal/{old_u1}")
+        assert refused.status_code == 403 and "撤销" in refused.text
+        fresh = await web.get("/portal/" + new_link.rsplit("/", 1)[1])
+        assert fresh.status_code == 200 and "测试单位1" in fresh.text
+        assert (await web.get(f"/portal/{old_u2}")).status_code == 200
+        nobody = await duban(cycle_stack, "link", "revoke", "--cycle", handle.id, "--unit", "nobody")
+        assert nobody.code == 2 and "unknown unit" in nobody.err
     await handle.terminate("test over")

@@ -9,7 +9,7 @@ key), like the cycle histories. Together they pass every branch of the channel:
 - info-review (time-skipping): receipts; return with a note, resubmission,
   adoption; the office's reminder before the limit and the automatic forward by
   mail at the limit; forward on request; filing; a return whose window ends;
-  the quiet-unit reminder; settled items paged out to the blob store; closing.
+  a unit's links revoked; the quiet-unit reminder; settled items paged out to the blob store; closing.
 - info-upper-city / info-upper-province (dev server): an adopted item sent up
   into the province's channel running on the same server, received there.
 - info-continue-as-new-1 / -2 (dev server; the channel's `max_run_events` set to 60):
@@ -27,6 +27,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.blobs import FileBlobStore
 from schemas.calendar import DueRule, LadderStep, RuleKind, StepUnit
+from schemas.cycle import LinksRevoked, RevokeLinks
 from schemas.info import CloseChannel, DecideItem, Decision, ForwardItem, InfoBoard, ItemResult, ItemsView
 from schemas.info_plan import InfoKind, InfoPlan
 from schemas.plan import CampaignPlan, UpperOffice
@@ -79,6 +80,9 @@ async def review(env: WorkflowEnvironment, settings: Settings) -> dict[str, Hand
     await _decide(handle, 3, Decision.ADOPT)
     await handle.execute_update("forward_item", ForwardItem(no=3, by="郑继勇"), result_type=ItemResult)
     await _decide(handle, 4, Decision.RETURN, "请补充处理结果")
+    await handle.execute_update(
+        "revoke_links", RevokeLinks(unit_id="u2", reason="链接外泄", by="郑继勇"), result_type=LinksRevoked
+    )
     await env.sleep(dt.timedelta(days=12))
     await items(handle)
     await handle.execute_update("close_channel", CloseChannel(by="郑继勇"), result_type=InfoBoard)
