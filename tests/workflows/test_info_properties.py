@@ -23,6 +23,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
 from schemas.blobs import BlobRef
+from schemas.cycle import RevokeLinks
 from schemas.info import CloseChannel, DecideItem, Decision, ForwardItem, InfoBoard, SubmitItem
 from schemas.info_plan import InfoKind, InfoPlan
 from schemas.plan import UpperOffice
@@ -66,6 +67,9 @@ CALLS = st.one_of(
         ),
     ),
     st.tuples(st.just("forward_item"), st.builds(ForwardItem, no=numbers, by=st.just("op"))),
+    st.tuples(
+        st.just("revoke_links"), st.builds(RevokeLinks, unit_id=st.sampled_from(["u1", "nobody"]), by=st.just("op"))
+    ),
 )
 
 
