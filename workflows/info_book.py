@@ -326,9 +326,15 @@ class InfoBook:
         by = call.by or call.unit_id
         if call.resubmit_of is not None:
             item = self._pending(call.resubmit_of)
-            self._tally(item).returned -= 1
+            before = self._tally(item)
+            before.returned -= 1
+            if call.kind is not item.kind:
+                # The item now counts under its new kind (same unit, same month).
+                before.sent -= 1
+                item.kind = call.kind
+                self._tally(item).sent += 1
             item.version += 1
-            item.title, item.kind, item.work_area = call.title.strip(), call.kind, call.work_area
+            item.title, item.work_area = call.title.strip(), call.work_area
             item.body, item.attachments = call.body, call.attachments
             item.state, item.note = InfoState.PENDING, ""
             item.decided_at, item.decided_by = None, ""

@@ -117,6 +117,18 @@ class TestBook:
         year = statistics(b.spec, b.state, "2026-Y", april)
         assert (year.total.sent, year.total.adopted, year.total.filed) == (3, 1, 1)
 
+    def test_a_resubmission_under_another_kind_moves_its_count(self, store: FileBlobStore) -> None:
+        """Returned as a work update, resubmitted as a typical case and adopted: counted once, under the new kind."""
+        b = book()
+        b.apply_submit(submit_call(store, "u1", "一", kind=InfoKind.WORK_UPDATE), MONDAY)
+        b.apply_decide(DecideItem(no=1, decision=Decision.RETURN, note="改为案例", by="op"), MONDAY)
+        b.apply_submit(submit_call(store, "u1", "一（案例）", kind=InfoKind.TYPICAL_CASE, resubmit_of=1), MONDAY)
+        b.apply_decide(DecideItem(no=1, decision=Decision.ADOPT, by="op"), MONDAY)
+        (row,) = [r for r in statistics(b.spec, b.state, "2026-Q1", MONDAY).rows if r.unit_id == "u1"]
+        assert (row.sent, row.adopted, row.returned) == (1, 1, 0)
+        assert row.by_kind[InfoKind.WORK_UPDATE].sent == 0
+        assert (row.by_kind[InfoKind.TYPICAL_CASE].sent, row.by_kind[InfoKind.TYPICAL_CASE].adopted) == (1, 1)
+
     def test_a_full_office_refuses_new_items_but_takes_resubmissions(self, store: FileBlobStore) -> None:
         """The open-item cap keeps the state bounded; a returned item can still come back."""
         from workflows import info_book
