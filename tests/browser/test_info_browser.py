@@ -19,10 +19,10 @@ from console import info_calls
 from console.auth import dev_admin_password
 from schemas.info import InfoState
 from schemas.info_plan import InfoPlan
-from schemas.plan import UpperOffice
+from schemas.plan import CampaignPlan, UpperOffice
 from tests.browser.test_console_browser import _read, browser, console_url, portal_link_from_mail, shot  # noqa: F401
 from tests.e2e.cycle_stack import CycleStack, cycle_stack_fixture  # noqa: F401 -- the fixture
-from tests.info_support import info_plan, start_channel
+from tests.info_support import Handle, end_started, info_plan, start_channel
 
 pytestmark = pytest.mark.browser
 
@@ -58,10 +58,27 @@ async def test_typical_case_from_portal_to_the_province(
     now = dt.datetime.now(dt.UTC)
     up = await start_channel(cycle_stack.client, queue, province, now)
     down = await start_channel(cycle_stack.client, queue, city, now)
-    context = await browser.new_context(accept_downloads=True, locale="zh-CN")
+    try:
+        await _round(cycle_stack, console_url, browser, tmp_path, city, up, down)
+    finally:
+        # Channels of this module's worker must not outlive it on the session's dev server (boards would
+        # wait on them).
+        await end_started()
+
+
+async def _round(
+    cycle_stack: CycleStack,
+    base: str,
+    chromium: Browser,
+    tmp_path: Path,
+    city: CampaignPlan,
+    up: Handle,
+    down: Handle,
+) -> None:
+    context = await chromium.new_context(accept_downloads=True, locale="zh-CN")
 
     # The unit opens the link from the channel's opening notice and sends a typical case with a file.
-    link = await portal_link_from_mail(cycle_stack, "u2@yaan.example", console_url)
+    link = await portal_link_from_mail(cycle_stack, "u2@yaan.example", base)
     unit = await context.new_page()
     await unit.goto(link)
     await expect(unit.locator("h1")).to_have_text("测试单位2")
@@ -77,17 +94,17 @@ async def test_typical_case_from_portal_to_the_province(
 
     # The operator adopts it in the console; it then waits to go up, with its limit, on the board.
     page = await context.new_page()
-    await sign_in(page, console_url, cycle_stack)
-    await page.goto(channel_page(console_url, down.id))
+    await sign_in(page, base, cycle_stack)
+    await page.goto(channel_page(base, down.id))
     item = page.locator('article.item[data-item="1"]')
     await expect(item).to_contain_text("查获出口假冒灯具案")
     await expect(item.locator("blockquote")).to_contain_text("2000 件")
     await item.locator("input[name=note]").fill("案例典型，拟报省打假办")
     await item.locator("button.adopt").click()
     await expect(page.locator(".flash")).to_contain_text("已采用")
-    await page.goto(f"{console_url}/")
+    await page.goto(f"{base}/")
     await expect(page.locator(f'section.info[data-channel="{down.id}"]')).to_contain_text("查获出口假冒灯具案")
-    await page.goto(channel_page(console_url, down.id))
+    await page.goto(channel_page(base, down.id))
     waiting = page.locator(f'table.info-waiting tr[data-item="{city.id}:yaan:1"]')
     await expect(waiting).to_contain_text("查获出口假冒灯具案")
     await waiting.locator("button.forward").click()
@@ -102,7 +119,7 @@ async def test_typical_case_from_portal_to_the_province(
     sent = found.items[0]
     assert sent.forwarded_how == "channel" and sent.forward_due is not None and sent.forwarded_at is not None
     assert sent.forwarded_at <= sent.forward_due.at
-    await page.goto(channel_page(console_url, up.id))
+    await page.goto(channel_page(base, up.id))
     arrived = page.locator('article.item[data-item="1"]')
     await expect(arrived).to_contain_text("查获出口假冒灯具案")
     await expect(arrived).to_contain_text("雅安市打假办")
@@ -117,7 +134,7 @@ async def test_typical_case_from_portal_to_the_province(
 
     # The scores: table and chart in the console, the 通报 as .docx.
     period = info_calls.current_quarter(dt.datetime.now(dt.UTC))
-    await page.goto(channel_page(console_url, down.id, f"/stats?period={period}"))
+    await page.goto(channel_page(base, down.id, f"/stats?period={period}"))
     row = page.locator('table.info-stats tr[data-unit="u2"]')
     await expect(row.locator(".sent")).to_have_text("1")
     await expect(row.locator(".adopted")).to_have_text("1")

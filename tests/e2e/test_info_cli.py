@@ -2,25 +2,32 @@
 worker and SMTP sink. Bad input exits 2 with the reason on stderr and changes nothing."""
 
 import datetime as dt
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import docx
 import httpx
+import pytest
 
 from console.tokens import PortalTokens
 from console.web.app import create_app
 from schemas.info_plan import InfoPlan
 from tests.e2e.cycle_stack import CycleStack, cycle_stack_fixture  # noqa: F401 -- the fixture
 from tests.e2e.test_cycle_cli import duban
-from tests.info_support import info_plan, start_channel
+from tests.info_support import end_started, info_plan, start_channel
+
+
+@pytest.fixture(autouse=True)
+async def _end_channels() -> AsyncIterator[None]:
+    """Channels must not outlive this module's worker on the session's dev server (boards would wait on them)."""
+    yield
+    await end_started()
 
 
 async def test_submit_list_review_and_score(cycle_stack: CycleStack, tmp_path: Path) -> None:
     """Submit with a file, list by unit and state, adopt / return / file, resubmit, stats with a .docx."""
     p = info_plan(n_units=3, rules=InfoPlan(forward_within=None))
-    handle = await start_channel(
-        cycle_stack.client, cycle_stack.settings.temporal.task_queue, p, dt.datetime.now(dt.UTC)
-    )
+    await start_channel(cycle_stack.client, cycle_stack.settings.temporal.task_queue, p, dt.datetime.now(dt.UTC))
     case = tmp_path / "案例.txt"
     case.write_text("查获假冒灯具 2000 件。", encoding="utf-8")
     common = ("--campaign", p.id)
@@ -68,15 +75,12 @@ async def test_submit_list_review_and_score(cycle_stack: CycleStack, tmp_path: P
     assert "信息报送采用情况的通报" in "\n".join(par.text for par in docx.Document(str(out)).paragraphs)
     human = await duban(cycle_stack, "info", "stats", *common, "--period", quarter)
     assert human.code == 0 and "采用率" in human.out
-    await handle.terminate("test over")
 
 
 async def test_bad_input_exits_2_and_changes_nothing(cycle_stack: CycleStack, tmp_path: Path) -> None:
     """Every refusal names its reason on stderr, exits 2, and the channel is as it was."""
     p = info_plan(n_units=2, rules=InfoPlan(forward_within=None, kinds=["typical_case"]))  # type: ignore[list-item]
-    handle = await start_channel(
-        cycle_stack.client, cycle_stack.settings.temporal.task_queue, p, dt.datetime.now(dt.UTC)
-    )
+    await start_channel(cycle_stack.client, cycle_stack.settings.temporal.task_queue, p, dt.datetime.now(dt.UTC))
     common = ("--campaign", p.id)
     ok = await duban(
         cycle_stack, "info", "submit", *common, "--unit", "u1", "--kind", "典型案例", "--title", "一", "--text", "x"
@@ -105,7 +109,6 @@ async def test_bad_input_exits_2_and_changes_nothing(cycle_stack: CycleStack, tm
         assert reason in run.err, (args, run.err)
     after = (await duban(cycle_stack, "info", "list", *common, "--json")).json()
     assert after == before
-    await handle.terminate("test over")
 
 
 async def test_revoked_links_stop_opening_the_channel_portal(cycle_stack: CycleStack) -> None:
@@ -131,4 +134,3 @@ async def test_revoked_links_stop_opening_the_channel_portal(cycle_stack: CycleS
         assert (await web.get(f"/portal/{old_u2}")).status_code == 200
         nobody = await duban(cycle_stack, "link", "revoke", "--cycle", handle.id, "--unit", "nobody")
         assert nobody.code == 2 and "unknown unit" in nobody.err
-    await handle.terminate("test over")
