@@ -51,10 +51,10 @@ from activities.blobs import BlobNotFoundError, FileBlobStore
 from activities.invites import deadline_invite
 from activities.mail_render import MailRenderer, Rendered, locale_of, topic
 from activities.mime import Attachment, Envelope, Invite, build_message, message_id
+from activities.portal_tokens import PortalTokens
 from activities.sent_ledger import SentLedger
-from console.tokens import PortalTokens
 from schemas.notify import BatchResult, Delivery, DeliveryStatus, MailBatch, Notification, Template
-from workers.settings import SmtpSettings
+from schemas.smtp import SmtpSettings
 
 EMAIL = "email"
 DOCX = documents.DOCX_TYPE

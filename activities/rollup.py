@@ -14,7 +14,7 @@ from activities import documents
 from activities.blobs import FileBlobStore
 from schemas.cycle import Receipt, SubmitReport, UnitPhase
 from schemas.rollup import ForwardRequest, ForwardResult, RollupPackage, RollupRequest
-from workers.searchattrs import PERIOD
+from schemas.visibility import PERIOD
 
 # A zip built the same way twice must hash the same, so a retried activity lands on the same blob.
 _FIXED_ZIP_TIME = (2000, 1, 1, 0, 0, 0)

@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import PurePath
+from pathlib import Path, PurePath
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -36,9 +36,10 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.blobs import FileBlobStore
+from activities.holidays import load_calendar
 from schemas.blobs import BlobRef
-from schemas.cycle import MAX_ATTACHMENTS, CycleStatus, UnitQuery, UnitView
-from workers.searchattrs import CAMPAIGN, OFFICE, PERIOD, STAGE
+from schemas.cycle import MAX_ATTACHMENTS, ActionResult, CycleStatus, NewCalendar, UnitQuery, UnitView
+from schemas.visibility import CAMPAIGN, OFFICE, PERIOD, STAGE
 from workers.settings import Settings
 
 CYCLE_TYPE = "ReportingCycle"
@@ -254,6 +255,18 @@ async def update(client: Client, workflow_id: str, name: str, arg: BaseModel, re
                 raise Rejected(f"workflow {workflow_id} is not running: {err.message}") from err
             raise
     raise Busy(f"workflow {workflow_id} stayed busy; try again in a minute")
+
+
+async def recompute(client: Client, cycle_id: str, by: str, calendars: Path | None) -> ActionResult:
+    """Reload the cycle's holiday data (its years around the period) and let the cycle recompute its deadlines."""
+    status = await cycle_status(client, cycle_id)
+    year = int(status.period[:4]) if status.period[:4].isdigit() else status.unit_due.at.year
+    years = {year - 1, year, year + 1, status.unit_due.at.year}
+    try:
+        cal = load_calendar(years, status.unit_due.tz, calendars)
+    except ValueError as err:
+        raise Rejected(str(err)) from err
+    return await update(client, cycle_id, "update_calendar", NewCalendar(calendar=cal, by=by), ActionResult)
 
 
 # ---- uploads ---------------------------------------------------------------------------------

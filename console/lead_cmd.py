@@ -18,24 +18,24 @@ anything is sent: an unknown one exits 2 and starts nothing. A call the lead
 refuses (wrong unit, wrong stage) exits 2 with the workflow's reason.
 """
 
-import asyncio
-import getpass
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, TypeVar
-from zoneinfo import ZoneInfo
 
 import typer
 from pydantic import BaseModel, ValidationError
 from temporalio.client import Client
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
-from temporalio.service import RPCError
 
-from activities.campaigns import CampaignNotFoundError, CampaignStore
+from activities.holidays import calendar_for
 from console import client_calls as calls
+from console.campaign_store import CampaignNotFoundError, CampaignStore
+from console.display import local
 from console.output import bad_input, emit_json, failure
+from console.run import acting, invalid, run_call
+from domain.lead_policies import policies_for
 from schemas.lead import (
     Approve,
     CloseLead,
@@ -56,11 +56,9 @@ from schemas.lead import (
     campaign_of,
     lead_workflow_id,
 )
-from schemas.lead_policies import policies_for
 from schemas.plan import CampaignPlan
-from workers.searchattrs import CAMPAIGN, STAGE, UNITS
+from schemas.visibility import CAMPAIGN, STAGE, UNITS
 from workers.settings import Settings, load_settings
-from workflows.legaltime.data import calendar_for
 
 T = TypeVar("T")
 R = TypeVar("R", bound=BaseModel)
@@ -76,40 +74,6 @@ ByOpt = Annotated[str | None, typer.Option("--by", help="Who acts (default: your
 TrackOpt = Annotated[
     str | None, typer.Option("--track", help="The receiving unit's track, when the unit acts on several.")
 ]
-
-
-def _by(by: str | None) -> str:
-    if by:
-        return by
-    try:
-        return getpass.getuser()
-    except (OSError, KeyError):
-        return "operator"
-
-
-def _run(work: Callable[[Client, Settings], Awaitable[T]], settings: Settings | None = None) -> T:
-    """Connect, run, and map the outcome to the exit codes: 2 bad input (nothing changed), 1 failure."""
-    settings = settings or load_settings()
-
-    async def go() -> T:
-        try:
-            client = await calls.connect(settings)
-        except (RPCError, RuntimeError, OSError) as err:
-            failure(f"cannot reach Temporal at {settings.temporal.address}: {err}")
-        return await work(client, settings)
-
-    try:
-        return asyncio.run(go())
-    except calls.Rejected as err:
-        bad_input(str(err))
-    except (calls.Busy, calls.CallFailed) as err:
-        failure(str(err))
-    except RPCError as err:
-        failure(f"Temporal refused the call: {err}")
-
-
-def _invalid(err: ValidationError) -> str:
-    return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'input'}: {e['msg']}" for e in err.errors())
 
 
 def _plan(settings: Settings, campaign_id: str) -> CampaignPlan:
@@ -140,12 +104,8 @@ def _print_receipt(receipt: LeadReceipt, as_json: bool) -> None:
     if as_json:
         emit_json(receipt)
         return
-    due = f", next due {_local(receipt.next_due)}" if receipt.next_due else ""
+    due = f", next due {local(receipt.next_due)}" if receipt.next_due else ""
     typer.echo(f"{receipt.lead_id} [{receipt.track}]: {receipt.message}; now at {receipt.stage}{due}")
-
-
-def _local(at: datetime | None, tz: str = "Asia/Shanghai") -> str:
-    return "—" if at is None else at.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")
 
 
 def _act(lead_id: str, update: str, build: Callable[[], R], as_json: bool) -> None:
@@ -154,12 +114,12 @@ def _act(lead_id: str, update: str, build: Callable[[], R], as_json: bool) -> No
     try:
         call = build()
     except ValidationError as err:
-        bad_input(_invalid(err))
+        bad_input(invalid(err))
 
     async def work(client: Client, _: Settings) -> LeadReceipt:
         return await calls.update(client, lead_id, update, call, LeadReceipt)
 
-    _print_receipt(_run(work), as_json)
+    _print_receipt(run_call(work), as_json)
 
 
 # ---- refer -----------------------------------------------------------------------------------
@@ -218,12 +178,12 @@ def refer(
             leadership=plan.leadership,
             office_name=plan.office.name,
             office_staff=plan.office.staff,
-            calendar=calendar_for(now, plan.timezone, span_years=2),
+            calendar=calendar_for(now, plan.timezone, span_years=2, overrides_dir=settings.calendars_dir),
             referred_at=now,
-            by=_by(by),
+            by=acting(by),
         )
     except ValidationError as err:
-        bad_input(_invalid(err))
+        bad_input(invalid(err))
 
     async def work(client: Client, s: Settings) -> LeadStatus:
         handle = await client.start_workflow(
@@ -243,12 +203,12 @@ def refer(
         )
         return await calls.query(client, handle.id, "get_status", LeadStatusQuery(), LeadStatus)
 
-    status = _run(work, settings)
+    status = run_call(work, settings)
     if as_json:
         due = status.due_at.isoformat() if status.due_at else None
         emit_json({"lead_id": lead_id, "stage": status.stage, "due_at": due, "units": status.units})
         return
-    typer.echo(f"{lead_id} referred to {', '.join(receiver_ids)}; {status.stage} due {_local(status.due_at)}")
+    typer.echo(f"{lead_id} referred to {', '.join(receiver_ids)}; {status.stage} due {local(status.due_at)}")
 
 
 # ---- actions ---------------------------------------------------------------------------------
@@ -257,7 +217,7 @@ def refer(
 @app.command()
 def ack(lead: LeadArg, unit: UnitOpt, track: TrackOpt = None, by: ByOpt = None, as_json: JsonFlag = False) -> None:
     """签收: the receiving unit signs for the lead."""
-    _act(lead, "sign_for", lambda: SignFor(unit_id=unit, track=track, by=_by(by)), as_json)
+    _act(lead, "sign_for", lambda: SignFor(unit_id=unit, track=track, by=acting(by)), as_json)
 
 
 @app.command()
@@ -278,7 +238,7 @@ def decide(
     _act(
         lead,
         "decide",
-        lambda: Decide(unit_id=unit, decision=decision, reason=reason, to=target, track=track, by=_by(by)),
+        lambda: Decide(unit_id=unit, decision=decision, reason=reason, to=target, track=track, by=acting(by)),
         as_json,
     )
 
@@ -293,7 +253,7 @@ def feedback(
     as_json: JsonFlag = False,
 ) -> None:
     """反馈: progress feedback; restarts the feedback cadence."""
-    _act(lead, "give_feedback", lambda: GiveFeedback(unit_id=unit, text=text, track=track, by=_by(by)), as_json)
+    _act(lead, "give_feedback", lambda: GiveFeedback(unit_id=unit, text=text, track=track, by=acting(by)), as_json)
 
 
 @app.command()
@@ -306,7 +266,7 @@ def close(
     as_json: JsonFlag = False,
 ) -> None:
     """办结: close the receiving unit's handling with a result."""
-    _act(lead, "close", lambda: CloseLead(unit_id=unit, result=result, track=track, by=_by(by)), as_json)
+    _act(lead, "close", lambda: CloseLead(unit_id=unit, result=result, track=track, by=acting(by)), as_json)
 
 
 @app.command()
@@ -323,7 +283,7 @@ def approve(
     _act(
         lead,
         "approve_transfer",
-        lambda: Approve(unit_id=unit, approve=not refuse, reason=reason, track=track, by=_by(by)),
+        lambda: Approve(unit_id=unit, approve=not refuse, reason=reason, track=track, by=acting(by)),
         as_json,
     )
 
@@ -338,7 +298,7 @@ def transfer(
     as_json: JsonFlag = False,
 ) -> None:
     """移送: the approved case goes to the police (within 24 hours of approval)."""
-    _act(lead, "transfer", lambda: Transfer(unit_id=unit, note=note, track=track, by=_by(by)), as_json)
+    _act(lead, "transfer", lambda: Transfer(unit_id=unit, note=note, track=track, by=acting(by)), as_json)
 
 
 @app.command()
@@ -354,7 +314,7 @@ def reconsider(
     _act(
         lead,
         "request_reconsideration",
-        lambda: RequestReconsideration(unit_id=unit, reason=reason, track=track, by=_by(by)),
+        lambda: RequestReconsideration(unit_id=unit, reason=reason, track=track, by=acting(by)),
         as_json,
     )
 
@@ -369,7 +329,7 @@ def handover(
     as_json: JsonFlag = False,
 ) -> None:
     """Hand seized goods and materials to the police after filing."""
-    _act(lead, "hand_over", lambda: HandOver(unit_id=unit, note=note, track=track, by=_by(by)), as_json)
+    _act(lead, "hand_over", lambda: HandOver(unit_id=unit, note=note, track=track, by=acting(by)), as_json)
 
 
 @app.command()
@@ -382,12 +342,12 @@ def involve(
 ) -> None:
     """提前介入: record early involvement of police or procuratorate."""
     involved = _unit(_plan(load_settings(), _lead_campaign(lead)), unit)
-    call = Involve(unit=involved, note=note, by=_by(by))
+    call = Involve(unit=involved, note=note, by=acting(by))
 
     async def work(client: Client, _: Settings) -> LeadEvent:
         return await calls.update(client, lead, "involve", call, LeadEvent)
 
-    event = _run(work)
+    event = run_call(work)
     if as_json:
         emit_json(event)
         return
@@ -405,7 +365,7 @@ def show(lead: LeadArg, as_json: JsonFlag = False) -> None:
     async def work(client: Client, _: Settings) -> LeadStatus:
         return await calls.query(client, lead, "get_status", LeadStatusQuery(), LeadStatus)
 
-    status = _run(work)
+    status = run_call(work)
     if as_json:
         emit_json(status)
         return
@@ -416,13 +376,13 @@ def show(lead: LeadArg, as_json: JsonFlag = False) -> None:
         if r.done_at is None:
             met = "OVERDUE" if status.now > r.due else "open"
         typer.echo(
-            f"  {r.track:<14} {r.name.value:<18} {r.unit:<14} due {_local(r.due)}  done {_local(r.done_at)}  {met}"
+            f"  {r.track:<14} {r.name.value:<18} {r.unit:<14} due {local(r.due)}  done {local(r.done_at)}  {met}"
         )
     typer.echo("timeline:")
     for e in status.timeline:
         who = f" {e.unit}" if e.unit else ""
         by = f" ({e.by})" if e.by else ""
-        typer.echo(f"  {_local(e.at)} {e.what}{who}{by} {e.detail}".rstrip())
+        typer.echo(f"  {local(e.at)} {e.what}{who}{by} {e.detail}".rstrip())
 
 
 @app.command("list")
@@ -435,7 +395,7 @@ def list_(
     async def work(client: Client, _: Settings) -> list[str]:
         return await calls.list_leads(client, campaign)
 
-    ids = _run(work)
+    ids = run_call(work)
     if as_json:
         emit_json({"leads": ids})
         return

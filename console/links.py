@@ -12,8 +12,8 @@ from pydantic import BaseModel, Field
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError
 
+from activities.portal_tokens import PortalTokens
 from console import client_calls as calls
-from console.tokens import PortalTokens
 from schemas.cycle import LinksRevoked, RevokeLinks
 
 

@@ -15,6 +15,9 @@ from temporalio.common import RetryPolicy, SearchAttributeKey, SearchAttributeUp
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from domain import cycle_notices as notices
+    from domain import cycle_spec, timeline
+    from domain.timeline import AgendaItem, ItemKind
     from schemas.calendar import Due, HolidayCalendar
     from schemas.cycle import (
         MAX_ATTACHMENTS,
@@ -50,7 +53,7 @@ with workflow.unsafe.imports_passed_through():
     from schemas.notify import BatchResult, DeliveryStatus, MailBatch, Notification, Template, UnitLine
     from schemas.plan import ReportKind
     from schemas.rollup import ForwardRequest, ForwardResult, RollupPackage, RollupRequest, RollupUnit
-    from workers.searchattrs import (
+    from schemas.visibility import (
         CAMPAIGN,
         DUE_AT,
         ESCALATION_LEVEL,
@@ -60,9 +63,6 @@ with workflow.unsafe.imports_passed_through():
         PERIOD,
         STAGE,
     )
-    from workflows import cycle_notices as notices
-    from workflows import cycle_spec, timeline
-    from workflows.timeline import AgendaItem, ItemKind
 
 ENGINE = "duban"
 SCHEDULED_START = SearchAttributeKey.for_datetime("TemporalScheduledStartTime")

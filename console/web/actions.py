@@ -5,6 +5,7 @@ same Updates as the CLI.
 """
 
 import datetime as dt
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -14,7 +15,6 @@ from console import client_calls as calls
 from schemas.cycle import (
     ActionResult,
     DecideExtension,
-    NewCalendar,
     OfficeAction,
     ReturnForRevision,
     Waive,
@@ -63,17 +63,9 @@ async def unit_action(
 
 
 async def cycle_action(
-    client: Client, cycle_id: str, action: CycleActionName, body: CycleAction, by: str
+    client: Client, cycle_id: str, action: CycleActionName, body: CycleAction, by: str, calendars: Path | None = None
 ) -> ActionResult:
     if action == "recompute":
-        from workflows.legaltime.data import load_calendar
-
-        status = await calls.cycle_status(client, cycle_id)
-        year = int(status.period[:4]) if status.period[:4].isdigit() else status.unit_due.at.year
-        try:
-            cal = load_calendar({year - 1, year, year + 1, status.unit_due.at.year}, status.unit_due.tz)
-        except ValueError as err:
-            raise calls.Rejected(str(err)) from err
-        return await calls.update(client, cycle_id, "update_calendar", NewCalendar(calendar=cal, by=by), ActionResult)
+        return await calls.recompute(client, cycle_id, by, calendars)
     name = "forward_upward" if action == "forward" else "close"
     return await calls.update(client, cycle_id, name, OfficeAction(reason=body.reason, by=by), ActionResult)

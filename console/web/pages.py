@@ -227,7 +227,9 @@ async def cycle_action_form(
 ) -> Response:
     c = ctx(request)
     try:
-        result = await cycle_action(await c.client(), cycle_id, action, CycleAction(reason=reason), user.name)
+        result = await cycle_action(
+            await c.client(), cycle_id, action, CycleAction(reason=reason), user.name, c.settings.calendars_dir
+        )
     except calls.Rejected as err:
         return redirect(cycle_url(cycle_id), f"操作未执行：{err}")
     return redirect(cycle_url(cycle_id), f"已完成：{result.message}")
@@ -296,7 +298,7 @@ async def submit_form(
 
 @router.get("/export/{campaign}.xlsx")
 async def export_xlsx(request: Request, user: PageUser, campaign: str) -> Response:
-    from console.export import collect_ledger, ledger_bytes
+    from console.ledger import collect_ledger, ledger_bytes
 
     c = ctx(request)
     ledger = await collect_ledger(await c.client(), campaign)
@@ -310,7 +312,7 @@ async def export_xlsx(request: Request, user: PageUser, campaign: str) -> Respon
 
 @router.get("/mail")
 async def mail_list(request: Request, user: PageOperator) -> Response:
-    from console.mail_cmd import list_messages
+    from console.mail_viewer import list_messages
 
     c = ctx(request)
     messages = list(reversed(list_messages(c.settings.mail_dir)))[:300]
@@ -319,7 +321,7 @@ async def mail_list(request: Request, user: PageOperator) -> Response:
 
 @router.get("/mail/{message_id}")
 async def mail_detail(request: Request, user: PageOperator, message_id: str) -> Response:
-    from console.mail_cmd import read_message
+    from console.mail_viewer import read_message
 
     c = ctx(request)
     try:

@@ -11,8 +11,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request, UploadFile
 from fastapi.responses import Response
 
+from activities.portal_tokens import PortalGrant, TokenError, check_not_revoked
 from console import client_calls as calls
-from console.tokens import PortalGrant, TokenError, check_not_revoked
 from console.web.context import ctx, form_csrf
 from console.web.pages import submit_for
 from schemas.cycle import Receipt, RequestExtension, UnitView

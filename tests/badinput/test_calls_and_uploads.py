@@ -19,8 +19,8 @@ import httpx
 import pytest
 from temporalio.client import Client
 
+from activities.portal_tokens import PortalTokens
 from console import client_calls as calls
-from console.tokens import PortalTokens
 from console.web.app import create_app
 from schemas.cycle import (
     ActionResult,
@@ -37,7 +37,7 @@ from schemas.cycle import (
 from schemas.lead import CloseLead, Decide, Decision, GiveFeedback, LeadReceipt, LeadStatus, LeadStatusQuery, SignFor
 from tests.e2e.cycle_stack import CycleStack, cycle_stack_fixture  # noqa: F401 -- the fixture
 from tests.lead_support import AGRICULTURE, CUSTOMS, MARKET, lead_input
-from workers.binaries import bundled_binary
+from workers.dev.binaries import bundled_binary
 
 TRIED: dict[str, int] = {}
 

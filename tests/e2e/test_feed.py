@@ -12,9 +12,9 @@ import httpx
 import icalendar
 import pytest
 
+from activities.portal_tokens import REVOKED, PortalTokens
 from console import client_calls as calls
 from console import links
-from console.tokens import REVOKED, PortalTokens
 from console.web.app import create_app
 from schemas.cycle import ActionResult, DecideExtension, Receipt, RequestExtension, SubmitReport
 from tests.e2e.cycle_stack import CycleStack, cycle_stack_fixture  # noqa: F401 -- the fixture

@@ -35,6 +35,7 @@ from temporalio.service import RPCError
 from activities.mime import message_id
 from activities.sent_ledger import SentLedger
 from console import client_calls
+from domain import timeline
 from schemas.calendar import DueRule, LadderStep, RuleKind, StepUnit
 from schemas.cycle import CycleSpec, CycleStatus, Receipt, SubmitReport, UnitView
 from schemas.lead import LeadReceipt, LeadStatus, LeadStatusQuery, SignFor
@@ -44,7 +45,6 @@ from tests.lead_support import MARKET, lead_input
 from tests.plans import cycle_input, ladder_obligation, plan
 from workers.codec import codec_from_settings
 from workers.temporal import connect
-from workflows import timeline
 
 pytestmark = [pytest.mark.faults, pytest.mark.timeout(420)]
 

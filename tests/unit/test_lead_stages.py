@@ -8,6 +8,8 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
+from domain.lead_policies import between_agencies, decree_310, default_policies, policies_for
+from domain.lead_stages import LeadBook, Refused
 from schemas.lead import (
     Approve,
     CloseLead,
@@ -23,9 +25,7 @@ from schemas.lead import (
     TrackState,
     Transfer,
 )
-from schemas.lead_policies import between_agencies, decree_310, default_policies, policies_for
 from tests.lead_support import AGRICULTURE, CUSTOMS, MARKET, POLICE, PROCURATORATE, lead_input
-from workflows.lead_stages import LeadBook, Refused
 
 SH = ZoneInfo("Asia/Shanghai")
 EXAMPLES = Path(__file__).parents[2] / "examples" / "policies"
