@@ -13,6 +13,7 @@ from pathlib import Path
 from temporalio import activity
 
 from domain.legaltime.holidays import build_calendar, check_tz, missing_year_message, parse_override, year_calendar
+from schemas.activities import HolidayActivity
 from schemas.calendar import DEFAULT_TZ, HolidayCalendar, YearCalendar
 from schemas.cycle import HolidayRequest
 
@@ -74,7 +75,7 @@ def calendar_for(
     return _cached(year - 1, year + max(span_years, 1) - 1, tz, overrides_dir).model_copy(deep=True)
 
 
-class HolidayFiles:
+class HolidayFiles(HolidayActivity):
     """The worker's holiday activity, reading the override folder it was given."""
 
     def __init__(self, folder: Path | None = None) -> None:

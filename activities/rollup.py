@@ -12,6 +12,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from activities import documents
 from activities.blobs import FileBlobStore
+from schemas.activities import RollupActivity
 from schemas.cycle import Receipt, SubmitReport, UnitPhase
 from schemas.rollup import ForwardRequest, ForwardResult, RollupPackage, RollupRequest
 from schemas.visibility import PERIOD
@@ -24,7 +25,7 @@ def _safe(name: str) -> str:
     return "".join(c if c not in '/\\:*?"<>|' else "_" for c in name)[:120] or "file"
 
 
-class RollupActivities:
+class RollupActivities(RollupActivity):
     def __init__(self, blobs: FileBlobStore, client: Client | None) -> None:
         self.blobs = blobs
         self.client = client
@@ -97,6 +98,7 @@ class RollupActivities:
         )
         handle = self.client.get_workflow_handle(parent_id)
         try:
+            # By name: activities may not import workflows (docs/architecture.md); it is ReportingCycle.submit_report.
             receipt = await handle.execute_update("submit_report", call, result_type=Receipt)
         except WorkflowUpdateFailedError as err:
             raise ApplicationError(

@@ -14,12 +14,14 @@ uses): a refusal exits 2 with the reason, a receipt or result is printed.
 import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, TypeVar
 
 import typer
+from pydantic import BaseModel
 from rich.table import Table
 from rich.text import Text
 from temporalio.client import Client
+from temporalio.workflow import UpdateMethodMultiParam
 
 from console import client_calls as calls
 from console.display import local
@@ -40,8 +42,9 @@ from schemas.cycle import (
 )
 from schemas.plan import ReportKind
 from workers.settings import Settings
+from workflows.reporting_cycle import ReportingCycle
 
-T = TypeVar("T")
+P = TypeVar("P", bound=BaseModel)  # an Update's one model in
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Machine output: one JSON document.")]
 CycleOpt = Annotated[
@@ -254,14 +257,16 @@ def submit(
             body=calls.store_text(settings, text or ""),
             attachments=calls.store_uploads(settings, loaded),
         )
-        return await calls.update(client, cycle, "submit_report", call, Receipt)
+        return await calls.update(client, cycle, ReportingCycle.submit_report, call)
 
     _emit_result(run_call(work), json_out)
 
 
-def _office_call(cycle: str, name: str, make: Callable[[], Any], json_out: bool) -> None:
+def _office_call(
+    cycle: str, update: UpdateMethodMultiParam[[ReportingCycle, P], ActionResult], make: Callable[[], P], json_out: bool
+) -> None:
     async def work(client: Client, _: Settings) -> ActionResult:
-        return await calls.update(client, cycle, name, make(), ActionResult)
+        return await calls.update(client, cycle, update, make())
 
     _emit_result(run_call(work), json_out)
 
@@ -283,7 +288,7 @@ def extend(
     day = _date(to, "--to")
     _office_call(
         cycle,
-        "decide_extension",
+        ReportingCycle.decide_extension,
         lambda: DecideExtension(unit_id=unit, approve=True, new_due=day, reason=reason, by=acting(by)),
         json_out,
     )
@@ -302,7 +307,7 @@ def waive(
 
         duban waive --cycle ID --unit yaan-gaj --reason 本期无相关工作
     """
-    _office_call(cycle, "waive", lambda: Waive(unit_id=unit, reason=reason, by=acting(by)), json_out)
+    _office_call(cycle, ReportingCycle.waive, lambda: Waive(unit_id=unit, reason=reason, by=acting(by)), json_out)
 
 
 def return_for_revision(
@@ -322,7 +327,7 @@ def return_for_revision(
     day = _date(due, "--due")
     _office_call(
         cycle,
-        "return_for_revision",
+        ReportingCycle.return_for_revision,
         lambda: ReturnForRevision(unit_id=unit, reason=reason, new_due=day, by=acting(by)),
         json_out,
     )
@@ -349,7 +354,7 @@ def extension_decide(
     day = _date(to, "--to") if to else None
     _office_call(
         cycle,
-        "decide_extension",
+        ReportingCycle.decide_extension,
         lambda: DecideExtension(unit_id=unit, approve=True, new_due=day, reason=reason, by=acting(by)),
         json_out,
     )
@@ -371,7 +376,7 @@ def extension_refuse(
     """
     _office_call(
         cycle,
-        "decide_extension",
+        ReportingCycle.decide_extension,
         lambda: DecideExtension(unit_id=unit, approve=False, reason=reason, by=acting(by)),
         json_out,
     )
@@ -389,7 +394,7 @@ def forward(
 
         duban forward --cycle ID --reason 提前上报
     """
-    _office_call(cycle, "forward_upward", lambda: OfficeAction(reason=reason, by=acting(by)), json_out)
+    _office_call(cycle, ReportingCycle.forward_upward, lambda: OfficeAction(reason=reason, by=acting(by)), json_out)
 
 
 def close(
@@ -404,7 +409,7 @@ def close(
 
         duban close --cycle ID --reason 本期工作结束
     """
-    _office_call(cycle, "close", lambda: OfficeAction(reason=reason, by=acting(by)), json_out)
+    _office_call(cycle, ReportingCycle.close, lambda: OfficeAction(reason=reason, by=acting(by)), json_out)
 
 
 def recompute(

@@ -28,6 +28,7 @@ import typer
 from pydantic import BaseModel, ValidationError
 from temporalio.client import Client
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
+from temporalio.workflow import UpdateMethodMultiParam
 
 from activities.holidays import calendar_for
 from console import client_calls as calls
@@ -59,6 +60,7 @@ from schemas.lead import (
 from schemas.plan import CampaignPlan
 from schemas.visibility import CAMPAIGN, STAGE, UNITS
 from workers.settings import Settings, load_settings
+from workflows.lead_referral import LeadReferral
 
 T = TypeVar("T")
 R = TypeVar("R", bound=BaseModel)
@@ -108,7 +110,9 @@ def _print_receipt(receipt: LeadReceipt, as_json: bool) -> None:
     typer.echo(f"{receipt.lead_id} [{receipt.track}]: {receipt.message}; now at {receipt.stage}{due}")
 
 
-def _act(lead_id: str, update: str, build: Callable[[], R], as_json: bool) -> None:
+def _act(
+    lead_id: str, update: UpdateMethodMultiParam[[LeadReferral, R], LeadReceipt], build: Callable[[], R], as_json: bool
+) -> None:
     """Check the lead id, build the call (bad fields exit 2), send it as the named Update."""
     _lead_campaign(lead_id)
     try:
@@ -117,7 +121,7 @@ def _act(lead_id: str, update: str, build: Callable[[], R], as_json: bool) -> No
         bad_input(invalid(err))
 
     async def work(client: Client, _: Settings) -> LeadReceipt:
-        return await calls.update(client, lead_id, update, call, LeadReceipt)
+        return await calls.update(client, lead_id, update, call)
 
     _print_receipt(run_call(work), as_json)
 
@@ -201,7 +205,7 @@ def refer(
                 ]
             ),
         )
-        return await calls.query(client, handle.id, "get_status", LeadStatusQuery(), LeadStatus)
+        return await calls.query(client, handle.id, LeadReferral.get_status, LeadStatusQuery())
 
     status = run_call(work, settings)
     if as_json:
@@ -217,7 +221,7 @@ def refer(
 @app.command()
 def ack(lead: LeadArg, unit: UnitOpt, track: TrackOpt = None, by: ByOpt = None, as_json: JsonFlag = False) -> None:
     """签收: the receiving unit signs for the lead."""
-    _act(lead, "sign_for", lambda: SignFor(unit_id=unit, track=track, by=acting(by)), as_json)
+    _act(lead, LeadReferral.sign_for, lambda: SignFor(unit_id=unit, track=track, by=acting(by)), as_json)
 
 
 @app.command()
@@ -237,7 +241,7 @@ def decide(
         target = _unit(_plan(load_settings(), _lead_campaign(lead)), to)
     _act(
         lead,
-        "decide",
+        LeadReferral.decide,
         lambda: Decide(unit_id=unit, decision=decision, reason=reason, to=target, track=track, by=acting(by)),
         as_json,
     )
@@ -253,7 +257,12 @@ def feedback(
     as_json: JsonFlag = False,
 ) -> None:
     """反馈: progress feedback; restarts the feedback cadence."""
-    _act(lead, "give_feedback", lambda: GiveFeedback(unit_id=unit, text=text, track=track, by=acting(by)), as_json)
+    _act(
+        lead,
+        LeadReferral.give_feedback,
+        lambda: GiveFeedback(unit_id=unit, text=text, track=track, by=acting(by)),
+        as_json,
+    )
 
 
 @app.command()
@@ -266,7 +275,7 @@ def close(
     as_json: JsonFlag = False,
 ) -> None:
     """办结: close the receiving unit's handling with a result."""
-    _act(lead, "close", lambda: CloseLead(unit_id=unit, result=result, track=track, by=acting(by)), as_json)
+    _act(lead, LeadReferral.close, lambda: CloseLead(unit_id=unit, result=result, track=track, by=acting(by)), as_json)
 
 
 @app.command()
@@ -282,7 +291,7 @@ def approve(
     """The agency head approves (or refuses) transferring the case to the police (Decree 310 Art. 5)."""
     _act(
         lead,
-        "approve_transfer",
+        LeadReferral.approve_transfer,
         lambda: Approve(unit_id=unit, approve=not refuse, reason=reason, track=track, by=acting(by)),
         as_json,
     )
@@ -298,7 +307,7 @@ def transfer(
     as_json: JsonFlag = False,
 ) -> None:
     """移送: the approved case goes to the police (within 24 hours of approval)."""
-    _act(lead, "transfer", lambda: Transfer(unit_id=unit, note=note, track=track, by=acting(by)), as_json)
+    _act(lead, LeadReferral.transfer, lambda: Transfer(unit_id=unit, note=note, track=track, by=acting(by)), as_json)
 
 
 @app.command()
@@ -313,7 +322,7 @@ def reconsider(
     """复议: ask for reconsideration of a refusal."""
     _act(
         lead,
-        "request_reconsideration",
+        LeadReferral.request_reconsideration,
         lambda: RequestReconsideration(unit_id=unit, reason=reason, track=track, by=acting(by)),
         as_json,
     )
@@ -329,7 +338,7 @@ def handover(
     as_json: JsonFlag = False,
 ) -> None:
     """Hand seized goods and materials to the police after filing."""
-    _act(lead, "hand_over", lambda: HandOver(unit_id=unit, note=note, track=track, by=acting(by)), as_json)
+    _act(lead, LeadReferral.hand_over, lambda: HandOver(unit_id=unit, note=note, track=track, by=acting(by)), as_json)
 
 
 @app.command()
@@ -345,7 +354,7 @@ def involve(
     call = Involve(unit=involved, note=note, by=acting(by))
 
     async def work(client: Client, _: Settings) -> LeadEvent:
-        return await calls.update(client, lead, "involve", call, LeadEvent)
+        return await calls.update(client, lead, LeadReferral.involve, call)
 
     event = run_call(work)
     if as_json:
@@ -363,7 +372,7 @@ def show(lead: LeadArg, as_json: JsonFlag = False) -> None:
     _lead_campaign(lead)
 
     async def work(client: Client, _: Settings) -> LeadStatus:
-        return await calls.query(client, lead, "get_status", LeadStatusQuery(), LeadStatus)
+        return await calls.query(client, lead, LeadReferral.get_status, LeadStatusQuery())
 
     status = run_call(work)
     if as_json:

@@ -19,6 +19,7 @@ from temporalio.client import Client
 from console import client_calls as calls
 from console.display import local
 from schemas.cycle import CycleStatus, Light
+from workflows.lead_referral import LeadReferral
 
 PHASE_ZH = {"pending": "未报送", "submitted": "已报送", "returned": "退回修改", "waived": "免报"}
 LIGHT_ZH = {"green": "已报送", "yellow": "即将到期", "red": "逾期", "grey": "免报", "blue": "未到期"}
@@ -224,9 +225,9 @@ async def collect_ledger(client: Client, campaign: str, progress: Progress | Non
             progress.advance(task)
     lead_ids = await calls.list_leads(client, campaign)
     if lead_ids:
-        from schemas.lead import LeadStatus, LeadStatusQuery
+        from schemas.lead import LeadStatusQuery
 
         for lead_id in lead_ids:
             with contextlib.suppress(calls.Rejected):
-                ledger.leads.append(await calls.query(client, lead_id, "get_status", LeadStatusQuery(), LeadStatus))
+                ledger.leads.append(await calls.query(client, lead_id, LeadReferral.get_status, LeadStatusQuery()))
     return ledger

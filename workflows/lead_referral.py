@@ -17,6 +17,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from domain.lead_stages import LeadBook, Refused
+    from schemas.activities import MailActivity
     from schemas.lead import (
         Approve,
         CloseLead,
@@ -33,7 +34,7 @@ with workflow.unsafe.imports_passed_through():
         SignFor,
         Transfer,
     )
-    from schemas.notify import BatchResult, MailBatch
+    from schemas.notify import MailBatch
     from schemas.visibility import CAMPAIGN, DUE_AT, ESCALATION_LEVEL, STAGE, UNITS
 
 MAIL_TIMEOUT = timedelta(minutes=2)
@@ -92,10 +93,9 @@ class LeadReferral:
             useful_until=now + MAIL_USEFUL_FOR,
         )
         try:
-            result = await workflow.execute_activity(
-                "send_batch",
+            result = await workflow.execute_activity_method(
+                MailActivity.send_batch,
                 batch,
-                result_type=BatchResult,
                 start_to_close_timeout=MAIL_TIMEOUT,
                 heartbeat_timeout=MAIL_HEARTBEAT,
                 schedule_to_close_timeout=MAIL_USEFUL_FOR,

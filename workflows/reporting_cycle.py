@@ -18,7 +18,8 @@ with workflow.unsafe.imports_passed_through():
     from domain import cycle_notices as notices
     from domain import cycle_spec, timeline
     from domain.timeline import AgendaItem, ItemKind
-    from schemas.calendar import Due, HolidayCalendar
+    from schemas.activities import HolidayActivity, MailActivity, RollupActivity
+    from schemas.calendar import Due
     from schemas.cycle import (
         MAX_ATTACHMENTS,
         MAX_SUBMISSION_BYTES,
@@ -50,9 +51,9 @@ with workflow.unsafe.imports_passed_through():
         UnitView,
         Waive,
     )
-    from schemas.notify import BatchResult, DeliveryStatus, MailBatch, Notification, Template, UnitLine
+    from schemas.notify import DeliveryStatus, MailBatch, Notification, Template, UnitLine
     from schemas.plan import ReportKind
-    from schemas.rollup import ForwardRequest, ForwardResult, RollupPackage, RollupRequest, RollupUnit
+    from schemas.rollup import ForwardRequest, ForwardResult, RollupRequest, RollupUnit
     from schemas.visibility import (
         CAMPAIGN,
         DUE_AT,
@@ -116,10 +117,9 @@ class ReportingCycle:
         info = workflow.info()
         scheduled = info.typed_search_attributes.get(SCHEDULED_START) or workflow.now()
         period, year = cycle_spec.period_of(template.obligation, scheduled, template.tz)
-        calendar = await workflow.execute_activity(
-            "load_holidays",
+        calendar = await workflow.execute_activity_method(
+            HolidayActivity.load_holidays,
             HolidayRequest(years=cycle_spec.calendar_years(year), tz=template.tz),
-            result_type=HolidayCalendar,
             start_to_close_timeout=dt.timedelta(minutes=1),
             summary="load holiday data for the period",
         )
@@ -263,10 +263,9 @@ class ReportingCycle:
     async def _forward(self, now: dt.datetime) -> None:
         self.state.forward_requested = False
         request = self._rollup_request(now)
-        package = await workflow.execute_activity(
-            "compile_rollup",
+        package = await workflow.execute_activity_method(
+            RollupActivity.compile_rollup,
             request,
-            result_type=RollupPackage,
             start_to_close_timeout=dt.timedelta(minutes=5),
             retry_policy=MAIL_RETRY,
             summary="compile the roll-up package",
@@ -274,8 +273,8 @@ class ReportingCycle:
         self.state.rollup = package.package
         result = ForwardResult(delivered=False, how="none", detail="no upper office in the plan")
         if self.spec.upper_office is not None:
-            result = await workflow.execute_activity(
-                "forward_upward",
+            result = await workflow.execute_activity_method(
+                RollupActivity.forward_upward,
                 ForwardRequest(
                     spec_cycle_id=self.spec.cycle_id,
                     upper=self.spec.upper_office,
@@ -284,7 +283,6 @@ class ReportingCycle:
                     obligation_kind=self.spec.obligation.kind,
                     package=package,
                 ),
-                result_type=ForwardResult,
                 start_to_close_timeout=dt.timedelta(minutes=2),
                 retry_policy=MAIL_RETRY,
                 summary="submit the roll-up to the upper office's cycle",
@@ -351,12 +349,11 @@ class ReportingCycle:
             self.state.outbox = rest
             now = workflow.now()
             try:
-                result = await workflow.execute_activity(
-                    "send_batch",
+                result = await workflow.execute_activity_method(
+                    MailActivity.send_batch,
                     MailBatch(
                         scope=self.spec.cycle_id, instant=now, notifications=batch, useful_until=now + MAIL_USEFUL_FOR
                     ),
-                    result_type=BatchResult,
                     start_to_close_timeout=dt.timedelta(minutes=5),
                     heartbeat_timeout=MAIL_HEARTBEAT,
                     retry_policy=MAIL_RETRY,

@@ -19,6 +19,7 @@ from schemas.cycle import (
     ReturnForRevision,
     Waive,
 )
+from workflows.reporting_cycle import ReportingCycle
 
 UnitActionName = Literal["extend", "waive", "return", "approve", "refuse"]
 CycleActionName = Literal["forward", "close", "recompute"]
@@ -41,25 +42,23 @@ async def unit_action(
     if action == "extend":
         if body.due is None:
             raise calls.Rejected("extend needs the new due date")
-        arg: BaseModel = DecideExtension(unit_id=unit_id, approve=True, new_due=body.due, reason=body.reason, by=by)
-        name = "decide_extension"
+        decision = DecideExtension(unit_id=unit_id, approve=True, new_due=body.due, reason=body.reason, by=by)
     elif action == "approve":
-        arg = DecideExtension(unit_id=unit_id, approve=True, new_due=body.due, reason=body.reason, by=by)
-        name = "decide_extension"
+        decision = DecideExtension(unit_id=unit_id, approve=True, new_due=body.due, reason=body.reason, by=by)
     elif action == "refuse":
-        arg = DecideExtension(unit_id=unit_id, approve=False, reason=body.reason, by=by)
-        name = "decide_extension"
+        decision = DecideExtension(unit_id=unit_id, approve=False, reason=body.reason, by=by)
     elif action == "waive":
         if not body.reason.strip():
             raise calls.Rejected("waive needs a reason")
-        arg = Waive(unit_id=unit_id, reason=body.reason, by=by)
-        name = "waive"
+        return await calls.update(
+            client, cycle_id, ReportingCycle.waive, Waive(unit_id=unit_id, reason=body.reason, by=by)
+        )
     else:
         if body.due is None or not body.reason.strip():
             raise calls.Rejected("return needs a reason and a new due date")
-        arg = ReturnForRevision(unit_id=unit_id, reason=body.reason, new_due=body.due, by=by)
-        name = "return_for_revision"
-    return await calls.update(client, cycle_id, name, arg, ActionResult)
+        call = ReturnForRevision(unit_id=unit_id, reason=body.reason, new_due=body.due, by=by)
+        return await calls.update(client, cycle_id, ReportingCycle.return_for_revision, call)
+    return await calls.update(client, cycle_id, ReportingCycle.decide_extension, decision)
 
 
 async def cycle_action(
@@ -67,5 +66,5 @@ async def cycle_action(
 ) -> ActionResult:
     if action == "recompute":
         return await calls.recompute(client, cycle_id, by, calendars)
-    name = "forward_upward" if action == "forward" else "close"
-    return await calls.update(client, cycle_id, name, OfficeAction(reason=body.reason, by=by), ActionResult)
+    method = ReportingCycle.forward_upward if action == "forward" else ReportingCycle.close
+    return await calls.update(client, cycle_id, method, OfficeAction(reason=body.reason, by=by))

@@ -16,6 +16,8 @@ from console.web.actions import CycleAction, CycleActionName, UnitAction, UnitAc
 from console.web.context import FLASH_COOKIE, ctx, form_csrf, page_operator, page_user
 from schemas.cycle import Receipt, SubmitReport
 from schemas.plan import ReportKind
+from workflows.lead_referral import LeadReferral
+from workflows.reporting_cycle import ReportingCycle
 
 router = APIRouter(include_in_schema=False)
 PageUser = Annotated[User, Depends(page_user)]
@@ -272,7 +274,7 @@ async def submit_for(
         )
     except ValidationError as err:
         raise calls.Rejected(str(err.errors()[0]["msg"])) from err
-    return await calls.update(await c.client(), cycle_id, "submit_report", call, Receipt)
+    return await calls.update(await c.client(), cycle_id, ReportingCycle.submit_report, call)
 
 
 @router.post("/cycles/{cycle_id}/units/{unit_id}/submit", dependencies=[Depends(form_csrf)])
@@ -352,6 +354,6 @@ async def lead_page(request: Request, user: PageUser, lead_id: str) -> Response:
 
 
 async def _lead_status(client: Any, lead_id: str) -> Any:
-    from schemas.lead import LeadStatus, LeadStatusQuery
+    from schemas.lead import LeadStatusQuery
 
-    return await calls.query(client, lead_id, "get_status", LeadStatusQuery(), LeadStatus)
+    return await calls.query(client, lead_id, LeadReferral.get_status, LeadStatusQuery())
