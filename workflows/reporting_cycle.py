@@ -17,6 +17,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from domain import cycle_notices as notices
     from domain import cycle_spec, timeline
+    from domain import cycle_views as views
     from domain.timeline import AgendaItem, ItemKind
     from schemas.activities import HolidayActivity, MailActivity, RollupActivity
     from schemas.calendar import Due
@@ -33,7 +34,6 @@ with workflow.unsafe.imports_passed_through():
         DecideExtension,
         ExtensionRequest,
         HolidayRequest,
-        Light,
         LinksRevoked,
         NewCalendar,
         OfficeAction,
@@ -452,64 +452,13 @@ class ReportingCycle:
         )
 
     def _status(self) -> CycleStatus:
-        now = workflow.now()
-        items = timeline.pending_items(self.spec, self.state)
-        return CycleStatus(
-            cycle_id=self.spec.cycle_id,
-            campaign_id=self.spec.campaign_id,
-            office_id=self.spec.office.id,
-            period=self.spec.period,
-            obligation=self.spec.obligation.id,
-            stage=self.state.stage,
-            now=now,
-            unit_due=self.state.unit_due,
-            upward_due=self.state.upward_due,
-            forwarded_at=self.state.forwarded_at,
-            counts=self._counts(now),
-            units=[self._row(self.state.units[u.id], now) for u in self.spec.units],
-            next_event_at=items[0].at if items else None,
-            next_event=items[0].summary if items else "",
-        )
+        return views.cycle_status(self.spec, self.state, workflow.now())
 
     def _counts(self, now: dt.datetime) -> dict[str, int]:
-        units = list(self.state.units.values())
-        return {
-            "total": len(units),
-            "submitted": sum(u.phase is UnitPhase.SUBMITTED for u in units),
-            "waived": sum(u.phase is UnitPhase.WAIVED for u in units),
-            "pending": sum(not timeline.settled(u) for u in units),
-            "overdue": sum(timeline.is_overdue(u, now) for u in units),
-        }
+        return views.counts(self.state, now)
 
     def _row(self, unit: UnitState, now: dt.datetime) -> UnitRow:
-        current = [s for s in unit.submissions if not s.replaced]
-        last = max((s.submitted_at for s in current), default=None)
-        overdue = timeline.is_overdue(unit, now)
-        if unit.phase is UnitPhase.WAIVED:
-            light = Light.GREY
-        elif unit.phase is UnitPhase.SUBMITTED:
-            light = Light.GREEN
-        elif overdue:
-            light = Light.RED
-        elif unit.due.at - now <= timeline.DUE_SOON:
-            light = Light.YELLOW
-        else:
-            light = Light.BLUE
-        late_ref = last if unit.phase is UnitPhase.SUBMITTED and last else now
-        return UnitRow(
-            unit_id=unit.unit_id,
-            unit_name=notices.unit_by_id(self.spec, unit.unit_id).name,
-            phase=unit.phase,
-            light=light,
-            due=unit.due,
-            overdue=overdue,
-            submitted_at=last,
-            days_late=timeline.days_late(unit.due.at, late_ref, unit.due.tz) if late_ref > unit.due.at else 0,
-            reports=len(current),
-            reminders_sent=sum(1 for f in unit.fired if f.startswith("remind:")),
-            escalation_level=unit.escalation_level,
-            extension_requested=unit.extension is not None,
-        )
+        return views.unit_row(self.spec, unit, now)
 
     # ---- updates: units --------------------------------------------------------------------
 
