@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
+import yaml
 from pydantic import BaseModel, ValidationError
 from temporalio.client import Client
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
@@ -36,7 +37,7 @@ from console.campaign_store import CampaignNotFoundError, CampaignStore
 from console.display import local
 from console.output import bad_input, emit_json, failure
 from console.run import acting, invalid, run_call
-from domain.lead_policies import policies_for
+from domain.lead_policies import default_policies, policies_for
 from schemas.lead import (
     Approve,
     CloseLead,
@@ -124,6 +125,24 @@ def _act(
         return await calls.update(client, lead_id, update, call)
 
     _print_receipt(run_call(work), as_json)
+
+
+# ---- policies --------------------------------------------------------------------------------
+
+
+@app.command()
+def policies(as_json: JsonFlag = False) -> None:
+    """Print the shipped referral policies as a plan's `referral_policies:` block (edit and include it).
+
+    A plan's policy replaces the shipped one of the same name. Example:
+
+        duban lead policies > my-policies.yaml
+    """
+    shipped = [p.model_dump(mode="json", exclude_defaults=True) for p in default_policies()]
+    if as_json:
+        emit_json(shipped)
+        return
+    typer.echo(yaml.safe_dump({"referral_policies": shipped}, allow_unicode=True, sort_keys=False), nl=False)
 
 
 # ---- refer -----------------------------------------------------------------------------------
