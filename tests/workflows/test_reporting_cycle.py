@@ -170,7 +170,7 @@ class TestOfficeActions:
             # A closed cycle has completed: a late call is refused, not lost in a queue.
             with pytest.raises(client_calls.Rejected):
                 await client_calls.update(
-                    env.client, handle.id, "submit_report", SubmitReport(unit_id="u1", title="x"), Receipt
+                    env.client, handle.id, ReportingCycle.submit_report, SubmitReport(unit_id="u1", title="x")
                 )
         assert final.stage is CycleStage.CLOSED
         messages = caught(sink.maildir)
