@@ -15,6 +15,7 @@ from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.blobs import FileBlobStore
+from schemas.activities import InfoActivity
 from schemas.info import (
     ArchivePage,
     ArchiveRequest,
@@ -26,7 +27,7 @@ from schemas.info import (
 )
 
 
-class InfoActivities:
+class InfoActivities(InfoActivity):
     def __init__(self, blobs: FileBlobStore, client: Client | None) -> None:
         self.blobs = blobs
         self.client = client

@@ -15,7 +15,9 @@ from temporalio.client import Client
 
 from activities.blobs import BlobNotFoundError, FileBlobStore
 from console import client_calls as calls
+from domain.info_book import period_months
 from schemas.info import (
+    BoardQuery,
     DecideItem,
     Decision,
     ForwardItem,
@@ -33,9 +35,9 @@ from schemas.info import (
     split_item_id,
 )
 from schemas.info_plan import InfoKind
-from workers.searchattrs import CAMPAIGN
+from schemas.visibility import CAMPAIGN
 from workers.settings import Settings
-from workflows.info_book import period_months
+from workflows.info_channel import InfoChannel
 
 CHANNEL_TYPE = "InfoChannel"
 
@@ -64,11 +66,11 @@ async def find_channel(client: Client, campaign: str, office: str | None = None)
 
 
 async def view(client: Client, channel_id: str, unit_id: str | None = None) -> ItemsView:
-    return await calls.query(client, channel_id, "get_items", ItemsQuery(unit_id=unit_id), ItemsView)
+    return await calls.query(client, channel_id, InfoChannel.get_items, ItemsQuery(unit_id=unit_id))
 
 
 async def board(client: Client, channel_id: str) -> InfoBoard:
-    return await calls.query(client, channel_id, "get_board", None, InfoBoard)
+    return await calls.query(client, channel_id, InfoChannel.get_board, BoardQuery())
 
 
 def archived(settings: Settings, found: ItemsView) -> list[InfoItem]:
@@ -125,7 +127,7 @@ async def submit(
         )
     except ValueError as err:
         raise calls.Rejected(f"invalid item: {err}") from err
-    return await calls.update(client, channel_id, "submit_item", call, InfoReceipt)
+    return await calls.update(client, channel_id, InfoChannel.submit_item, call)
 
 
 def parse_item(text: str) -> tuple[str, int]:
@@ -141,12 +143,12 @@ async def decide(client: Client, item: str, decision: Decision, note: str, by: s
         call = DecideItem(no=no, decision=decision, note=note, by=by)
     except ValueError as err:
         raise calls.Rejected(f"invalid decision: {err}") from err
-    return await calls.update(client, channel_id, "decide_item", call, ItemResult)
+    return await calls.update(client, channel_id, InfoChannel.decide_item, call)
 
 
 async def forward(client: Client, item: str, by: str) -> ItemResult:
     channel_id, no = parse_item(item)
-    return await calls.update(client, channel_id, "forward_item", ForwardItem(no=no, by=by), ItemResult)
+    return await calls.update(client, channel_id, InfoChannel.forward_item, ForwardItem(no=no, by=by))
 
 
 def check_period(period: str) -> str:
@@ -158,7 +160,7 @@ def check_period(period: str) -> str:
 
 
 async def stats(client: Client, channel_id: str, period: str) -> InfoStats:
-    return await calls.query(client, channel_id, "get_stats", StatsQuery(period=check_period(period)), InfoStats)
+    return await calls.query(client, channel_id, InfoChannel.get_stats, StatsQuery(period=check_period(period)))
 
 
 def current_quarter(now: dt.datetime, tz: str = "Asia/Shanghai") -> str:

@@ -19,12 +19,13 @@ from temporalio.client import Client
 
 from console import client_calls as calls
 from console import info_calls
-from console.cycle_cmd import _by, local, run_call
+from console.display import local
 from console.output import bad_input, console, emit_json
+from console.run import acting, run_call
+from domain.info_book import STATE_ZH
 from schemas.info import Decision, InfoItem, InfoReceipt, InfoState, InfoStats, ItemResult
 from schemas.info_plan import INFO_KIND_ZH, parse_kind
 from workers.settings import Settings
-from workflows.info_book import STATE_ZH
 
 app = typer.Typer(help="Timely information reports (及时报送): submit, review, forward, score.", no_args_is_help=True)
 
@@ -83,7 +84,7 @@ def submit(
             title=title,
             text=text,
             files=loaded,
-            by=_by(by),
+            by=acting(by),
             work_area=work_area,
             resubmit_of=resubmit,
         )
@@ -170,7 +171,7 @@ def list_items(
 
 def _decide(item: str, decision: Decision, note: str, by: str | None, json_out: bool) -> None:
     async def work(client: Client, _: Settings) -> ItemResult:
-        return await info_calls.decide(client, item, decision, note, _by(by))
+        return await info_calls.decide(client, item, decision, note, acting(by))
 
     _emit(run_call(work), json_out)
 
@@ -222,7 +223,7 @@ def forward(item: ItemArg, by: ByOpt = None, json_out: JsonFlag = False) -> None
     """
 
     async def work(client: Client, _: Settings) -> ItemResult:
-        return await info_calls.forward(client, item, _by(by))
+        return await info_calls.forward(client, item, acting(by))
 
     _emit(run_call(work), json_out)
 

@@ -282,6 +282,10 @@ class ItemsView(Model):
     activity: dict[str, UnitActivity] = Field(default_factory=dict, description="per unit: last item, last reminder")
 
 
+class BoardQuery(Model):
+    """`get_board` takes no options yet; a model keeps the one-model-in rule and room for some."""
+
+
 class StatsQuery(Model):
     period: str = Field(description="2026-M03, 2026-Q4, 2026-H1 or 2026-Y")
 

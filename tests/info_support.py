@@ -9,13 +9,14 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.service import RPCError
 
 from activities.blobs import FileBlobStore
+from activities.holidays import load_calendar
+from domain import cycle_spec, info_book
 from schemas.blobs import BlobRef
 from schemas.info import InfoInput, InfoReceipt, InfoSpec, ItemsQuery, ItemsView, SubmitItem
 from schemas.info_plan import InfoKind, InfoPlan
 from schemas.plan import CampaignPlan, UpperOffice
 from tests.plans import plan
-from workflows import cycle_spec, info_book
-from workflows.legaltime.data import load_calendar
+from workflows.info_channel import InfoChannel
 
 Handle = WorkflowHandle[Any, ItemsView]
 # Channels started by a test; the test module's fixture ends those still running, so their timers
@@ -70,10 +71,8 @@ def submit_call(
 
 
 async def submit(handle: Handle, call: SubmitItem) -> InfoReceipt:
-    receipt: InfoReceipt = await handle.execute_update("submit_item", call, result_type=InfoReceipt)
-    return receipt
+    return await handle.execute_update(InfoChannel.submit_item, call)
 
 
 async def items(handle: Handle, unit: str | None = None) -> ItemsView:
-    view: ItemsView = await handle.query("get_items", ItemsQuery(unit_id=unit), result_type=ItemsView)
-    return view
+    return await handle.query(InfoChannel.get_items, ItemsQuery(unit_id=unit))

@@ -5,7 +5,7 @@ each one; adopted items go up to the upper office's channel (or by mail) within
 the plan's limit. The run loop reads like the process: send the queued mail →
 act on what is due (reminders, limits, quiet units) → send up what must go up →
 page settled items out to the blob store → sleep until the next moment or a
-call. Handlers only change the book (workflows/info_book.py, pure code).
+call. Handlers only change the book (domain/info_book.py, pure code).
 
 Bounded for a campaign year: item content lives in the blob store, settled
 items are paged out, and the run continues as new long before its history
@@ -21,10 +21,12 @@ from temporalio.common import RetryPolicy, SearchAttributeUpdate
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from domain.info_book import InfoBook, Refused, period_months, statistics
+    from schemas.activities import InfoActivity, MailActivity
     from schemas.cycle import LinksRevoked, RevokeLinks
     from schemas.info import (
-        ArchivePage,
         ArchiveRequest,
+        BoardQuery,
         CloseChannel,
         DecideItem,
         ForwardItem,
@@ -42,9 +44,8 @@ with workflow.unsafe.imports_passed_through():
         SubmitItem,
         item_id,
     )
-    from schemas.notify import BatchResult, DeliveryStatus, MailBatch
-    from workers.searchattrs import CAMPAIGN, DUE_AT, OFFICE, STAGE
-    from workflows.info_book import InfoBook, Refused, period_months, statistics
+    from schemas.notify import DeliveryStatus, MailBatch
+    from schemas.visibility import CAMPAIGN, DUE_AT, OFFICE, STAGE
 
 MAIL_RETRY = RetryPolicy(initial_interval=dt.timedelta(seconds=2), maximum_interval=dt.timedelta(minutes=5))
 MAIL_HEARTBEAT = dt.timedelta(seconds=40)
@@ -140,10 +141,9 @@ class InfoChannel:
             attachments=item.attachments,
         )
         try:
-            result = await workflow.execute_activity(
-                "forward_info_item",
+            result = await workflow.execute_activity_method(
+                InfoActivity.forward_info_item,
                 request,
-                result_type=InfoForwardResult,
                 start_to_close_timeout=dt.timedelta(minutes=2),
                 schedule_to_close_timeout=FORWARD_TRIES_FOR,
                 retry_policy=MAIL_RETRY,
@@ -163,10 +163,9 @@ class InfoChannel:
 
     async def _archive(self) -> None:
         items = self.book.take_settled()
-        page = await workflow.execute_activity(
-            "archive_info_items",
+        page = await workflow.execute_activity_method(
+            InfoActivity.archive_info_items,
             ArchiveRequest(channel_id=self.book.spec.channel_id, items=items),
-            result_type=ArchivePage,
             start_to_close_timeout=dt.timedelta(minutes=1),
             retry_policy=BLOB_RETRY,
             summary=f"page out {len(items)} settled item(s)",
@@ -184,15 +183,14 @@ class InfoChannel:
             batch = queued[start : start + MAIL_BATCH]
             now = workflow.now()
             try:
-                result = await workflow.execute_activity(
-                    "send_batch",
+                result = await workflow.execute_activity_method(
+                    MailActivity.send_batch,
                     MailBatch(
                         scope=self.book.spec.channel_id,
                         instant=now,
                         notifications=batch,
                         useful_until=now + MAIL_USEFUL_FOR,
                     ),
-                    result_type=BatchResult,
                     start_to_close_timeout=dt.timedelta(minutes=5),
                     heartbeat_timeout=MAIL_HEARTBEAT,
                     retry_policy=MAIL_RETRY,
@@ -263,7 +261,7 @@ class InfoChannel:
         return statistics(self.book.spec, self.book.state, query.period, workflow.now())
 
     @workflow.query
-    def get_board(self) -> InfoBoard:
+    def get_board(self, query: BoardQuery) -> InfoBoard:
         return self.book.board()
 
     # ---- updates ---------------------------------------------------------------------------

@@ -17,16 +17,16 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 
 from activities.blobs import BlobNotFoundError, FileBlobStore
+from activities.portal_tokens import PortalGrant, TokenError, check_not_revoked
 from console import client_calls as calls
 from console import info_calls, links
 from console.auth import User
-from console.tokens import PortalGrant, TokenError, check_not_revoked
 from console.web import charts
 from console.web.context import ctx, form_csrf, page_operator, page_user
 from console.web.pages import read_files, redirect
+from domain.info_book import STATE_ZH
 from schemas.info import Decision, InfoBoard, InfoItem, InfoReceipt, ItemsView, split_item_id
 from schemas.info_plan import INFO_KIND_ZH, InfoKind, parse_kind
-from workflows.info_book import STATE_ZH
 
 router = APIRouter(include_in_schema=False)
 PageUser = Annotated[User, Depends(page_user)]

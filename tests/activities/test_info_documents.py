@@ -11,10 +11,10 @@ from temporalio.testing import ActivityEnvironment
 from activities.blobs import FileBlobStore
 from activities.documents import info_bulletin_docx, info_bulletin_title
 from activities.info import InfoActivities
+from domain.info_book import InfoBook, statistics
 from schemas.info import ArchiveRequest, DecideItem, Decision, InfoItem
 from schemas.info_plan import InfoKind
 from tests.info_support import channel_input, info_plan, submit_call
-from workflows.info_book import InfoBook, statistics
 
 MARCH = dt.datetime(2026, 3, 10, 2, 0, tzinfo=dt.UTC)
 

@@ -9,7 +9,7 @@ import docx
 import httpx
 import pytest
 
-from console.tokens import PortalTokens
+from activities.portal_tokens import PortalTokens
 from console.web.app import create_app
 from schemas.info_plan import InfoPlan
 from tests.e2e.cycle_stack import CycleStack, cycle_stack_fixture  # noqa: F401 -- the fixture

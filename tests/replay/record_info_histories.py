@@ -33,9 +33,9 @@ from schemas.info_plan import InfoKind, InfoPlan
 from schemas.plan import CampaignPlan, UpperOffice
 from tests.info_support import channel_input, info_plan, items, submit, submit_call
 from tests.replay.record_cycle_histories import _dev_server, _time_skipping
-from workers.ports import free_port
+from workers.dev.ports import free_port
+from workers.dev.smtp_sink import SmtpSink
 from workers.settings import Settings, SmtpSettings, TemporalSettings
-from workers.smtp_sink import SmtpSink
 from workers.worker import build_worker
 
 HISTORIES = Path(__file__).parent / "histories"

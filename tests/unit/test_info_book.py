@@ -7,14 +7,14 @@ import pytest
 import yaml
 
 from activities.blobs import FileBlobStore
+from activities.holidays import load_calendar
+from domain.info_book import FORWARD_MARGIN, InfoBook, Refused, period_months, statistics
+from domain.plan_check import check_plan
 from schemas.calendar import DueRule, LadderStep, RuleKind
 from schemas.info import DecideItem, Decision, ForwardItem, InfoState, split_item_id
 from schemas.info_plan import InfoKind, InfoPlan, parse_kind
 from schemas.plan import UpperOffice
-from schemas.plan_check import check_plan
 from tests.info_support import channel_input, info_plan, submit_call
-from workflows.info_book import FORWARD_MARGIN, InfoBook, Refused, period_months, statistics
-from workflows.legaltime.data import load_calendar
 
 ROOT = Path(__file__).resolve().parents[2]
 # Monday 2026-03-30 10:00 in Shanghai: two working days later is Wednesday Apr 1.
@@ -131,7 +131,7 @@ class TestBook:
 
     def test_a_full_office_refuses_new_items_but_takes_resubmissions(self, store: FileBlobStore) -> None:
         """The open-item cap keeps the state bounded; a returned item can still come back."""
-        from workflows import info_book
+        from domain import info_book
 
         b = book()
         b.apply_submit(submit_call(store, "u1", "一"), MONDAY)

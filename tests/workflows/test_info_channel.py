@@ -14,8 +14,11 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
 from activities.blobs import FileBlobStore
+from domain.info_book import period_months
+from domain.legaltime.days import is_working_day
 from schemas.calendar import DueRule, LadderStep, RuleKind, StepUnit
 from schemas.info import (
+    BoardQuery,
     CloseChannel,
     DecideItem,
     Decision,
@@ -33,10 +36,9 @@ from schemas.plan import UpperOffice
 from tests.info_support import end_started, info_plan, items, start_channel, submit, submit_call
 from tests.plans import by_template, caught
 from tests.workflows.conftest import running_worker
+from workers.dev.smtp_sink import SmtpSink
 from workers.settings import Settings
-from workers.smtp_sink import SmtpSink
-from workflows.info_book import period_months
-from workflows.legaltime.days import is_working_day
+from workflows.info_channel import InfoChannel
 
 
 @pytest.fixture(autouse=True)
@@ -74,7 +76,7 @@ class TestReviewAndForwarding:
             assert adopted.state is InfoState.ADOPTED and adopted.forward_due is not None
             due = adopted.forward_due
             assert "2个工作日" in due.rule_zh
-            board: InfoBoard = await handle.query("get_board", result_type=InfoBoard)
+            board: InfoBoard = await handle.query(InfoChannel.get_board, BoardQuery())
             assert [w.no for w in board.waiting] == [1]
             await env.sleep(due.at - await env.get_current_time() + dt.timedelta(minutes=5))
             view = await items(handle)
@@ -146,7 +148,7 @@ class TestReviewAndForwarding:
         sent = reminded.astimezone(TZ)
         assert start + dt.timedelta(days=10) <= reminded
         assert dt.time(9) <= sent.time() <= dt.time(18)
-        from workflows.legaltime.data import calendar_for
+        from activities.holidays import calendar_for
 
         assert is_working_day(sent.date(), calendar_for(sent.date()))
 

@@ -24,13 +24,14 @@ from temporalio.testing import WorkflowEnvironment
 
 from schemas.blobs import BlobRef
 from schemas.cycle import RevokeLinks
-from schemas.info import CloseChannel, DecideItem, Decision, ForwardItem, InfoBoard, SubmitItem
+from schemas.info import BoardQuery, CloseChannel, DecideItem, Decision, ForwardItem, SubmitItem
 from schemas.info_plan import InfoKind, InfoPlan
 from schemas.plan import UpperOffice
 from tests.info_support import info_plan, start_channel
 from tests.workflows.conftest import running_worker
+from workers.dev.smtp_sink import SmtpSink
 from workers.settings import Settings
-from workers.smtp_sink import SmtpSink
+from workflows.info_channel import InfoChannel
 
 EXAMPLES = 150
 
@@ -110,7 +111,7 @@ async def test_every_update_is_refused_or_applied(
         await asyncio.to_thread(one)
         assert await _call(handle, "close_channel", CloseChannel(by="op")) == "applied"
         final = await handle.result()
-        board = await handle.query("get_board", result_type=InfoBoard)
+        board = await handle.query(InfoChannel.get_board, BoardQuery())
         history = await handle.fetch_history()
     failed = [e for e in history.events if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED]
     assert not failed, f"workflow task failed: {failed[0].workflow_task_failed_event_attributes.failure.message}"

@@ -6,12 +6,12 @@ from typing import Any
 from temporalio.client import Client
 
 from activities.blobs import FileBlobStore
-from activities.holidays import load_holidays
+from activities.holidays import HolidayFiles
 from activities.info import InfoActivities
 from activities.mail import MailActivities
+from activities.portal_tokens import PortalTokens
 from activities.rollup import RollupActivities
 from activities.sent_ledger import SentLedger
-from console.tokens import PortalTokens
 from workers.settings import Settings
 
 
@@ -27,12 +27,13 @@ def build_activities(client: Client | None, settings: Settings) -> list[Callable
         webhook_sink_dir=settings.data_dir / "webhooks",
     )
     rollup = RollupActivities(blobs, client)
+    holidays = HolidayFiles(settings.calendars_dir)
     info = InfoActivities(blobs, client)
     return [
         mail.send_batch,
         rollup.compile_rollup,
         rollup.forward_upward,
-        load_holidays,
+        holidays.load_holidays,
         info.forward_info_item,
         info.archive_info_items,
     ]

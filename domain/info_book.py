@@ -14,6 +14,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from domain.legaltime.days import CalendarView
+from domain.legaltime.ladder import reminder_moments, snap_later
+from domain.legaltime.periods import compute_due
 from schemas.calendar import Due, HolidayCalendar
 from schemas.cycle import MAX_ATTACHMENTS, CycleUnit
 from schemas.info import (
@@ -45,9 +48,6 @@ from schemas.info_plan import INFO_KIND_ZH, InfoKind
 from schemas.notify import DocumentRef, ItemLine, MessageContext, Notification, Template
 from schemas.people import Person
 from schemas.plan import CampaignPlan
-from workflows.legaltime.days import CalendarView
-from workflows.legaltime.ladder import reminder_moments, snap_later
-from workflows.legaltime.periods import compute_due
 
 ENGINE = "duban"
 # Open items (to review, returned, waiting to go up) are carried in the workflow's state; past
