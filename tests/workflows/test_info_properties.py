@@ -39,11 +39,29 @@ blobs = st.builds(
     BlobRef,
     sha256=st.sampled_from(["a" * 64, "b" * 64]),
     # Mostly ordinary sizes, now and then one far over the limit.
-    size=st.one_of(st.integers(min_value=0, max_value=10**6), st.just(2**40)),
+    size=st.one_of(*[st.integers(min_value=0, max_value=10**6)] * 5, st.just(2**40)),
     name=st.sampled_from(["案例.pdf", "x.docx"]),
 )
 numbers = st.integers(min_value=-1, max_value=8)
+small_blobs = st.builds(
+    BlobRef, sha256=st.just("c" * 64), size=st.integers(min_value=1, max_value=10**5), name=st.just("案例.pdf")
+)
+# Calls a unit would make: mostly applied, so decisions and forwards find items in every state.
+PLAUSIBLE = st.tuples(
+    st.just("submit_item"),
+    st.builds(
+        SubmitItem,
+        unit_id=st.sampled_from(["u1", "u2"]),
+        kind=st.sampled_from([InfoKind.TYPICAL_CASE, InfoKind.PRACTICE]),
+        title=st.sampled_from(["查获假冒灯具案", "联合执法经验"]),
+        body=small_blobs,
+        attachments=st.lists(small_blobs, max_size=2),
+        resubmit_of=st.none() | st.integers(min_value=1, max_value=6),
+    ),
+)
 CALLS = st.one_of(
+    PLAUSIBLE,
+    PLAUSIBLE,
     st.tuples(
         st.just("submit_item"),
         st.builds(
@@ -52,7 +70,7 @@ CALLS = st.one_of(
             kind=st.sampled_from([InfoKind.TYPICAL_CASE, InfoKind.PRACTICE, InfoKind.WORK_UPDATE]),
             title=st.text(min_size=1, max_size=40),
             body=blobs | st.none(),
-            attachments=st.lists(blobs, max_size=2) | st.lists(blobs, min_size=21, max_size=22),
+            attachments=st.one_of(*[st.lists(blobs, max_size=2)] * 3, st.lists(blobs, min_size=21, max_size=22)),
             work_area=st.sampled_from(["", "", "(五) 健全制度机制", "(九) 无"]),
             resubmit_of=st.none() | st.none() | numbers,
         ),
@@ -101,7 +119,14 @@ async def test_every_update_is_refused_or_applied(
     async with running_worker(client, cycle_settings):
         handle = await start_channel(client, cycle_settings.temporal.task_queue, p, dt.datetime.now(dt.UTC))
 
-        @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+        # derandomize: the same calls every run, so the coverage asserted below is not left to chance.
+        @settings(
+            max_examples=EXAMPLES,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            database=None,
+            derandomize=True,
+        )
         @given(call=CALLS)
         def one(call: tuple[str, object]) -> None:
             name, arg = call
