@@ -454,6 +454,14 @@ class ReportingCycle:
             upcoming=[(i.at, i.step) for i in items],
         )
 
+    @workflow.query
+    def get_state(self) -> CycleState:
+        """Everything the cycle holds: each unit's timeline, fired steps and link state, the audit
+        trail, the outbox. For operators' diagnostics and for tests that prove a refused call
+        changed nothing (the board's `get_status` shows only a summary)."""
+        self._ready()
+        return self.state
+
     def _status(self) -> CycleStatus:
         now = workflow.now()
         items = timeline.pending_items(self.spec, self.state)
