@@ -625,6 +625,15 @@ class ReportingCycle:
         current = timeline.local_date(unit.due.at, unit.due.tz)
         if day <= current:
             raise _rejected(f"the new date {day} must be after the current due date {current}")
+        self._check_countable(day)
+
+    def _check_countable(self, day: dt.date) -> None:
+        # The handler will count this date on the holiday calendar; a date it cannot count (e.g. the
+        # year 2935) must be refused here, or the handler's error would fail the workflow task forever.
+        try:
+            timeline.fixed_due(day, self.spec.calendar)
+        except ValueError as exc:
+            raise _rejected(f"the date {day} cannot be used as a deadline: {exc}") from None
 
     # ---- updates: office -------------------------------------------------------------------
 
@@ -686,6 +695,7 @@ class ReportingCycle:
         today = timeline.local_date(workflow.now(), self.spec.calendar.tz)
         if call.new_due < today:
             raise _rejected(f"the new due date {call.new_due} is in the past")
+        self._check_countable(call.new_due)
 
     @workflow.update
     def waive(self, call: Waive) -> ActionResult:

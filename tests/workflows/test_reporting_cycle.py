@@ -145,6 +145,16 @@ class TestOfficeActions:
                 "no accepted report",
             )
 
+            # A date the calendar cannot count is refused by the validator, not left to fail the handler
+            # (which would freeze the workflow: its task retried forever).
+            far = dt.date(2935, 10, 6)
+            await rejected(
+                "request_extension", RequestExtension(unit_id="u1", reason="r", wanted=far), "cannot be used"
+            )
+            await rejected(
+                "decide_extension", DecideExtension(unit_id="u1", approve=True, new_due=far, by="op"), "cannot be used"
+            )
+
             wanted = due_day + dt.timedelta(days=7)
             await handle.execute_update(
                 "request_extension", RequestExtension(unit_id="u1", reason="数据未齐", wanted=wanted)
@@ -165,7 +175,6 @@ class TestOfficeActions:
             )
             await handle.execute_update("waive", Waive(unit_id="u2", reason="本期无相关工作", by="op"))
             await rejected("submit_report", SubmitReport(unit_id="u2", title="x"), "exempted")
-
             view = await handle.query("get_unit", UnitQuery(unit_id="u1"), result_type=UnitView)
             assert view.state.due.at.astimezone(dt.timezone(dt.timedelta(hours=8))).date() == wanted
             assert view.state.due_version == 1 and not view.state.base_due
@@ -173,6 +182,18 @@ class TestOfficeActions:
             rows = _rows(status)
             assert rows["u2"].light is Light.GREY  # type: ignore[attr-defined]
             assert rows["u3"].phase is UnitPhase.RETURNED  # type: ignore[attr-defined]
+            await rejected(
+                "return_for_revision",
+                ReturnForRevision(unit_id="u3", reason="r", new_due=far, by="op"),
+                "no accepted report",  # returned already: pending again
+            )
+            await handle.execute_update("submit_report", SubmitReport(unit_id="u3", title="修改稿"))
+            await rejected(
+                "return_for_revision",
+                ReturnForRevision(unit_id="u3", reason="r", new_due=far, by="op"),
+                "cannot be used",
+            )
+
 
             await handle.execute_update("close", OfficeAction(reason="test over", by="op"))
             final = await handle.result()
