@@ -194,7 +194,6 @@ class TestOfficeActions:
                 "cannot be used",
             )
 
-
             await handle.execute_update("close", OfficeAction(reason="test over", by="op"))
             final = await handle.result()
             # A closed cycle has completed: a late call is refused, not lost in a queue.
