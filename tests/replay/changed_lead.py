@@ -1,0 +1,69 @@
+"""Deliberately changed LeadReferrals, for proving that the replay check bites on leads too.
+
+- `LeadReferralWithExtraStep`: a holiday look-up by activity before the lead's loop starts;
+- `LeadReferralWithMailFirst`: the same activity in the middle of a run, before each batch of mail;
+- `LeadReferralWithLaterClock`: every stage reminder and escalation an hour later.
+"""
+
+import datetime as dt
+from dataclasses import replace
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from schemas.calendar import HolidayCalendar
+    from schemas.cycle import HolidayRequest
+    from schemas.lead import LeadInput, LeadStatus
+    from workflows.lead_referral import LeadReferral
+    from workflows.lead_stages import AgendaItem
+
+HOUR = dt.timedelta(hours=1)
+
+
+async def _look_up_holidays() -> None:
+    await workflow.execute_activity(
+        "load_holidays",
+        HolidayRequest(years=[2026], tz="Asia/Shanghai"),
+        result_type=HolidayCalendar,
+        start_to_close_timeout=dt.timedelta(minutes=1),
+    )
+
+
+@workflow.defn(name="LeadReferral")
+class LeadReferralWithExtraStep(LeadReferral):
+    @workflow.run
+    async def run(self, spec: LeadInput) -> LeadStatus:
+        await _look_up_holidays()
+        return await super().run(spec)
+
+
+@workflow.defn(name="LeadReferral")
+class LeadReferralWithMailFirst(LeadReferral):
+    @workflow.run
+    async def run(self, spec: LeadInput) -> LeadStatus:
+        return await super().run(spec)
+
+    async def _send_mail(self) -> None:
+        if self.book.outbox:
+            await _look_up_holidays()
+        await super()._send_mail()
+
+
+@workflow.defn(name="LeadReferral")
+class LeadReferralWithLaterClock(LeadReferral):
+    @workflow.init
+    def __init__(self, spec: LeadInput) -> None:
+        super().__init__(spec)
+        fire_due, next_moment = self.book.fire_due, self.book.next_moment
+
+        def later() -> AgendaItem | None:
+            item = next_moment()
+            return None if item is None else replace(item, at=item.at + HOUR)
+
+        # Every moment an hour later: the timers wait an hour longer and fire what is due then.
+        self.book.fire_due = lambda now: fire_due(now - HOUR)  # type: ignore[method-assign]
+        self.book.next_moment = later  # type: ignore[method-assign]
+
+    @workflow.run
+    async def run(self, spec: LeadInput) -> LeadStatus:
+        return await super().run(spec)
