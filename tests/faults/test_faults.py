@@ -23,6 +23,8 @@ sent-ledger and its message in the Maildir, addressed to its recipient, exactly 
 by Message-ID (the documented window — a message accepted by the server but not yet
 recorded when the worker died — may produce a duplicate, tolerated only up to one per
 fault that can open that window), nothing else sent, no submission lost or doubled.
+Last, the Temporal server's raw SQLite file (and its WAL) after this real cycle holds
+no unit name, address, contact, report text or lead content in clear text.
 
 The seed comes from FAULT_SEED (tests/conftest.py removes every DUBAN_* variable) and
 is printed before anything else: `FAULT_SEED=N pytest tests/faults` repeats a run.
@@ -485,6 +487,15 @@ async def test_every_notification_once_every_step_no_submission_lost(tmp_path: P
         for lead in leads[1:]:
             status = await client_calls.query(client, lead.lead_id, "get_status", LeadStatusQuery(), LeadStatus)
             assert status.stage == "sign" and not status.closed
+
+        # ---- the server's raw SQLite file holds none of it in clear text -------------------------
+        stack.kill_temporal()  # a kill, not a checkpoint: whatever sits in the WAL is read too
+        raw = b"".join(f.read_bytes() for f in stack.data_dir.glob("temporal.db*"))
+        secrets = {u.name for u in spec.units} | {u.contacts[0].email or "" for u in spec.units}
+        secrets |= {p.email or "" for p in spec.leadership} | {spec.office.name, "专项行动工作总结", "联系人"}
+        secrets |= {leads[0].title, MARKET.name}
+        in_clear = sorted(s for s in secrets if s and s.encode() in raw)
+        assert not in_clear, f"in clear text in temporal.db: {in_clear[:5]}"
 
         print(f"fault suite (seed {seed}): {len(run.injected)} faults injected, as planned")
         for line in stack.faults:

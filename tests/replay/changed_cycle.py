@@ -8,7 +8,6 @@ change alters what a running cycle does (see test_replay_cycles.py):
 - `ReportingCycleWithExtraRollupStep`: the same activity in the middle of a run, before the roll-up;
 - `ReportingCycleWithLaterLadder`: every reminder and escalation an hour later (the agenda changed);
 - `ReportingCycleWithLongerSleeps`: every timer an hour longer, the agenda unchanged;
-- `ReportingCycleUnguardedWake`: the `wake-while-busy` change without its `workflow.patched` guard.
 """
 
 import datetime as dt
@@ -73,15 +72,3 @@ class ReportingCycleWithLongerSleeps(ReportingCycle):
 
     async def _sleep_until_next(self, now: dt.datetime) -> None:
         await super()._sleep_until_next(now - HOUR)  # each timer an hour longer; what is due when, unchanged
-
-
-@workflow.defn(name="ReportingCycle")
-class ReportingCycleUnguardedWake(ReportingCycle):
-    @workflow.run
-    async def run(self, input: CycleInput) -> CycleStatus:
-        return await super().run(input)
-
-    async def _sleep_until_next(self, now: dt.datetime) -> None:
-        if self._wake:  # what the patch does, without asking workflow.patched first
-            return
-        await super()._sleep_until_next(now)

@@ -30,8 +30,9 @@ every branch of the workflow:
   fails and is retried until the server is back; a call arrives during a batch (the
   `wake-while-busy` patch marker: the loop goes round instead of sleeping) (dev server).
 
-`cycle-prepatch-*.json` were recorded by the same scenarios with the workflow code of
-the commit before each patch (see tests/replay/test_replay_cycles.py), not by this script.
+`cycle-prepatch-*.json` were recorded with the workflow code of the commit before each
+patch, in a scratch checkout (big-bulletin as here; prepatch-wake-busy: twenty concurrent
+submissions while the notices go out), not by this script (see test_replay_cycles.py).
 
 Histories use the plain pydantic converter (no payload encryption), so the
 replay needs no key. Re-record after a deliberate, versioned workflow change.

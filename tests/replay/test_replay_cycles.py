@@ -9,13 +9,12 @@ alters the commands a past cycle produced fails here until it is patched
 
 `cycle-prepatch-*.json` come from before each `workflow.patched` marker: the same
 scenarios recorded with the workflow code of the commit before the patch (a scratch
-checkout, only the JSON committed) — `prepatch-wake-mail-retry` before `wake-while-busy`
+checkout, only the JSON committed) — `prepatch-wake-busy` before `wake-while-busy`
 (081979c), `prepatch-batches-big-bulletin` before `outbox-in-batches` (b73e754).
 
 What the negative tests show (tests/replay/changed_cycle.py): an activity added at
 the start or in the middle of a run is caught; so is a changed agenda (every rung an
-hour later); the `wake-while-busy` change without its guard is caught on the history
-from before it. A timer whose length alone changes, the agenda unchanged, is NOT
+hour later). A timer whose length alone changes, the agenda unchanged, is NOT
 caught — Temporal does not compare a timer's duration on replay — and needs not be:
 the loop acts on what is due at `workflow.now()` when it wakes, so on a running
 history it does exactly what it did (`test_a_longer_timer_alone_replays`).
@@ -30,7 +29,6 @@ from temporalio.worker import Replayer
 from temporalio.workflow import NondeterminismError
 
 from tests.replay.changed_cycle import (
-    ReportingCycleUnguardedWake,
     ReportingCycleWithExtraRollupStep,
     ReportingCycleWithExtraStep,
     ReportingCycleWithLaterLadder,
@@ -53,7 +51,7 @@ EXPECTED = {
     "cycle-continue-as-new-2",  # the new run carries the state on
     "cycle-big-bulletin",  # a 40-unit bulletin goes out in batches (outbox-in-batches marker)
     "cycle-mail-retry",  # the mail activity fails while SMTP is down, is retried; a call during a batch
-    "cycle-prepatch-wake-mail-retry",  # the mail-retry scenario before wake-while-busy
+    "cycle-prepatch-wake-busy",  # twenty calls during the notices, before wake-while-busy
     "cycle-prepatch-batches-big-bulletin",  # the 40-unit bulletin before outbox-in-batches: one batch
 }
 
@@ -120,7 +118,7 @@ class TestPatchedBranches:
         assert "outbox-in-batches" in patch_markers(_history("cycle-big-bulletin"))
         assert "wake-while-busy" in patch_markers(_history("cycle-mail-retry"))
         assert "outbox-in-batches" not in patch_markers(_history("cycle-prepatch-batches-big-bulletin"))
-        assert not patch_markers(_history("cycle-prepatch-wake-mail-retry"))
+        assert not patch_markers(_history("cycle-prepatch-wake-busy"))
 
     def test_before_the_batches_patch_the_bulletin_was_one_batch(self) -> None:
         """Same scenario, fewer mail activities before the patch: without its guard, replay would differ."""
@@ -143,7 +141,6 @@ class TestPatchedBranches:
         (ReportingCycleWithExtraRollupStep, "cycle-calendar"),
         (ReportingCycleWithLaterLadder, "cycle-ladder"),
         (ReportingCycleWithLaterLadder, "cycle-big-bulletin"),
-        (ReportingCycleUnguardedWake, "cycle-prepatch-wake-mail-retry"),
     ],
     ids=lambda v: v if isinstance(v, str) else v.__name__,
 )

@@ -8,8 +8,8 @@ counter — and no submission may be lost or applied twice across the hand-over.
 """
 
 import asyncio
-import itertools
 import datetime as dt
+import itertools
 from collections.abc import AsyncIterator
 
 import pytest
