@@ -12,8 +12,10 @@ from typing import Any
 
 from temporalio.client import Client, WorkflowHandle
 
-from schemas.cycle import CycleState, UnitQuery, UnitView
-from schemas.lead import LeadStatus, LeadStatusQuery
+from schemas.cycle import UnitQuery
+from schemas.lead import LeadStatusQuery
+from workflows.lead_referral import LeadReferral
+from workflows.reporting_cycle import ReportingCycle
 
 QUIET_POLLS = 3
 
@@ -25,17 +27,17 @@ async def history_length(handle: WorkflowHandle[Any, Any]) -> int:
 
 async def cycle_snapshot(client: Client, cycle_id: str) -> dict[str, Any]:
     handle = client.get_workflow_handle(cycle_id)
-    state = await handle.query("get_state", result_type=CycleState)
+    state = await handle.query(ReportingCycle.get_state)
     views = {}
     for uid in sorted(state.units):
-        view = await handle.query("get_unit", UnitQuery(unit_id=uid), result_type=UnitView)
+        view = await handle.query(ReportingCycle.get_unit, UnitQuery(unit_id=uid))
         views[uid] = view.model_dump()
     return {"state": state.model_dump(), "views": views, "history_length": await history_length(handle)}
 
 
 async def lead_snapshot(client: Client, lead_id: str) -> dict[str, Any]:
     handle = client.get_workflow_handle(lead_id)
-    status = await handle.query("get_status", LeadStatusQuery(), result_type=LeadStatus)
+    status = await handle.query(LeadReferral.get_status, LeadStatusQuery())
     return {"status": status.model_dump(exclude={"now"}), "history_length": await history_length(handle)}
 
 

@@ -50,17 +50,19 @@ from temporalio.service import RPCError
 from activities.mime import message_id
 from activities.sent_ledger import SentEntry, SentLedger
 from console import client_calls
+from domain import timeline
+from domain.lead_stages import LeadBook
 from schemas.calendar import DueRule, LadderStep, RuleKind, StepUnit
 from schemas.cycle import CycleSpec, CycleStatus, Receipt, SubmitReport, UnitView
-from schemas.lead import LeadInput, LeadReceipt, LeadStatus, LeadStatusQuery, SignFor
+from schemas.lead import LeadInput, LeadReceipt, LeadStatusQuery, SignFor
 from schemas.plan import DueSpec, EscalationStep, Recipient
 from tests.faults.stack import FaultStack
 from tests.lead_support import MARKET, lead_input
 from tests.plans import cycle_input, ladder_obligation, plan
 from workers.codec import codec_from_settings
 from workers.temporal import connect
-from workflows import timeline
-from workflows.lead_stages import LeadBook
+from workflows.lead_referral import LeadReferral
+from workflows.reporting_cycle import ReportingCycle
 
 pytestmark = [pytest.mark.faults, pytest.mark.timeout(600)]
 
@@ -186,9 +188,8 @@ class Run:
             return await client_calls.update(
                 self.client,
                 self.spec.cycle_id,
-                "submit_report",
+                ReportingCycle.submit_report,
                 SubmitReport(unit_id=uid, title="年度总结", attachments=refs),  # type: ignore[arg-type]
-                Receipt,
             )
 
         self.receipts[uid] = await retrying(call)  # type: ignore[assignment]
@@ -380,7 +381,7 @@ async def test_every_notification_once_every_step_no_submission_lost(tmp_path: P
             await run.at(28)  # right into the server restart
             receipt = await retrying(
                 lambda: client_calls.update(
-                    client, leads[0].lead_id, "sign_for", SignFor(unit_id=MARKET.id, by="联系人"), LeadReceipt
+                    client, leads[0].lead_id, LeadReferral.sign_for, SignFor(unit_id=MARKET.id, by="联系人")
                 )
             )
             signed.append(receipt)  # type: ignore[arg-type]
@@ -482,10 +483,10 @@ async def test_every_notification_once_every_step_no_submission_lost(tmp_path: P
             assert views[uid].row.escalation_level == 0 and views[uid].row.reminders_sent == 0, uid
 
         # ---- leads in flight survived ---------------------------------------------------------
-        status = await client_calls.query(client, leads[0].lead_id, "get_status", LeadStatusQuery(), LeadStatus)
+        status = await client_calls.query(client, leads[0].lead_id, LeadReferral.get_status, LeadStatusQuery())
         assert status.stage == "decide", status.stage
         for lead in leads[1:]:
-            status = await client_calls.query(client, lead.lead_id, "get_status", LeadStatusQuery(), LeadStatus)
+            status = await client_calls.query(client, lead.lead_id, LeadReferral.get_status, LeadStatusQuery())
             assert status.stage == "sign" and not status.closed
 
         # ---- the server's raw SQLite file holds none of it in clear text -------------------------

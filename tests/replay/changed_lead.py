@@ -11,29 +11,19 @@ from dataclasses import replace
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from schemas.calendar import HolidayCalendar
-    from schemas.cycle import HolidayRequest
+    from domain.lead_stages import AgendaItem
     from schemas.lead import LeadInput, LeadStatus
+    from tests.replay.changed_cycle import look_up_holidays
     from workflows.lead_referral import LeadReferral
-    from workflows.lead_stages import AgendaItem
 
 HOUR = dt.timedelta(hours=1)
-
-
-async def _look_up_holidays() -> None:
-    await workflow.execute_activity(
-        "load_holidays",
-        HolidayRequest(years=[2026], tz="Asia/Shanghai"),
-        result_type=HolidayCalendar,
-        start_to_close_timeout=dt.timedelta(minutes=1),
-    )
 
 
 @workflow.defn(name="LeadReferral")
 class LeadReferralWithExtraStep(LeadReferral):
     @workflow.run
     async def run(self, spec: LeadInput) -> LeadStatus:
-        await _look_up_holidays()
+        await look_up_holidays()
         return await super().run(spec)
 
 
@@ -45,7 +35,7 @@ class LeadReferralWithMailFirst(LeadReferral):
 
     async def _send_mail(self) -> None:
         if self.book.outbox:
-            await _look_up_holidays()
+            await look_up_holidays()
         await super()._send_mail()
 
 

@@ -53,6 +53,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from activities.blobs import FileBlobStore
+from domain import cycle_spec
 from schemas.calendar import DueRule, HolidayCalendar, RuleKind, YearCalendar
 from schemas.cycle import (
     ActionResult,
@@ -72,15 +73,14 @@ from schemas.cycle import (
     Waive,
 )
 from schemas.plan import DueSpec, ReportKind, UpperOffice
+from schemas.visibility import SEARCH_ATTRIBUTES
 from tests.conftest import _INDEXED_TYPES, duban_search_attribute_keys
 from tests.plans import cycle_input, ladder_obligation, plan
-from workers.binaries import bundled_binary
-from workers.ports import free_port
-from workers.searchattrs import SEARCH_ATTRIBUTES
+from workers.dev.binaries import bundled_binary
+from workers.dev.ports import free_port
+from workers.dev.smtp_sink import SmtpSink
 from workers.settings import Settings, SmtpSettings, TemporalSettings
-from workers.smtp_sink import SmtpSink
 from workers.worker import build_worker
-from workflows import cycle_spec
 
 HISTORIES = Path(__file__).parent / "histories"
 # The dev server suggests continue-as-new after this many events (production default: 4096).

@@ -18,14 +18,15 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from console import client_calls
-from schemas.cycle import ActionResult, CycleInput, CycleState, CycleStatus, OfficeAction, Receipt, SubmitReport
+from schemas.cycle import CycleInput, CycleStatus, OfficeAction, Receipt, SubmitReport
 from tests.conftest import duban_search_attribute_keys
 from tests.plans import cycle_input, plan
 from tests.workflows.conftest import running_worker
-from workers.binaries import bundled_binary
-from workers.searchattrs import server_limit_args
+from workers.dev.binaries import bundled_binary
+from workers.dev.stack import server_limit_args
 from workers.settings import Settings, TemporalSettings
 from workers.temporal import data_converter
+from workflows.reporting_cycle import ReportingCycle
 
 SUGGEST_AFTER_EVENTS = 40
 N_UNITS = 30
@@ -87,7 +88,7 @@ async def test_state_survives_continue_as_new_under_concurrent_updates(
         async def submit(i: int) -> Receipt:
             async with gate:
                 call = SubmitReport(unit_id=f"u{i}", title=f"总结{i}")
-                return await client_calls.update(client, handle.id, "submit_report", call, Receipt)
+                return await client_calls.update(client, handle.id, ReportingCycle.submit_report, call)
 
         receipts = await asyncio.gather(*(submit(i) for i in range(1, N_SUBMITTING + 1)))
 
@@ -111,19 +112,19 @@ async def test_state_survives_continue_as_new_under_concurrent_updates(
 
         # Each hand-over carries the old run's full last state, exactly.
         for old, new in itertools.pairwise(chain):
-            before = await client.get_workflow_handle(handle.id, run_id=old).query("get_state", result_type=CycleState)
+            before = await client.get_workflow_handle(handle.id, run_id=old).query(ReportingCycle.get_state)
             after = await _start_input(client, handle.id, new)
             assert after.state is not None and after.spec == inp.spec
             assert after.state == before, f"state changed across continue-as-new {old} → {new}"
             assert before.outbox == [], "mail left behind at continue-as-new"
 
         # Every submission applied once, in the latest run, with the receipt its caller got.
-        final = await handle.query("get_state", result_type=CycleState)
+        final = await handle.query(ReportingCycle.get_state)
         assert final.receipts_issued == N_SUBMITTING
         for r in receipts:
             subs = final.units[r.unit_id].submissions
             assert [s.receipt_no for s in subs] == [r.receipt_no], r.unit_id
             assert [e.what for e in final.units[r.unit_id].timeline].count("submitted") == 1
-        await client_calls.update(client, handle.id, "close", OfficeAction(reason="测试结束", by="op"), ActionResult)
+        await client_calls.update(client, handle.id, ReportingCycle.close, OfficeAction(reason="测试结束", by="op"))
         status = await handle.result()
     assert status.counts["submitted"] == N_SUBMITTING and status.stage.value == "closed"

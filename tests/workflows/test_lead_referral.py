@@ -27,7 +27,7 @@ from temporalio.worker import Worker
 
 from activities.mail import MailActivities
 from activities.mime import message_id
-from activities.registry import build_activities
+from domain.lead_stages import LeadBook
 from schemas.lead import (
     Approve,
     CloseLead,
@@ -47,16 +47,16 @@ from schemas.lead import (
 )
 from schemas.notify import BatchResult, DeliveryStatus, MailBatch
 from schemas.people import Person
+from schemas.visibility import DUE_AT, ESCALATION_LEVEL, SEARCH_ATTRIBUTES, STAGE, UNITS
 from tests.lead_support import AGRICULTURE, MARKET, POLICE, PROCURATORATE, lead_input, save_history
 from tests.plans import caught
-from workers.binaries import bundled_binary
-from workers.ports import free_port
-from workers.searchattrs import DUE_AT, ESCALATION_LEVEL, SEARCH_ATTRIBUTES, STAGE, UNITS
+from workers.activities import build_activities
+from workers.dev.binaries import bundled_binary
+from workers.dev.ports import free_port
+from workers.dev.smtp_sink import SmtpSink
 from workers.settings import Settings, SmtpSettings, TemporalSettings
-from workers.smtp_sink import SmtpSink
 from workers.worker import workflow_runner
 from workflows.lead_referral import LeadReferral
-from workflows.lead_stages import LeadBook
 
 Handle = WorkflowHandle[LeadReferral, LeadStatus]
 _INDEXED = {
