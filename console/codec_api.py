@@ -30,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from temporalio.api.common.v1 import Payloads
 from temporalio.converter import PayloadCodec
 
+from console.web.responses import errors
 from workers.codec import PayloadKeyError, codec_from_settings
 from workers.settings import Settings
 
@@ -121,12 +122,12 @@ def codec_router(
 
     router = APIRouter(prefix="/codec", tags=["codec"])
 
-    @router.post("/encode", dependencies=[Depends(authorize)])
+    @router.post("/encode", dependencies=[Depends(authorize)], responses=errors(400, 401))
     async def encode(request: Request, response: Response, body: CodecPayloads) -> CodecPayloads:
         """Encrypt payloads (used by `temporal workflow start --codec-endpoint`)."""
         return await transform(request, response, body, decode=False)
 
-    @router.post("/decode", dependencies=[Depends(authorize)])
+    @router.post("/decode", dependencies=[Depends(authorize)], responses=errors(400, 401))
     async def decode(request: Request, response: Response, body: CodecPayloads) -> CodecPayloads:
         """Decrypt payloads for the Temporal UI / CLI."""
         return await transform(request, response, body, decode=True)

@@ -34,7 +34,7 @@ with workflow.unsafe.imports_passed_through():
         SignFor,
         Transfer,
     )
-    from schemas.notify import MailBatch
+    from schemas.notify import DeliveryStatus, MailBatch
     from schemas.visibility import CAMPAIGN, DUE_AT, ESCALATION_LEVEL, STAGE, UNITS
 
 MAIL_TIMEOUT = timedelta(minutes=2)
@@ -109,10 +109,14 @@ class LeadReferral:
             )
             workflow.logger.warning("lead mail failed", extra={"lead_id": self.book.spec.lead_id})
             return
-        for refused in result.refused:
-            self.book.timeline.append(
-                LeadEvent(at=workflow.now(), what="mail_refused", by="duban", detail=f"{refused.key}: {refused.detail}")
-            )
+        # A refused address, or a person with no address at all: on the lead's timeline, like a cycle's audit.
+        for d in result.deliveries:
+            if d.status in (DeliveryStatus.REFUSED, DeliveryStatus.NO_ADDRESS):
+                self.book.timeline.append(
+                    LeadEvent(
+                        at=workflow.now(), what=f"mail_{d.status.value}", by="duban", detail=f"{d.key}: {d.detail}"
+                    )
+                )
 
     def _publish(self) -> None:
         """Search attributes: ids, stage names, times and levels only — they are not encrypted."""

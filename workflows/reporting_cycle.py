@@ -451,6 +451,14 @@ class ReportingCycle:
             upcoming=[(i.at, i.step) for i in items],
         )
 
+    @workflow.query
+    def get_state(self) -> CycleState:
+        """Everything the cycle holds: each unit's timeline, fired steps and link state, the audit
+        trail, the outbox. For operators' diagnostics and for tests that prove a refused call
+        changed nothing (the board's `get_status` shows only a summary)."""
+        self._ready()
+        return self.state
+
     def _status(self) -> CycleStatus:
         return views.cycle_status(self.spec, self.state, workflow.now())
 
@@ -563,6 +571,15 @@ class ReportingCycle:
         current = timeline.local_date(unit.due.at, unit.due.tz)
         if day <= current:
             raise _rejected(f"the new date {day} must be after the current due date {current}")
+        self._check_countable(day)
+
+    def _check_countable(self, day: dt.date) -> None:
+        # The handler will count this date on the holiday calendar; a date it cannot count (e.g. the
+        # year 2935) must be refused here, or the handler's error would fail the workflow task forever.
+        try:
+            timeline.fixed_due(day, self.spec.calendar)
+        except ValueError as exc:
+            raise _rejected(f"the date {day} cannot be used as a deadline: {exc}") from None
 
     # ---- updates: office -------------------------------------------------------------------
 
@@ -624,6 +641,7 @@ class ReportingCycle:
         today = timeline.local_date(workflow.now(), self.spec.calendar.tz)
         if call.new_due < today:
             raise _rejected(f"the new due date {call.new_due} is in the past")
+        self._check_countable(call.new_due)
 
     @workflow.update
     def waive(self, call: Waive) -> ActionResult:

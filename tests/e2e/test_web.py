@@ -97,9 +97,14 @@ class TestBoardAndActions:
         await sign_in(web)
         page = await web.get("/", params={"campaign": cycle_stack.campaign})
         assert page.status_code == 200
-        assert 'data-cycle="' + handle.id in page.text
-        assert page.text.count('data-light="blue"') >= 3
-        assert "已报 0" in page.text
+        # This cycle's card, not the whole page (other tests' cycles share the board): its three units, blue.
+        card = re.search(
+            rf'<section class="card cycle" data-cycle="{re.escape(handle.id)}">(.*?)</section>', page.text, re.S
+        )
+        assert card is not None, "the cycle has no card on the board"
+        lights = dict(re.findall(r'data-unit="([^"]+)" data-light="([^"]+)"', card[1]))
+        assert lights == {"unit-a": "blue", "unit-b": "blue", "unit-c": "blue"}
+        assert "已报 0" in card[1]
         cycle_page = await web.get(f"/cycles/{handle.id}")
         assert cycle_page.status_code == 200
         assert "<svg" in cycle_page.text
