@@ -30,11 +30,20 @@ class TemporalSettings(BaseModel):
     tls_ca_cert: Path | None = None
     tls_client_cert: Path | None = None
     tls_client_key: Path | None = None
+    # The name the frontend's certificate carries, when it differs from the address's host.
+    tls_server_name: str | None = None
     api_key: SecretStr | None = None
+    # Origins of the Temporal UI allowed to call the console's /codec from a browser (CORS),
+    # e.g. ["https://temporal.duban.example"]; empty: the dev stack's UI on 127.0.0.1/localhost:ui_port.
+    ui_origins: list[str] = Field(default_factory=list)
     # Worker tuning.
     max_concurrent_workflow_tasks: int = 100
     max_concurrent_activities: int = 50
     max_cached_workflows: int = 1000
+    # On SIGTERM the worker stops polling and lets running activities (a mail batch) finish for
+    # this long; then it cancels them and a mail batch stops between two messages. The pod's or
+    # container's grace period must exceed this plus one SMTP timeout (deploy/ is checked for it).
+    graceful_shutdown_seconds: float = Field(default=30.0, ge=0)
 
 
 class SmtpSettings(BaseModel):
@@ -90,6 +99,13 @@ class Settings(BaseSettings):
     @property
     def mail_dir(self) -> Path:
         return self.data_dir / "mail"
+
+    @model_validator(mode="after")
+    def _client_cert_and_key_together(self) -> "Settings":
+        t = self.temporal
+        if (t.tls_client_cert is None) != (t.tls_client_key is None):
+            raise ValueError("DUBAN_TEMPORAL__TLS_CLIENT_CERT and DUBAN_TEMPORAL__TLS_CLIENT_KEY go together")
+        return self
 
     @model_validator(mode="after")
     def _no_placeholder_secrets_in_production(self) -> "Settings":
