@@ -7,8 +7,9 @@ workers, activities and surfaces.
 import os
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -44,6 +45,18 @@ class TemporalSettings(BaseModel):
     # this long; then it cancels them and a mail batch stops between two messages. The pod's or
     # container's grace period must exceed this plus one SMTP timeout (deploy/ is checked for it).
     graceful_shutdown_seconds: float = Field(default=30.0, ge=0)
+
+    @field_validator("ui_origins")
+    @classmethod
+    def _origins_are_bare(cls, origins: list[str]) -> list[str]:
+        # A browser's Origin header is scheme://host[:port], nothing more; anything else never matches.
+        for origin in origins:
+            parts = urlsplit(origin)
+            if parts.scheme not in {"http", "https"} or not parts.hostname or origin.rstrip("/") != (
+                f"{parts.scheme}://{parts.netloc}"
+            ):
+                raise ValueError(f"{origin!r} is not an origin like https://temporal.duban.example[:port]")
+        return [origin.rstrip("/") for origin in origins]
 
 
 class SmtpSettings(BaseModel):
