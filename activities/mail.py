@@ -342,6 +342,7 @@ class MailActivities:
             return
         except aiosmtplib.SMTPSenderRefused as exc:
             if exc.code >= 500:
+                _count_refusal("SmtpSenderRefused")
                 raise ApplicationError(
                     f"SMTP server refused our sender {self.smtp.sender!r}: {exc.code} {exc.message}",
                     type="SmtpSenderRefused",
@@ -428,8 +429,22 @@ def _duban_headers(batch: MailBatch, out: _Outgoing) -> dict[str, str]:
     return headers
 
 
+# Exported with the SDK's metrics (no prefix): deploy/monitoring alerts on it. A refused login
+# or sender stops every batch until someone fixes the relay's settings.
+REFUSALS_METRIC = "duban_mail_refusals"
+
+
 def _permanent(message: str, kind: str) -> ApplicationError:
+    _count_refusal(kind)
     return ApplicationError(message, type=kind, non_retryable=True)
+
+
+def _count_refusal(kind: str) -> None:
+    if activity.in_activity():
+        counter = activity.metric_meter().create_counter(
+            REFUSALS_METRIC, "mail batches refused for good by the SMTP server or its settings, by error type"
+        )
+        counter.add(1, {"type": kind})
 
 
 def _by_code(message: str, code: int, permanent_kind: str) -> ApplicationError:

@@ -510,7 +510,7 @@ class TestKubernetesFiles:
         docs = []
         for name in kustomization()["resources"]:
             docs.extend(d for d in yaml.safe_load_all((BASE_DIR / name).read_text(encoding="utf-8")) if d)
-        assert len(docs) == len(kustomization()["resources"])
+        assert len(docs) >= len(kustomization()["resources"])
         assert validation_problems(docs) == []
 
     def test_the_secret_example_is_valid_and_holds_no_value(self) -> None:
