@@ -2,7 +2,17 @@
 
 import typer
 
-from console import calendar_cmd, campaign_cmd, cycle_cmd, lead_cmd, link_cmd, mail_cmd, plan_cmd, process_cmd
+from console import (
+    backup_cmd,
+    calendar_cmd,
+    campaign_cmd,
+    cycle_cmd,
+    lead_cmd,
+    link_cmd,
+    mail_cmd,
+    plan_cmd,
+    process_cmd,
+)
 from console import export as export_cmd
 from console.auth import user_app
 from console.client_calls import exit_without_teardown
@@ -23,6 +33,7 @@ app.add_typer(lead_cmd.app, name="lead")
 app.add_typer(mail_cmd.app, name="mail")
 app.add_typer(export_cmd.app, name="export")
 app.add_typer(user_app, name="user")
+backup_cmd.register(app)
 
 
 def main() -> None:
