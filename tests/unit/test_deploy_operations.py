@@ -443,3 +443,30 @@ class TestCodecOrigin:
             assert "access-control-allow-origin" not in r.headers
         guide = (REPO / "docs" / "operations.md").read_text(encoding="utf-8")
         assert all(origin in guide for origin in settings.temporal.ui_origins), "operations.md must name the origin"
+
+
+# ---------------------------------------------------------------- worker memory against the measured cache cost
+
+
+def mebibytes(quantity: str) -> float:
+    match = re.fullmatch(r"(\d+)(Mi|Gi)", quantity)
+    assert match, quantity
+    return float(match.group(1)) * (1024 if match.group(2) == "Gi" else 1)
+
+
+class TestWorkerMemory:
+    def test_the_pod_limit_holds_the_cache_it_is_configured_for(self, rendered: list[dict[str, Any]]) -> None:
+        """limit ≥ idle worker + cache × measured MiB per cached 100-unit cycle (bench/results/cache.json)."""
+        import json
+
+        measured = json.loads((REPO / "bench" / "results" / "cache.json").read_text(encoding="utf-8"))["cache"]
+        row = next(r for r in measured if r["units"] == 100)
+        config = configmap_named(rendered, "duban-config")["data"]
+        cache = int(config["DUBAN_TEMPORAL__MAX_CACHED_WORKFLOWS"])
+        container = find(rendered, "Deployment", "duban-worker")["spec"]["template"]["spec"]["containers"][0]
+        limit = mebibytes(container["resources"]["limits"]["memory"])
+        needed = row["idle_rss_mb"] + cache * row["mb_per_cached_cycle"]
+        assert needed <= limit, f"{cache} cached 100-unit cycles need ~{needed:.0f} MiB, the limit is {limit:.0f}"
+        assert row["idle_rss_mb"] + 1000 * row["mb_per_cached_cycle"] > mebibytes("1536Mi"), (
+            "the old setting (cache 1000, limit 1536Mi) must fail this check"
+        )
