@@ -415,7 +415,9 @@ async def _to_the_end(step: Awaitable[None]) -> None:
     if cancelled:
         if not task.cancelled() and task.exception() is not None:
             # The type only: SMTP errors quote addresses, which stay out of logs.
-            activity.logger.warning("a message failed while its batch was cancelled: %s", type(task.exception()).__name__)
+            activity.logger.warning(
+                "a message failed while its batch was cancelled: %s", type(task.exception()).__name__
+            )
         raise asyncio.CancelledError
     task.result()
 

@@ -19,9 +19,7 @@ from bench.measure import gather_limited
 from bench.stack import Stack
 
 
-async def run_cache(
-    stack: Stack, tag: str, sizes: list[tuple[int, int, int]], within: float
-) -> list[dict[str, Any]]:
+async def run_cache(stack: Stack, tag: str, sizes: list[tuple[int, int, int]], within: float) -> list[dict[str, Any]]:
     """`sizes`: (units per cycle, cycles at the first reading, cycles at the second)."""
     assert stack.client is not None
     client = stack.client
@@ -42,7 +40,9 @@ async def run_cache(
                     office = f"{tag}u{units}o{i}"
                     inp = plans.cycle_input(plans.office_plan(tag, office, plans.unit_ids(office, units), ob), opened)
                     assert inp.spec is not None
-                    handles.append(await client.start_workflow("ReportingCycle", inp, id=inp.spec.cycle_id, task_queue=queue))
+                    handles.append(
+                        await client.start_workflow("ReportingCycle", inp, id=inp.spec.cycle_id, task_queue=queue)
+                    )
                 await stack.arrivals.wait_for(f"cycle:{tag}:{tag}u{units}o", count * units, {"notice"}, within)
                 # A query per cycle: each must be live in the cache (a miss would replay it into the cache).
                 await gather_limited([lambda h=h: h.query("get_status") for h in handles], 8)

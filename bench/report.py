@@ -84,7 +84,16 @@ def table(r: dict[str, Any]) -> str:
             cached = " → ".join(str(k) for k in c["cycles"])
             rss = " → ".join(_f(x) for x in c["rss_mb"])
             lines.append(
-                _row([str(c["units"]), cached, rss, _f(c["mb_per_cached_cycle"]), _f(c["kb_per_unit"]), _f(c["idle_rss_mb"])])
+                _row(
+                    [
+                        str(c["units"]),
+                        cached,
+                        rss,
+                        _f(c["mb_per_cached_cycle"]),
+                        _f(c["kb_per_unit"]),
+                        _f(c["idle_rss_mb"]),
+                    ]
+                )
             )
     for name, error in (r.get("errors") or {}).items():
         lines += ["", f"**{name} failed:** {error}"]

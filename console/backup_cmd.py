@@ -18,6 +18,7 @@ import shutil
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -85,8 +86,8 @@ def backup(data_dir: Path, dest: Path) -> dict[str, object]:
 
 
 def backup_command(
-    dest: Path = typer.Argument(..., help="A new directory for the copy (must not exist, or be empty)."),
-    json_output: bool = typer.Option(False, "--json", help="Print the manifest as JSON."),
+    dest: Annotated[Path, typer.Argument(help="A new directory for the copy (must not exist, or be empty).")],
+    json_output: Annotated[bool, typer.Option("--json", help="Print the manifest as JSON.")] = False,
 ) -> None:
     """Copy the embedded stack's data (DUBAN_DATA_DIR) consistently, even while `duban dev` runs.
 

@@ -52,8 +52,10 @@ class TemporalSettings(BaseModel):
         # A browser's Origin header is scheme://host[:port], nothing more; anything else never matches.
         for origin in origins:
             parts = urlsplit(origin)
-            if parts.scheme not in {"http", "https"} or not parts.hostname or origin.rstrip("/") != (
-                f"{parts.scheme}://{parts.netloc}"
+            if (
+                parts.scheme not in {"http", "https"}
+                or not parts.hostname
+                or origin.rstrip("/") != (f"{parts.scheme}://{parts.netloc}")
             ):
                 raise ValueError(f"{origin!r} is not an origin like https://temporal.duban.example[:port]")
         return [origin.rstrip("/") for origin in origins]

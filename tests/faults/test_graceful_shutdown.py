@@ -121,8 +121,9 @@ async def test_sigterm_mid_batch_stops_between_messages_and_a_new_worker_sends_t
         duplicated = {m: n for m, n in delivered.items() if n > 1}
         assert duplicated == {}, f"sent twice: {duplicated}"
         assert sum(delivered.values()) == N_UNITS
+        rest = N_UNITS - stopped_at
         print(f"\nSIGTERM after {stopped_at} of {N_UNITS} notices; worker stopped in {took:.1f}s; "
-              f"second worker sent {N_UNITS - stopped_at}; Maildir {sum(delivered.values())} files, 0 duplicates")  # fmt: skip
+              f"second worker sent {rest}; Maildir {sum(delivered.values())} files, 0 duplicates")  # fmt: skip
         assert Counter(delivered.values()) == Counter({1: N_UNITS})
     finally:
         for proc in (first, second):

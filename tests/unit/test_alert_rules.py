@@ -120,8 +120,10 @@ def rule_problems(doc: dict[str, Any], guide: str) -> list[str]:
             for key, text in annotations.items():
                 # Go templates: every action opened is closed, none empty.
                 actions = re.findall(r"{{(.*?)}}", text)
-                if text.count("{{") != text.count("}}") or len(actions) != text.count("{{") or not all(
-                    a.strip() for a in actions
+                if (
+                    text.count("{{") != text.count("}}")
+                    or len(actions) != text.count("{{")
+                    or not all(a.strip() for a in actions)
                 ):
                     problems.append(f"{where}: annotation {key} template is not balanced")
             runbook = str(annotations.get("runbook", ""))
@@ -155,7 +157,10 @@ class TestAlertRules:
         ("change", "expected"),
         [
             (lambda t: t.replace("[10m])) > 0", "[10m]) > 0", 1), "does not parse"),
-            (lambda t: t.replace("duban_oldest_unsent_message_age_seconds", "duban_oldest_unsent_age"), "unknown metric"),
+            (
+                lambda t: t.replace("duban_oldest_unsent_message_age_seconds", "duban_oldest_unsent_age"),
+                "unknown metric",
+            ),
             (lambda t: t.replace("for: 10m", "for: ten minutes", 1), "bad duration"),
             (lambda t: t.replace("severity: critical", "severity: urgent", 1), "severity"),
             (lambda t: t.replace("#a-stuck-cycle", "#no-such-section", 1), "runbook"),

@@ -165,7 +165,8 @@ class TestUiOriginsFromSettings:
             assert "access-control-allow-origin" not in preflight(c, "https://temporal.duban.example.evil.example")
 
     @pytest.mark.parametrize(
-        "bad", ["temporal.duban.example", "https://temporal.duban.example/ui", "ftp://temporal.duban.example", "https://"]
+        "bad",
+        ["temporal.duban.example", "https://temporal.duban.example/ui", "ftp://temporal.duban.example", "https://"],
     )
     def test_something_that_is_not_an_origin_is_refused_at_start(self, bad: str, tmp_path: Path) -> None:
         """A path, a missing scheme or host would never match a browser's Origin header: refused with the reason."""

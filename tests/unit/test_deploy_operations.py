@@ -108,7 +108,7 @@ def allowed(
 
 def egress_ports(policies: list[dict[str, Any]], pod: tuple[str, dict[str, str]]) -> set[tuple[str, int]]:
     """Every (protocol, port) the pod may open to anyone, from the rules that apply to it."""
-    ns, labels = pod
+    _, labels = pod
     ports: set[tuple[str, int]] = set()
     for p in policies:
         if selects(p["spec"]["podSelector"], labels) and "Egress" in p["spec"].get("policyTypes", []):
@@ -149,7 +149,9 @@ def policies_of(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 class TestNetworkPolicies:
-    def test_they_render_and_validate(self, rendered: list[dict[str, Any]], temporal_policies: list[dict[str, Any]]) -> None:
+    def test_they_render_and_validate(
+        self, rendered: list[dict[str, Any]], temporal_policies: list[dict[str, Any]]
+    ) -> None:
         """duban's base and the Temporal namespace's policies render with kustomize and pass strict validation."""
         assert len(policies_of(rendered)) >= 3
         assert {p["metadata"]["namespace"] for p in temporal_policies} == {TEMPORAL_NS}
@@ -192,7 +194,9 @@ class TestNetworkPolicies:
             assert not allowed(temporal_policies, "Ingress", HISTORY, stranger, 7234), stranger
         assert not allowed(temporal_policies, "Ingress", HISTORY, duban_worker, 7234)
 
-    def test_a_missing_default_deny_or_a_wide_rule_is_caught(self, rendered: list[dict[str, Any]], temporal_policies: list[dict[str, Any]]) -> None:
+    def test_a_missing_default_deny_or_a_wide_rule_is_caught(
+        self, rendered: list[dict[str, Any]], temporal_policies: list[dict[str, Any]]
+    ) -> None:
         """The evaluator notices when the deny-all goes or the frontend rule loses its namespace selector."""
         policies = [p for p in policies_of(rendered) if p["metadata"]["name"] != "duban-default-deny"]
         stray = (DUBAN_NS, {"run": "debug"})
@@ -221,8 +225,8 @@ class TestMutualTls:
             mount = next(m for m in pod["containers"][0]["volumeMounts"] if m["name"] == volume["name"])
             for path in (t.tls_ca_cert, t.tls_client_cert, t.tls_client_key):
                 assert str(path).startswith(mount["mountPath"] + "/"), f"{name}: {path} outside {mount['mountPath']}"
-        job_env = {e["name"]: e.get("value") for e in
-                   find(rendered, "Job", "duban-register-namespace")["spec"]["template"]["spec"]["containers"][0]["env"]}  # fmt: skip
+        job = find(rendered, "Job", "duban-register-namespace")["spec"]["template"]["spec"]["containers"][0]
+        job_env = {e["name"]: e.get("value") for e in job["env"]}
         assert job_env["TEMPORAL_TLS_CLIENT_CERT_PATH"] == str(t.tls_client_cert)
         assert job_env["TEMPORAL_TLS_SERVER_CA_CERT_PATH"] == str(t.tls_ca_cert)
 
@@ -289,7 +293,10 @@ def grace_problems(grace_seconds: float, env: dict[str, str], where: str) -> lis
     sdk = float(env["DUBAN_TEMPORAL__GRACEFUL_SHUTDOWN_SECONDS"])
     smtp = float(env["DUBAN_SMTP__TIMEOUT_SECONDS"])
     if grace_seconds <= sdk + smtp:
-        return [f"{where}: grace {grace_seconds:.0f}s is not longer than graceful shutdown {sdk:.0f}s + SMTP timeout {smtp:.0f}s"]
+        return [
+            f"{where}: grace {grace_seconds:.0f}s is not longer than "
+            f"graceful shutdown {sdk:.0f}s + SMTP timeout {smtp:.0f}s"
+        ]
     return []
 
 
@@ -371,10 +378,16 @@ class TestComposeTls:
         for name in ("duban-worker", "duban-console"):
             env = services[name]["environment"]
             assert env["DUBAN_TEMPORAL__TLS"] == "true"
-            for key in ("DUBAN_TEMPORAL__TLS_CA_CERT", "DUBAN_TEMPORAL__TLS_CLIENT_CERT", "DUBAN_TEMPORAL__TLS_CLIENT_KEY"):
+            for key in (
+                "DUBAN_TEMPORAL__TLS_CA_CERT",
+                "DUBAN_TEMPORAL__TLS_CLIENT_CERT",
+                "DUBAN_TEMPORAL__TLS_CLIENT_KEY",
+            ):
                 assert mounted(name, env[key]), (name, key)
         assert mounted("temporal-ui", services["temporal-ui"]["environment"]["TEMPORAL_TLS_CERT"])
-        assert mounted("temporal-register", services["temporal-register"]["environment"]["TEMPORAL_TLS_CLIENT_CERT_PATH"])
+        assert mounted(
+            "temporal-register", services["temporal-register"]["environment"]["TEMPORAL_TLS_CLIENT_CERT_PATH"]
+        )
         assert mounted("temporal-schema", services["temporal-schema"]["environment"]["SQL_TLS_CA_FILE"])
         assert "ssl=on" in services["postgresql"]["command"]
         assert (COMPOSE_FILE.parent / "certs" / "README.md").exists()
@@ -415,7 +428,9 @@ class TestKedaComponent:
         assert {t["type"] for t in scaled["spec"]["triggers"]} == {"temporal", "cpu"}
         auth = find(docs, "TriggerAuthentication", temporal["authenticationRef"]["name"])
         assert {r["parameter"]: r["name"] for r in auth["spec"]["secretTargetRef"]} == {
-            "ca": "duban-temporal-tls", "cert": "duban-temporal-tls", "key": "duban-temporal-tls"
+            "ca": "duban-temporal-tls",
+            "cert": "duban-temporal-tls",
+            "key": "duban-temporal-tls",
         }
         hpa = yaml.safe_load((BASE_DIR / "worker-hpa.yaml").read_text(encoding="utf-8"))
         assert scaled["spec"]["minReplicaCount"] == hpa["spec"]["minReplicas"]

@@ -1,4 +1,4 @@
-"""The stuck-cycle runbook's first step, on the dev server duban runs: the server flags a workflow whose task keeps failing.
+"""The stuck-cycle runbook's first step on duban's dev server: the server flags a workflow whose task keeps failing.
 
 `system.numConsecutiveWorkflowTaskProblemsToTriggerSearchAttribute` is off on a
 self-hosted server unless set; duban sets it (workers/searchattrs.py, compose, Helm).
