@@ -185,6 +185,9 @@ class TestNetworkPolicies:
         assert allowed(temporal_policies, "Ingress", FRONTEND, duban_worker, 7233)
         assert allowed(temporal_policies, "Ingress", FRONTEND, TEMPORAL_UI, 7233)
         assert allowed(temporal_policies, "Ingress", FRONTEND, HISTORY, 6933)
+        keda = ("keda", {"app": "keda-operator"})
+        assert allowed(temporal_policies, "Ingress", FRONTEND, keda, 7233)
+        assert not allowed(temporal_policies, "Ingress", FRONTEND, ("keda", {"app": "other"}), 7233)
         for stranger in [
             ("default", {"app": "anything"}),
             ("default", {"app.kubernetes.io/name": "duban"}),  # duban's labels in another namespace
