@@ -8,6 +8,7 @@ through). Each checker also runs on a broken copy and must name the break.
 import copy
 import re
 import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -394,6 +395,11 @@ class TestComposeTls:
         assert mounted("temporal-schema", services["temporal-schema"]["environment"]["SQL_TLS_CA_FILE"])
         assert "ssl=on" in services["postgresql"]["command"]
         assert (COMPOSE_FILE.parent / "certs" / "README.md").exists()
+        for key in ("ca.key", "client.key", "temporal.key", "postgres.key"):
+            ignored = subprocess.run(
+                ["git", "check-ignore", "--quiet", str(COMPOSE_FILE.parent / "certs" / key)], cwd=REPO, check=False
+            )
+            assert ignored.returncode == 0, f"deploy/compose/certs/{key} would be committed"
 
     def test_the_certificate_files_compose_names_are_the_ones_the_generator_writes(self, tmp_path: Path) -> None:
         """Every ./certs file a service points at is written by `python -m workers.tls_certs`."""
