@@ -88,5 +88,5 @@ class TestBenchSmoke:
             first, second = r["rss_mb"]
             assert r["idle_rss_mb"] > 10 and first > 10 and second > 10
             assert r["mb_per_cached_cycle"] == pytest.approx(
-                (second - first) / (r["cycles"][1] - r["cycles"][0]), abs=0.01
+                (second - first) / (r["cycles"][1] - r["cycles"][0]), abs=0.06
             )
