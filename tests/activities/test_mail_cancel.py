@@ -21,8 +21,8 @@ from activities.sent_ledger import SentLedger
 from schemas.notify import BatchResult, DeliveryStatus
 from tests.activities.conftest import free_port
 from tests.activities.mail_helpers import batch, note
+from workers.dev.smtp_sink import MaildirHandler, SmtpSink
 from workers.settings import SmtpSettings
-from workers.smtp_sink import MaildirHandler, SmtpSink
 
 
 class HeldReplyHandler(MaildirHandler):

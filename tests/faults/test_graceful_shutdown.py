@@ -26,9 +26,9 @@ from schemas.cycle import CycleStatus
 from tests.faults.stack import FaultStack
 from tests.faults.test_faults import maildir_count, maildir_ids, retrying
 from tests.plans import cycle_input, plan
-from workers.binaries import bundled_binary
 from workers.codec import codec_from_settings
-from workers.smtp_sink import MaildirHandler, SmtpSink
+from workers.dev.binaries import bundled_binary
+from workers.dev.smtp_sink import MaildirHandler, SmtpSink
 from workers.temporal import connect
 
 pytestmark = [pytest.mark.faults, pytest.mark.timeout(300)]

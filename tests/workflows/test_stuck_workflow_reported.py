@@ -1,7 +1,7 @@
 """The stuck-cycle runbook's first step on duban's dev server: the server flags a workflow whose task keeps failing.
 
 `system.numConsecutiveWorkflowTaskProblemsToTriggerSearchAttribute` is off on a
-self-hosted server unless set; duban sets it (workers/searchattrs.py, compose, Helm).
+self-hosted server unless set; duban sets it (schemas/visibility.py, compose, Helm).
 The query docs/operations.md gives then finds the frozen workflow, and a healthy one
 is not listed.
 """
@@ -16,7 +16,7 @@ from temporalio import workflow
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from workers.searchattrs import REPORTED_PROBLEMS_AFTER
+from schemas.visibility import REPORTED_PROBLEMS_AFTER
 
 pytestmark = pytest.mark.devserver
 
