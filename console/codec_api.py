@@ -16,8 +16,10 @@ Decoding hands out clear text, so every call needs either
   credentials" is on).
 
 The UI calls from its own origin, so the routes answer CORS for the Temporal
-UI origins (default: the dev stack's UI on 127.0.0.1/localhost at
-`temporal.ui_port`).
+UI origins: `DUBAN_TEMPORAL__UI_ORIGINS` (a JSON list, e.g.
+`["https://temporal.duban.example"]`, the UI as browsers reach it in
+production), by default the dev stack's UI on 127.0.0.1/localhost at
+`temporal.ui_port`.
 """
 
 import hashlib
@@ -61,6 +63,9 @@ def codec_token(settings: Settings) -> str:
 
 
 def temporal_ui_origins(settings: Settings) -> list[str]:
+    """The browser origins of the Temporal UI: `DUBAN_TEMPORAL__UI_ORIGINS`, else the dev stack's UI."""
+    if settings.temporal.ui_origins:
+        return list(settings.temporal.ui_origins)
     port = settings.temporal.ui_port
     return [f"http://127.0.0.1:{port}", f"http://localhost:{port}"]
 

@@ -283,7 +283,12 @@ class DevStack:
     async def _start_worker(self) -> None:
         port = free_port()
         argv = [*self._duban(), "worker", "--health-host", "127.0.0.1", "--health-port", str(port)]
-        child = Child("worker", argv, self._child_env(), extra={"health": f"http://127.0.0.1:{port}/healthz"})
+        env = self._child_env()
+        # The worker's graceful shutdown must end before we stop waiting for it (then kill -9,
+        # which is the one way left to send a message twice); the local sink is fast.
+        grace = min(self.settings.temporal.graceful_shutdown_seconds, _STOP_GRACE_SECONDS / 2)
+        env["DUBAN_TEMPORAL__GRACEFUL_SHUTDOWN_SECONDS"] = str(grace)
+        child = Child("worker", argv, env, extra={"health": f"http://127.0.0.1:{port}/healthz"})
         await self._spawn(child)
         await self._wait_ready(child, lambda: _http_ok(child.extra["health"]), "the worker to poll Temporal")
 
