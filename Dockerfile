@@ -18,13 +18,20 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
 RUN python -m venv /opt/duban
 
 WORKDIR /src
+# Dependencies first, from the runtime lock only (no Temporal binaries, no SMTP sink, no test
+# tools): exact versions, every file checked against its hash. A layer of its own, so a code
+# change does not reinstall them.
+COPY requirements/runtime.txt requirements/runtime.txt
+RUN /opt/duban/bin/pip install --require-hashes -r requirements/runtime.txt
+
 # .dockerignore keeps the local venv, var/, tests and secrets out of this copy.
 COPY . .
 
-# A plain (non-editable) install, so the runtime stage needs nothing from /src.
+# duban itself, without dependencies (they are all in the lock): a plain (non-editable) install,
+# so the runtime stage needs nothing from /src.
 # duban looks for holiday overrides in a `calendars/` folder beside its packages
 # (workflows.legaltime.data.default_calendars_dir); point that at /app/calendars.
-RUN /opt/duban/bin/pip install . \
+RUN /opt/duban/bin/pip install --no-deps . \
     && ln -s /app/calendars "$(/opt/duban/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/calendars" \
     && /opt/duban/bin/duban --help > /dev/null
 

@@ -22,8 +22,8 @@ from rich.table import Table
 
 from activities.webhooks import default_sink_dir
 from console.output import bad_input, console, emit_json
+from schemas.notify import ENVELOPE_HEADER
 from workers.settings import load_settings
-from workers.smtp_sink import ENVELOPE_HEADER
 
 app = typer.Typer(
     help="Messages caught by the dev SMTP sink (var/mail) and recorded webhook posts.", no_args_is_help=True

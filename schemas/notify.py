@@ -15,6 +15,10 @@ from schemas.blobs import BlobRef
 from schemas.calendar import Due
 from schemas.people import Contact, Person
 
+# The dev SMTP sink prepends it to each stored message so the mail viewer shows who it was
+# delivered to (Bcc included). Here, not in the sink, so reading the Maildir needs no aiosmtpd.
+ENVELOPE_HEADER = "X-Duban-Envelope-To"
+
 
 class Template(StrEnum):
     NOTICE = "notice"  # 通知: a new cycle is open
