@@ -24,9 +24,15 @@ pytestmark = pytest.mark.e2e
 def _index_env() -> dict[str, str]:
     """uv reads no pip config: hand it the index pip uses, as `make lock` does."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DUBAN_", "VIRTUAL_ENV"))}
-    index = os.environ.get("PIP_INDEX_URL") or subprocess.run(
-        [sys.executable, "-m", "pip", "config", "get", "global.index-url"], capture_output=True, text=True, check=False
-    ).stdout.strip()
+    index = (
+        os.environ.get("PIP_INDEX_URL")
+        or subprocess.run(
+            [sys.executable, "-m", "pip", "config", "get", "global.index-url"],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout.strip()
+    )
     if index:
         env["UV_INDEX_URL"] = index
     return env
