@@ -8,7 +8,6 @@ The venv is built with uv from requirements/runtime.txt (hash-checked) plus duba
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -39,7 +38,7 @@ def _index_env() -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def runtime_venv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def runtime_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A venv holding the runtime lock and duban, nothing else."""
     venv = tmp_path_factory.mktemp("runtime-only") / "venv"
     uv, env = str(bundled_binary("uv")), _index_env()
@@ -53,7 +52,7 @@ def runtime_venv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     for step in steps:
         done = subprocess.run(step, capture_output=True, text=True, env=env, timeout=600, check=False)
         assert done.returncode == 0, f"{' '.join(step[:3])} failed:\n{done.stderr[-3000:]}"
-    yield venv
+    return venv
 
 
 def _installed(venv: Path) -> set[str]:
