@@ -14,6 +14,7 @@ from datetime import timedelta
 from prometheus_client import CollectorRegistry
 from temporalio.client import Client
 from temporalio.worker import Worker
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_exponential
 
 from workers.health import HealthServer, install_metrics_runtime
 from workers.logging import get_logger
@@ -23,6 +24,7 @@ from workers.worker import build_worker
 
 log = get_logger("duban.worker")
 
+_RETRY_FIRST_SECONDS = 0.5
 _RETRY_MAX_SECONDS = 10.0
 _HEALTH_RPC_TIMEOUT = timedelta(seconds=2)
 
@@ -68,17 +70,37 @@ async def serve_worker(settings: Settings, health_host: str = "127.0.0.1", healt
             log.info("worker stopping")
 
 
+class _Stopped(Exception):
+    """Told to stop while still waiting for Temporal."""
+
+
 async def _connect_with_retry(settings: Settings, stop: asyncio.Event) -> Client | None:
-    """Connect, retrying with capped backoff until it works or we are told to stop (then None)."""
-    delay = 0.5
-    while not stop.is_set():
-        try:
-            return await connect(settings)
-        except RuntimeError as error:  # the SDK reports an unreachable server as RuntimeError
-            log.warning(
-                "temporal not reachable yet", address=settings.temporal.address, error=str(error), retry_in=delay
-            )
+    """Connect, retrying with capped backoff (0.5 s doubling to 10 s) until it works or we are told to stop (None)."""
+
+    async def attempt() -> Client:
+        if stop.is_set():
+            raise _Stopped
+        return await connect(settings)
+
+    async def pause(seconds: float) -> None:
+        # A stop signal cuts the wait short; the next attempt then sees it.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=delay)
-        delay = min(delay * 2, _RETRY_MAX_SECONDS)
-    return None
+            await asyncio.wait_for(stop.wait(), timeout=seconds)
+
+    def report(state: RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome is not None else None
+        delay = state.next_action.sleep if state.next_action is not None else None
+        log.warning("temporal not reachable yet", address=settings.temporal.address, error=str(error), retry_in=delay)
+
+    retrying = AsyncRetrying(
+        # The SDK reports an unreachable server as RuntimeError.
+        retry=retry_if_exception_type(RuntimeError),
+        wait=wait_exponential(multiplier=_RETRY_FIRST_SECONDS, max=_RETRY_MAX_SECONDS),
+        sleep=pause,
+        before_sleep=report,
+    )
+    try:
+        client: Client = await retrying(attempt)
+    except _Stopped:
+        return None
+    return client

@@ -248,7 +248,10 @@ class TestDockerfile:
             (lambda t: t.replace("WORKDIR /app", "WORKDIRR /app"), "unknown instruction WORKDIRR"),
             (lambda t: re.sub(r"COPY --from=build [^\n]*\n", "", t), "copies nothing from the build stage"),
             (lambda t: 'FROM python:3.11-slim\nUSER 10001\nENTRYPOINT ["duban"]\nCMD ["worker"]\n', "multi-stage"),
-            (lambda t: t.replace("--require-hashes -r requirements/runtime.txt", "-r requirements/dev.txt"), "runtime.txt"),
+            (
+                lambda t: t.replace("--require-hashes -r requirements/runtime.txt", "-r requirements/dev.txt"),
+                "runtime.txt",
+            ),
             (lambda t: t.replace("pip install --no-deps .", "pip install ."), "--no-deps"),
         ],
         ids=[
