@@ -125,3 +125,12 @@ class BatchResult(Model):
     @property
     def refused(self) -> list[Delivery]:
         return [d for d in self.deliveries if d.status is DeliveryStatus.REFUSED]
+
+
+class MailBacklog(Model):
+    """Messages a workflow owes and has not delivered yet: queued, or in a mail activity still retrying.
+
+    Answers the `get_mail_backlog` query of both workflows; the worker's metrics add them up."""
+
+    unsent: int = 0
+    oldest_since: UtcDateTime | None = None  # when the oldest of them was queued

@@ -23,8 +23,13 @@ def poll_until(every: float, within: float) -> AsyncRetrying:
 
 async def answered_within(probe: Callable[[], Awaitable[bool]], every: float, within: float) -> bool:
     """True once `probe` answers True, False if it did not within `within` seconds."""
+
+    async def ask() -> bool:
+        # tenacity awaits only coroutine functions; a lambda returning a coroutine would never be awaited.
+        return await probe()
+
     try:
-        await poll_until(every, within)(probe)
+        await poll_until(every, within)(ask)
     except RetryError:
         return False
     return True

@@ -47,7 +47,7 @@ with workflow.unsafe.imports_passed_through():
         UnitView,
         Waive,
     )
-    from schemas.notify import BatchResult, DeliveryStatus, MailBatch, Notification, Template, UnitLine
+    from schemas.notify import BatchResult, DeliveryStatus, MailBacklog, MailBatch, Notification, Template, UnitLine
     from schemas.plan import ReportKind
     from schemas.rollup import ForwardRequest, ForwardResult, RollupPackage, RollupRequest, RollupUnit
     from workers.searchattrs import (
@@ -63,6 +63,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows import cycle_notices as notices
     from workflows import cycle_spec, timeline
     from workflows.timeline import AgendaItem, ItemKind
+    from workflows.unsent_mail import UnsentMail
 
 ENGINE = "duban"
 SCHEDULED_START = SearchAttributeKey.for_datetime("TemporalScheduledStartTime")
@@ -99,6 +100,7 @@ class ReportingCycle:
     def __init__(self, input: CycleInput) -> None:
         self._wake = False
         self._published: dict[str, object] = {}
+        self._unsent = UnsentMail()
         if input.spec is not None:
             self._start(input.spec, input.state)
 
@@ -340,9 +342,12 @@ class ReportingCycle:
 
     def _queue(self, messages: list[Notification]) -> None:
         self.state.outbox.extend(messages)
+        self._unsent.owed(workflow.now())
         self._wake = True
 
     async def _send_outbox(self) -> None:
+        if self.state.outbox:  # e.g. carried over from the previous run
+            self._unsent.owed(workflow.now())
         while self.state.outbox:
             batch, rest = _first_batch(self.state.outbox)
             # Patched: older runs sent their whole outbox as one batch, and must replay so.
@@ -350,6 +355,7 @@ class ReportingCycle:
                 batch, rest = self.state.outbox, []
             self.state.outbox = rest
             now = workflow.now()
+            self._unsent.in_flight = len(batch)
             try:
                 result = await workflow.execute_activity(
                     "send_batch",
@@ -363,6 +369,7 @@ class ReportingCycle:
                     summary=f"send {len(batch)} message(s)",
                 )
             except ActivityError as err:
+                self._unsent.in_flight = 0
                 # Mail that can no longer be useful is reported, not retried forever; the cycle goes on.
                 workflow.logger.warning(
                     "mail batch failed", extra={"cycle_id": self.spec.cycle_id, "error": str(err.cause)}
@@ -371,11 +378,13 @@ class ReportingCycle:
                     TimelineEntry(at=now, what="mail_failed", by=ENGINE, detail=f"{len(batch)} message(s): {err.cause}")
                 )
                 continue
+            self._unsent.in_flight = 0
             refused = [d for d in result.deliveries if d.status in (DeliveryStatus.REFUSED, DeliveryStatus.NO_ADDRESS)]
             for d in refused:
                 self.state.audit.append(
                     TimelineEntry(at=now, what=f"mail_{d.status.value}", by=ENGINE, detail=f"{d.key}: {d.detail}")
                 )
+        self._unsent.settled()
 
     # ---- state helpers ---------------------------------------------------------------------
 
@@ -436,6 +445,12 @@ class ReportingCycle:
     def get_status(self) -> CycleStatus:
         self._ready()
         return self._status()
+
+    @workflow.query
+    def get_mail_backlog(self) -> MailBacklog:
+        if not hasattr(self, "state"):  # still opening: nothing queued yet
+            return MailBacklog()
+        return self._unsent.backlog(len(self.state.outbox))
 
     @workflow.query
     def get_unit(self, query: UnitQuery) -> UnitView:
