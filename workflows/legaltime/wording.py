@@ -9,6 +9,8 @@ notice writes dates: 2026年12月14日（星期一）.
 from datetime import date, datetime, time
 from typing import NamedTuple
 
+import pendulum
+
 ZH_WEEKDAYS = ("星期一", "星期二", "星期三", "星期四", "星期五", "星期六", "星期日")
 
 # The Civil Code articles the explanations cite, as a Chinese text cites them.
@@ -84,3 +86,20 @@ __all__ = [
     "zh_span",
     "zh_weekday",
 ]
+
+
+def relative_due(due_at: datetime, now: datetime, locale: str = "zh-CN") -> str:
+    """How far a deadline is from `now`, in the largest whole unit: '3天后截止', '已逾期2天';
+    in English 'due in 3 days', 'overdue by 2 days'.
+
+    pendulum's humanized differences give the unit and the Chinese words (天, 小时, 分钟);
+    `now` is a parameter (the mail's instant, the page's request), never read from a clock here.
+    """
+    due, then = pendulum.instance(due_at), pendulum.instance(now)
+    english = locale.lower().startswith("en")
+    lang = "en" if english else "zh"
+    if due >= then:
+        ahead = due.diff_for_humans(then, absolute=True, locale=lang)
+        return f"due in {ahead}" if english else f"{ahead}后截止"
+    late = then.diff_for_humans(due, absolute=True, locale=lang)
+    return f"overdue by {late}" if english else f"已逾期{late}"
