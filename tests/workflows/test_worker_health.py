@@ -6,6 +6,7 @@ stage limit and a cycle whose workflow task keeps failing, and scrapes /metrics.
 """
 
 import asyncio
+import contextlib
 import datetime as dt
 import json
 import os
@@ -191,28 +192,27 @@ def deferring_sink(tmp_path: Path) -> Iterator[SmtpSink]:
     server.stop()
 
 
-@pytest.fixture
-def worker_process(
-    problems_server: tuple[WorkflowEnvironment, Settings], deferring_sink: SmtpSink, task_queue: str, tmp_path: Path
-) -> Iterator[str]:
-    """`duban worker --health-port 0` mailing through the deferring sink; yields its base URL."""
-    env, settings = problems_server
+def _worker_env(address: str, settings: Settings, task_queue: str, data_dir: Path, smtp_port: int) -> dict[str, str]:
     assert settings.payload_keys is not None
-    child_env = {
+    return {
         **{k: v for k, v in os.environ.items() if not k.startswith("DUBAN_")},
-        "DUBAN_TEMPORAL__ADDRESS": env.client.service_client.config.target_host,
+        "DUBAN_TEMPORAL__ADDRESS": address,
         "DUBAN_TEMPORAL__TASK_QUEUE": task_queue,
         "DUBAN_PAYLOAD_KEYS": settings.payload_keys.get_secret_value(),
-        "DUBAN_DATA_DIR": str(tmp_path / "var"),
-        "DUBAN_SMTP__PORT": str(deferring_sink.port),
+        "DUBAN_DATA_DIR": str(data_dir),
+        "DUBAN_SMTP__PORT": str(smtp_port),
         "DUBAN_METRICS_REFRESH_SECONDS": "1",
         "DUBAN_LOG_JSON": "true",
     }
-    log_path = tmp_path / "worker.log"
+
+
+@contextlib.contextmanager
+def _duban_worker(env: dict[str, str], log_path: Path) -> Iterator[str]:
+    """`duban worker --health-port 0` as a process; yields the base URL it announces."""
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [str(bundled_binary("duban")), "worker", "--health-host", "127.0.0.1", "--health-port", "0"],
-            env=child_env,
+            env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
         )
@@ -234,6 +234,55 @@ def worker_process(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@pytest.fixture
+def worker_process(
+    problems_server: tuple[WorkflowEnvironment, Settings], deferring_sink: SmtpSink, task_queue: str, tmp_path: Path
+) -> Iterator[str]:
+    """`duban worker --health-port 0` mailing through the deferring sink; yields its base URL."""
+    env, settings = problems_server
+    address = env.client.service_client.config.target_host
+    child_env = _worker_env(address, settings, task_queue, tmp_path / "var", deferring_sink.port)
+    with _duban_worker(child_env, tmp_path / "worker.log") as url:
+        yield url
+
+
+class TestWorkerStartsBeforeTemporal:
+    async def test_unhealthy_until_the_server_comes_then_polling(
+        self, settings: Settings, task_queue: str, tmp_path: Path
+    ) -> None:
+        """Started first (as under compose), the worker answers 503, retries with growing waits, then turns 200."""
+        port = free_port()
+        log_path = tmp_path / "worker.log"
+        env = _worker_env(f"127.0.0.1:{port}", settings, task_queue, tmp_path / "var", free_port())
+        with _duban_worker(env, log_path) as url:
+            assert (await _fetch(url + "/healthz"))[0] == 503
+            waits: list[float] = []
+            for _ in range(100):
+                lines = [json.loads(x) for x in log_path.read_text().splitlines() if "not reachable yet" in x]
+                waits = [line["retry_in"] for line in lines]
+                if len(waits) >= 3:
+                    break
+                await asyncio.sleep(0.1)
+            assert waits[:3] == [0.5, 1.0, 2.0]  # the backoff doubles from half a second
+            async with await WorkflowEnvironment.start_local(
+                dev_server_existing_path=str(bundled_binary("temporal")),
+                data_converter=data_converter(settings),
+                search_attributes=duban_search_attribute_keys(),
+                ip="127.0.0.1",
+                port=port,
+                ui=False,
+                dev_server_log_level="error",
+            ):
+                status = 0
+                for _ in range(150):  # the longest wait so far is 10 s
+                    status = (await _fetch(url + "/healthz"))[0]
+                    if status == 200:
+                        break
+                    await asyncio.sleep(0.2)
+                assert status == 200
+                assert "worker polling" in log_path.read_text()
 
 
 class TestWorkerProcessMetrics:
