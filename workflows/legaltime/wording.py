@@ -6,6 +6,7 @@ ISO dates (scripts and tests read it); Chinese is written the way a government
 notice writes dates: 2026年12月14日（星期一）.
 """
 
+import functools
 from datetime import date, datetime, time
 from typing import NamedTuple
 
@@ -88,6 +89,9 @@ __all__ = [
 ]
 
 
+# Cached: a mail batch renders the same (deadline, instant) for every unit that shares the deadline,
+# three times per message (text, HTML, Markdown), and pendulum's humanizing costs ~0.1 ms a call.
+@functools.lru_cache(maxsize=1024)
 def relative_due(due_at: datetime, now: datetime, locale: str = "zh-CN") -> str:
     """How far a deadline is from `now`, in the largest whole unit: '3天后截止', '已逾期2天';
     in English 'due in 3 days', 'overdue by 2 days'.
