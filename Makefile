@@ -1,14 +1,15 @@
 # duban: two commands do all the set-up on a fresh clone (see README.md).
 #   make up     create .venv if needed, install runtime + embedded, start the embedded stack (Ctrl-C stops it)
 #   make test   create .venv if needed, install the dev set and the Debian packages the tests drive, run the suite
-#   make lint   ruff, mypy, deptry, and the lock files against pyproject.toml
+#   make lint   ruff, mypy, import-linter (the layers' import directions, docs/architecture.md),
+#               deptry, and the lock files against pyproject.toml
 #   make lock   re-resolve requirements/*.txt after pyproject.toml changed (UPGRADE=--upgrade: newest versions)
 #   make reset  delete var/ (Temporal's database, the Maildir, blobs, logs)
 
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-PACKAGES := workflows activities workers schemas console
+PACKAGES := domain workflows activities workers schemas console
 
 # Debian packages the tests drive for real: headless Chromium (and its driver) for tests/browser,
 # a CJK font so Chinese pages render. Tests that need another system service add its package here
@@ -56,6 +57,7 @@ lint: $(STAMP_DEV) lock-check
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy $(PACKAGES)
+	$(BIN)/lint-imports
 	$(BIN)/deptry .
 
 # Keeps the pins already in the files (uv prefers them), so only what pyproject.toml changed moves.

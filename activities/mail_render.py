@@ -21,10 +21,10 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from jinja2 import Template as JinjaTemplate
 from markupsafe import Markup, escape
 
-from console.tokens import PortalTokens
+from activities.portal_tokens import PortalTokens
+from domain.legaltime.wording import relative_due
 from schemas.calendar import Due
 from schemas.notify import MessageContext, Notification, Template
-from workflows.legaltime.wording import relative_due
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 DEFAULT_LOCALE = "zh-CN"

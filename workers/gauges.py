@@ -30,8 +30,8 @@ from temporalio.common import MetricMeter
 from temporalio.service import RPCError
 
 from schemas.notify import MailBacklog
+from schemas.visibility import DUE_AT, OVERDUE_UNITS
 from workers.logging import get_logger
-from workers.searchattrs import DUE_AT, OVERDUE_UNITS
 
 log = get_logger("duban.metrics")
 

@@ -13,13 +13,12 @@ A deliberately tiny HTTP/1.1 server on asyncio, so the worker needs no web frame
 
 import asyncio
 import contextlib
+import socket
 import time
 from collections.abc import Awaitable, Callable
 
 import httpx
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
-
-from workers.ports import free_port
 
 HealthCheck = Callable[[], Awaitable[bool]]
 
@@ -27,11 +26,19 @@ HealthCheck = Callable[[], Awaitable[bool]]
 _TEXT_FORMAT = "text/plain; version=0.0.4; charset=utf-8"
 
 
+def _loopback_port(host: str) -> int:
+    # The same as workers.dev.ports.free_port, which the production worker may not import (import-linter).
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
 class SdkTelemetry:
     """A Temporal runtime whose metrics (the SDK's, and gauges made on its meter) a Prometheus exporter serves."""
 
     def __init__(self, host: str = "127.0.0.1", port: int | None = None) -> None:
-        self.port = port if port is not None else free_port(host)
+        self.port = port if port is not None else _loopback_port(host)
         self.url = f"http://{host}:{self.port}/metrics"
         config = PrometheusConfig(bind_address=f"{host}:{self.port}", durations_as_seconds=True)
         self.runtime = Runtime(telemetry=TelemetryConfig(metrics=config))

@@ -11,13 +11,13 @@ from fastapi import HTTPException, Request, Response
 from fastapi.templating import Jinja2Templates
 from temporalio.client import Client
 
+from activities.portal_tokens import PortalTokens
 from console import client_calls as calls
 from console.auth import CSRF_COOKIE, CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE, Auth, User, csrf_ok
-from console.tokens import PortalTokens
+from domain.legaltime.wording import relative_due
 from schemas.calendar import Due
 from schemas.cycle import UnitPhase, UnitRow
 from workers.settings import Settings
-from workflows.legaltime.wording import relative_due
 
 HERE = Path(__file__).parent
 FLASH_COOKIE = "duban_flash"

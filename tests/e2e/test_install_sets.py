@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from workers.binaries import bundled_binary
-from workers.embedded import EXTRA, embedded_packages
+from workers.dev.binaries import bundled_binary
+from workers.dev.embedded import EXTRA, embedded_packages
 
 REPO = Path(__file__).resolve().parents[2]
 

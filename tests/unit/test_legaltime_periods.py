@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from activities.holidays import load_calendar
+from domain.legaltime.periods import add_months, compute_due
 from schemas.calendar import DueRule, HolidayCalendar, Roll, RuleKind
-from workflows.legaltime.data import load_calendar
-from workflows.legaltime.periods import add_months, compute_due
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 

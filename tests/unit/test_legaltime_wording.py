@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from workflows.legaltime.wording import relative_due
+from domain.legaltime.wording import relative_due
 
 
 class TestRelativeDue:

@@ -69,7 +69,7 @@ class TestUpdateRetry:
         async with Worker(client, task_queue=task_queue, workflows=[Doorway]):
             workflow_id = await _start(client, task_queue, 15)
             calls_ = [
-                asyncio.create_task(calls.update(client, workflow_id, "knock", Knock(n=i), Answer)) for i in range(15)
+                asyncio.create_task(calls.update(client, workflow_id, Doorway.knock, Knock(n=i))) for i in range(15)
             ]
             # Hold the door long enough for the callers past the tenth to be refused and back off.
             await asyncio.sleep(1.5)
@@ -90,10 +90,10 @@ class TestUpdateRetry:
         async with Worker(client, task_queue=task_queue, workflows=[Doorway]):
             workflow_id = await _start(client, task_queue, 10)
             holders = [
-                asyncio.create_task(calls.update(client, workflow_id, "knock", Knock(n=i), Answer)) for i in range(10)
+                asyncio.create_task(calls.update(client, workflow_id, Doorway.knock, Knock(n=i))) for i in range(10)
             ]
             await asyncio.sleep(1.0)
             with pytest.raises(calls.Busy, match="stayed busy"):
-                await calls.update(client, workflow_id, "knock", Knock(n=99), Answer)
+                await calls.update(client, workflow_id, Doorway.knock, Knock(n=99))
             await client.get_workflow_handle(workflow_id).signal(Doorway.release, Release())
             await asyncio.wait_for(asyncio.gather(*holders), timeout=60)

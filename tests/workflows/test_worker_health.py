@@ -30,13 +30,13 @@ from schemas.plan import CampaignPlan, DueSpec, Period
 from tests.conftest import duban_search_attribute_keys
 from tests.lead_support import lead_input
 from tests.plans import cycle_input, ladder_obligation, plan
-from workers.binaries import bundled_binary
 from workers.codec import generate_key_line
+from workers.dev.binaries import bundled_binary
+from workers.dev.ports import free_port
+from workers.dev.smtp_sink import SmtpSink
+from workers.dev.stack import server_limit_args
 from workers.health import HealthServer, SdkTelemetry
-from workers.ports import free_port
-from workers.searchattrs import server_limit_args
 from workers.settings import Settings
-from workers.smtp_sink import SmtpSink
 from workers.temporal import data_converter
 
 

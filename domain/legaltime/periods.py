@@ -20,9 +20,8 @@ from zoneinfo import ZoneInfo
 
 import pendulum
 
-from schemas.calendar import Due, DueRule, HolidayCalendar, Roll, RuleKind
-from workflows.legaltime.days import CalendarView, describe_day
-from workflows.legaltime.wording import (
+from domain.legaltime.days import CalendarView, describe_day
+from domain.legaltime.wording import (
     CIVIL_CODE_ZH,
     Note,
     join_en,
@@ -32,6 +31,7 @@ from workflows.legaltime.wording import (
     zh_provisional,
     zh_weekday,
 )
+from schemas.calendar import Due, DueRule, HolidayCalendar, Roll, RuleKind
 
 END_OF_DAY = time(23, 59, 59)
 
