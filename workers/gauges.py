@@ -24,6 +24,7 @@ import asyncio
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from temporalio.client import Client
 from temporalio.common import MetricMeter
@@ -32,6 +33,8 @@ from temporalio.service import RPCError
 from schemas.notify import MailBacklog
 from schemas.visibility import DUE_AT, OVERDUE_UNITS
 from workers.logging import get_logger
+from workflows.lead_referral import LeadReferral
+from workflows.reporting_cycle import ReportingCycle
 
 log = get_logger("duban.metrics")
 
@@ -57,11 +60,14 @@ async def _count(client: Client, query: str) -> int:
     return (await client.count_workflows(query)).count
 
 
-async def _backlog(client: Client, workflow_id: str, gate: asyncio.Semaphore) -> MailBacklog:
+BacklogQuery = Callable[[Any], MailBacklog]
+
+
+async def _backlog(client: Client, workflow_id: str, query: BacklogQuery, gate: asyncio.Semaphore) -> MailBacklog:
     async with gate:
         try:
             backlog: MailBacklog = await client.get_workflow_handle(workflow_id).query(
-                "get_mail_backlog", result_type=MailBacklog, rpc_timeout=_QUERY_TIMEOUT
+                query, rpc_timeout=_QUERY_TIMEOUT
             )
         except (RPCError, TimeoutError) as error:
             # Counted elsewhere (a failing task); a broken or busy workflow must not hide the others.
@@ -79,9 +85,12 @@ async def measure(client: Client, now: dt.datetime) -> Figures:
     async for wf in client.list_workflows(cycles):
         overdue += len(wf.typed_search_attributes.get(OVERDUE_UNITS) or [])
         cycle_ids.append(wf.id)
-    running = cycle_ids + [wf.id async for wf in client.list_workflows(leads)]
+    lead_ids = [wf.id async for wf in client.list_workflows(leads)]
     gate = asyncio.Semaphore(_QUERIES_AT_ONCE)
-    backlogs = await asyncio.gather(*(_backlog(client, workflow_id, gate) for workflow_id in running))
+    backlogs = await asyncio.gather(
+        *(_backlog(client, i, ReportingCycle.get_mail_backlog, gate) for i in cycle_ids),
+        *(_backlog(client, i, LeadReferral.get_mail_backlog, gate) for i in lead_ids),
+    )
     oldest = min((b.oldest_since for b in backlogs if b.oldest_since is not None), default=None)
     return Figures(
         open_cycles=len(cycle_ids),
