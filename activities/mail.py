@@ -202,10 +202,10 @@ class MailActivities(MailActivity):
                 pending.append(_Outgoing(channel, out.address, rest))
         return pending
 
-    def _render(self, out: _Outgoing) -> Rendered:
+    def _render(self, batch: MailBatch, out: _Outgoing) -> Rendered:
         if len(out.members) == 1:
-            return self.renderer.render(out.members[0])
-        return self.renderer.render_digest(out.members)
+            return self.renderer.render(out.members[0], batch.instant)
+        return self.renderer.render_digest(out.members, batch.instant)
 
     def _invites(self, batch: MailBatch, out: _Outgoing) -> list[Invite]:
         invites = []
@@ -252,7 +252,7 @@ class MailActivities(MailActivity):
                 )
                 msg = build_message(
                     envelope,
-                    self._render(out),
+                    self._render(batch, out),
                     invites=self._invites(batch, out),
                     attachments=self._attachments(batch, out),
                 )
@@ -380,7 +380,7 @@ class MailActivities(MailActivity):
                     continue
                 try:
                     target = webhooks.parse_webhook(raw)
-                    payload = webhooks.build_payload(target.kind, self._render(out), out.members[0].to)
+                    payload = webhooks.build_payload(target.kind, self._render(batch, out), out.members[0].to)
                     if target.sink:
                         if self.webhook_sink_dir is None:
                             raise webhooks.WebhookError("sink:// webhook without a sink directory", temporary=False)

@@ -94,6 +94,8 @@ class Settings(BaseSettings):
     max_upload_bytes: int = 20 * 1024 * 1024
     log_json: bool | None = Field(default=None, description="None: JSON unless stderr is a TTY")
     log_level: str = "INFO"
+    # How often the worker recomputes duban's gauges on /metrics (visibility plus one query per running workflow).
+    metrics_refresh_seconds: float = Field(default=30.0, gt=0)
 
     @property
     def blob_dir(self) -> Path:

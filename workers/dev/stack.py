@@ -32,6 +32,7 @@ from schemas.visibility import SEARCH_ATTRIBUTES, SERVER_LIMITS
 from workers.dev.binaries import MissingBinaryError, bundled_binary
 from workers.dev.ports import free_port, port_holder, port_is_free
 from workers.logging import get_logger
+from workers.retrying import answered_within
 from workers.settings import Settings
 
 log = get_logger("duban.dev")
@@ -274,11 +275,8 @@ class DevStack:
         s = self.settings.smtp
         self._sink = SmtpSink(s.host, s.port, self.settings.mail_dir.resolve())
         self._sink.start()
-        deadline = time.monotonic() + _STARTUP_SECONDS
-        while not await _smtp_answers(s.host, s.port):
-            if time.monotonic() > deadline:
-                raise DevStackError(f"the SMTP sink did not answer on {s.host}:{s.port}")
-            await asyncio.sleep(0.1)
+        if not await answered_within(lambda: _smtp_answers(s.host, s.port), every=0.1, within=_STARTUP_SECONDS):
+            raise DevStackError(f"the SMTP sink did not answer on {s.host}:{s.port}")
 
     async def _start_worker(self) -> None:
         port = free_port()
@@ -340,18 +338,19 @@ class DevStack:
             self._pid_files.append(pid_file)
 
     async def _wait_ready(self, child: Child, probe: Callable[[], Awaitable[bool]], what: str) -> None:
-        deadline = time.monotonic() + _STARTUP_SECONDS
-        assert child.process is not None
-        while True:
-            if child.process.returncode is not None:
+        process = child.process
+        assert process is not None
+
+        async def ready() -> bool:
+            # A child that exited will never answer: say so now instead of waiting out the minute.
+            if process.returncode is not None:
                 raise DevStackError(
-                    f"{child.name} exited with code {child.process.returncode} while starting{self._log_hint(child)}"
+                    f"{child.name} exited with code {process.returncode} while starting{self._log_hint(child)}"
                 )
-            if await probe():
-                return
-            if time.monotonic() > deadline:
-                raise DevStackError(f"gave up waiting {_STARTUP_SECONDS:.0f}s for {what}{self._log_hint(child)}")
-            await asyncio.sleep(0.2)
+            return await probe()
+
+        if not await answered_within(ready, every=0.2, within=_STARTUP_SECONDS):
+            raise DevStackError(f"gave up waiting {_STARTUP_SECONDS:.0f}s for {what}{self._log_hint(child)}")
 
     def _log_hint(self, child: Child) -> str:
         if child.log_file is None or not child.log_file.exists():
