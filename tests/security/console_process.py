@@ -5,6 +5,7 @@ handling, the start-up refusals and what a process prints when it refuses.
 """
 
 import contextlib
+import json
 import os
 import secrets
 import subprocess
@@ -43,7 +44,7 @@ def production_env(data_dir: Path, **changes: str | None) -> dict[str, str]:
         DUBAN_ENVIRONMENT="production",
         DUBAN_SECRET_KEY=secrets.token_urlsafe(32),
         DUBAN_PAYLOAD_KEYS=generate_key_line("k1"),
-        DUBAN_OPERATORS='{"zhang": "%s"}' % hash_password("correct horse battery", n=2**4),
+        DUBAN_OPERATORS=json.dumps({"zhang": hash_password("correct horse battery", n=2**4)}),
         DUBAN_SMTP__STARTTLS="true",
         DUBAN_PUBLIC_URL="https://duban.example",
     )

@@ -20,7 +20,7 @@ from tests.e2e.cycle_stack import CycleStack, cycle_stack_fixture  # noqa: F401 
 from tests.security.helpers import OPERATOR, PASSWORD, new_id, sign_in, tokens
 
 LIMIT = 256 * 1024  # DUBAN_MAX_UPLOAD_BYTES for these tests
-BIG = b"%PDF-1.4\n" + secrets.token_bytes(1024 * 1024)
+BIG = b"%PDF-1.4\n" + secrets.token_bytes(2 * 1024 * 1024)  # over LIMIT + 1 MiB for the other fields
 
 
 class BodyCounter:

@@ -62,7 +62,9 @@ async def test_revocation_is_global_and_permanent(web: httpx.AsyncClient, cycle_
 
     csrf = await sign_in(web)
     revoked = await web.post(
-        f"/api/cycles/{first.id}/units/{unit}/links/revoke", json={"reason": "通知被转发"}, headers={"X-CSRF-Token": csrf}
+        f"/api/cycles/{first.id}/units/{unit}/links/revoke",
+        json={"reason": "通知被转发"},
+        headers={"X-CSRF-Token": csrf},
     )
     assert revoked.status_code == 200, revoked.text
     fresh = revoked.json()

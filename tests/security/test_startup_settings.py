@@ -1,6 +1,7 @@
 """Outside development the console and the worker refuse unsafe settings; development refuses to listen
 beyond loopback; a refusal names the setting and never prints a value (issue 21, item 5)."""
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -57,7 +58,7 @@ class TestOutsideDevelopment:
 class TestDevelopment:
     def test_development_refuses_a_non_loopback_address(self, tmp_path: Path) -> None:
         """`DUBAN_CONSOLE_HOST=0.0.0.0 duban console` with no environment set is refused, not served to the network."""
-        env = base_env(tmp_path / "var", DUBAN_CONSOLE_HOST="0.0.0.0", DUBAN_CONSOLE_PORT="0")
+        env = base_env(tmp_path / "var", DUBAN_CONSOLE_HOST="0.0.0.0", DUBAN_CONSOLE_PORT="0")  # noqa: S104
         try:
             done = run_command(["console"], env, timeout=30)
         except subprocess.TimeoutExpired:
@@ -67,7 +68,7 @@ class TestDevelopment:
 
     def test_dev_stack_refuses_a_non_loopback_address(self, tmp_path: Path) -> None:
         """`duban dev` is development by definition: the same refusal, before anything starts."""
-        env = base_env(tmp_path / "var", DUBAN_CONSOLE_HOST="0.0.0.0")
+        env = base_env(tmp_path / "var", DUBAN_CONSOLE_HOST="0.0.0.0")  # noqa: S104
         try:
             done = run_command(["dev", "--json"], env, timeout=30)
         except subprocess.TimeoutExpired:
@@ -77,20 +78,21 @@ class TestDevelopment:
         assert not (tmp_path / "var" / "temporal.db").exists()
 
 
-class TestNoValueEchoed:
-    BAD = {
-        "DUBAN_PAYLOAD_KEYS": f"k1:AAAA{MARKER}",
-        "DUBAN_PORTAL_TOKEN_DAYS": MARKER,
-        "DUBAN_WEBHOOKS": '{"wecom": 5, "k": "%s"}' % MARKER,
-        "DUBAN_OPERATORS": '{"zhang": ["%s"]}' % MARKER,
-        "DUBAN_CODEC_TOKENS": f"ui:{MARKER}:not-a-date",
-    }
+BAD = {
+    "DUBAN_PAYLOAD_KEYS": f"k1:AAAA{MARKER}",
+    "DUBAN_PORTAL_TOKEN_DAYS": MARKER,
+    "DUBAN_WEBHOOKS": json.dumps({"wecom": 5, "k": MARKER}),
+    "DUBAN_OPERATORS": json.dumps({"zhang": [MARKER]}),
+    "DUBAN_CODEC_TOKENS": f"ui:{MARKER}:not-a-date",
+}
 
+
+class TestNoValueEchoed:
     @pytest.mark.parametrize("command", ["console", "worker"])
     @pytest.mark.parametrize("variable", sorted(BAD))
     def test_a_bad_value_is_named_not_printed(self, tmp_path: Path, command: str, variable: str) -> None:
         """Whatever is wrong with a setting, the refusal names it and prints no part of its value."""
-        env = base_env(tmp_path / "var", DUBAN_CONSOLE_PORT="0", **{variable: self.BAD[variable]})
+        env = base_env(tmp_path / "var", DUBAN_CONSOLE_PORT="0", **{variable: BAD[variable]})
         try:
             done = run_command([command], env, timeout=30)
         except subprocess.TimeoutExpired:
