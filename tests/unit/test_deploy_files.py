@@ -9,8 +9,8 @@ the Kubernetes schemas inside kubernetes-validate, and kustomize inside kubectl.
 import copy
 import importlib.resources
 import inspect
-import ipaddress
 import io
+import ipaddress
 import json
 import os
 import re
@@ -570,7 +570,9 @@ class TestSecuritySettings:
         else:
             compose = load_compose()["services"]["duban-console"]["environment"]
             fixed = {k: v for k, v in compose.items() if "${" not in str(v)}
-            defaults = {k: re.sub(r"^\$\{[A-Z_]+:-(.*)\}$", r"\1", str(v)) for k, v in compose.items() if ":-" in str(v)}
+            defaults = {
+                k: re.sub(r"^\$\{[A-Z_]+:-(.*)\}$", r"\1", str(v)) for k, v in compose.items() if ":-" in str(v)
+            }
             env = {**read_env_file(ENV_EXAMPLE), **fixed, **defaults}
         operators = json.dumps({"ops": "scrypt$16$8$1$AAAA$BBBB"})
         codec = "ui:" + "t" * 40
