@@ -41,10 +41,14 @@ def problems(settings: Settings, role: Role) -> list[str]:
 
     found: list[str] = []
     development = settings.environment == "development"
-    try:
-        codec_from_settings(settings)
-    except ValueError as err:  # PayloadKeyError names the key id, never the key
-        found.append(str(err))
+    keys = settings.payload_keys.get_secret_value().strip() if settings.payload_keys else ""
+    # Only configured keys are parsed: in development without them the codec would create the key
+    # file, and a refused start must leave no trace in the data directory.
+    if keys or not development:
+        try:
+            codec_from_settings(settings)
+        except ValueError as err:  # PayloadKeyError names the key id, never the key
+            found.append(str(err))
     if settings.codec_tokens is not None:
         try:
             parse_codec_tokens(settings.codec_tokens.get_secret_value())
