@@ -23,10 +23,12 @@
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import hmac
 import os
 import secrets
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import StrEnum
@@ -111,6 +113,7 @@ MAX_WAITING = 8
 # A refused attempt (locked or busy) is answered after this pause: a script hammering /login waits
 # instead of spinning, and the pause costs the console nothing but an idle coroutine.
 REFUSAL_PAUSE_SECONDS = 0.5
+HASH_THREAD_NICE = 10
 
 
 class SignInLimiter:
@@ -150,6 +153,15 @@ class SignInLimiter:
         return len(self.store)
 
 
+def _lower_thread_priority() -> None:
+    """The hashing thread yields the CPU to the event loop (and the rest of the machine) when both want it.
+
+    Linux schedules threads as tasks, so a thread's own nice value applies to it alone; raising it needs
+    no privilege. Elsewhere this is a no-op."""
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASH_THREAD_NICE)
+
+
 class SignIn(StrEnum):
     OK = "ok"
     WRONG = "wrong"  # 401
@@ -173,7 +185,9 @@ class Auth:
         secret = settings.secret_key.get_secret_value()
         self._sessions = URLSafeTimedSerializer(secret, salt="duban-session")
         self.limiter = SignInLimiter(failure_store(settings))
-        self._hasher = ThreadPoolExecutor(max_workers=HASH_THREADS, thread_name_prefix="duban-scrypt")
+        self._hasher = ThreadPoolExecutor(
+            max_workers=HASH_THREADS, thread_name_prefix="duban-scrypt", initializer=_lower_thread_priority
+        )
         self._waiting = 0
         self.secure_cookies = not (settings.environment == "development" and settings.public_url.startswith("http:"))
 
