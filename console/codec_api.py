@@ -8,7 +8,7 @@ setting, or `temporal ... --codec-endpoint`, at `{public_url}/codec`.
 Decoding hands out clear text, so every call needs either
 
 - `Authorization: Bearer <token>` with an unexpired credential of
-  `DUBAN_CODEC_TOKENS` (see `console.codec_credentials`: its own secrets, not
+  `DUBAN_CODEC_TOKENS` (see `workers.codec_credentials`: its own secrets, not
   derived from `DUBAN_SECRET_KEY`, several valid at once for rotation); for the
   CLI: `--codec-auth "Bearer <token>"`; or
 - an operator session, checked by the `require_operator` hook the console
@@ -32,8 +32,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from temporalio.api.common.v1 import Payloads
 from temporalio.converter import PayloadCodec
 
-from console.codec_credentials import CodecCredentials
 from workers.codec import PayloadKeyError, codec_from_settings
+from workers.codec_credentials import CodecCredentials
 from workers.settings import Settings
 
 # Returns True when the request carries a signed-in operator's session.

@@ -27,13 +27,13 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 
 from activities.invites import PRODID, deadline_invite
+from activities.portal_tokens import PortalTokens, TokenError, check_not_revoked, latest
 from console import client_calls as calls
 from console.access_store import FILE_NAME, RevocationStore
-from console.tokens import PortalTokens, TokenError, check_not_revoked, latest
 from schemas.cycle import UnitPhase, UnitView
 from schemas.notify import MessageContext
 from schemas.people import ID_PATTERN
-from workers.searchattrs import OFFICE, PENDING_UNITS
+from schemas.visibility import OFFICE, PENDING_UNITS
 from workers.settings import Settings
 
 ClientFactory = Callable[[], Awaitable[Client]]

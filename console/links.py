@@ -13,11 +13,12 @@ from pydantic import BaseModel, Field
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError
 
+from activities.portal_tokens import PortalTokens, latest, office_of
 from console import client_calls as calls
 from console.access_store import FILE_NAME, RevocationStore
-from console.tokens import PortalTokens, latest, office_of
-from schemas.cycle import LinksRevoked, RevokeLinks
+from schemas.cycle import RevokeLinks
 from workers.settings import Settings
+from workflows.reporting_cycle import ReportingCycle
 
 
 class LinkRevocation(BaseModel):
@@ -74,7 +75,7 @@ async def revoke(
     for the (office, unit) pair, so it holds for the unit's other cycles and after this one ends."""
     call = RevokeLinks(unit_id=unit_id, reason=reason, by=by)
     try:
-        result = await calls.update(client, cycle_id, "revoke_links", call, LinksRevoked)
+        result = await calls.update(client, cycle_id, ReportingCycle.revoke_links, call)
     except calls.Rejected as err:
         if not await _has_ended(client, cycle_id):
             raise

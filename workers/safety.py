@@ -36,8 +36,8 @@ def is_loopback(host: str) -> bool:
 
 def problems(settings: Settings, role: Role) -> list[str]:
     """Every reason this process must not start (empty: it may)."""
-    from console.codec_credentials import CodecCredentialError, parse_codec_tokens
     from workers.codec import codec_from_settings
+    from workers.codec_credentials import CodecCredentialError, parse_codec_tokens
 
     found: list[str] = []
     development = settings.environment == "development"

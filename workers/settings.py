@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -16,6 +16,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 from pydantic_settings.exceptions import SettingsError
+
+from schemas.smtp import SmtpSettings
 
 # Refused outside development, so that a copied example never reaches production.
 PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "dev-secret-change-me"}
@@ -38,23 +40,6 @@ class TemporalSettings(BaseModel):
     max_cached_workflows: int = 1000
 
 
-class SmtpSettings(BaseModel):
-    model_config = ConfigDict(hide_input_in_errors=True)
-
-    host: str = "127.0.0.1"
-    port: int = 1025
-    starttls: bool = False
-    implicit_tls: bool = False
-    # Outside development mail goes over STARTTLS or implicit TLS; a relay without either must be
-    # accepted explicitly (e.g. a catcher on the same private network).
-    allow_plaintext: bool = False
-    username: str | None = None
-    password: SecretStr | None = None
-    sender: str = "duban@duban.example"
-    sender_name: str = "督办 duban"
-    timeout_seconds: float = 30.0
-
-
 class Settings(BaseSettings):
     """Everything a duban process needs; `DUBAN_SMTP__HOST` sets `smtp.host`."""
 
@@ -68,6 +53,8 @@ class Settings(BaseSettings):
 
     environment: str = Field(default="development", description="development | staging | production")
     data_dir: Path = Path("var")
+    # Holiday overrides (`<year>.toml`); None: the calendars/ folder of a source checkout.
+    calendars_dir: Path | None = None
     temporal: TemporalSettings = TemporalSettings()
     smtp: SmtpSettings = SmtpSettings()
     console_host: str = "127.0.0.1"

@@ -27,8 +27,8 @@ from fastapi import Request
 from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from activities.portal_tokens import TokenError, check_not_revoked
 from console.auth import CSRF_COOKIE, CSRF_HEADER, csrf_ok
-from console.tokens import TokenError, check_not_revoked
 from console.web.context import Console, current_user
 
 CodecGate = Callable[[Request], Awaitable[Response | None]]

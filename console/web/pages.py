@@ -8,15 +8,16 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
+from activities.portal_tokens import office_of
 from console import client_calls as calls
 from console import links
 from console.auth import SESSION_COOKIE, SESSION_SECONDS, SignIn, User
-from console.tokens import office_of
 from console.web import charts
 from console.web.actions import CycleAction, CycleActionName, UnitAction, UnitActionName, cycle_action, unit_action
 from console.web.context import FLASH_COOKIE, ctx, form_csrf, page_operator, page_user
 from schemas.cycle import Receipt, SubmitReport
 from schemas.plan import ReportKind
+from workflows.lead_referral import LeadReferral
 
 router = APIRouter(include_in_schema=False)
 PageUser = Annotated[User, Depends(page_user)]
@@ -228,7 +229,9 @@ async def cycle_action_form(
 ) -> Response:
     c = ctx(request)
     try:
-        result = await cycle_action(await c.client(), cycle_id, action, CycleAction(reason=reason), user.name)
+        result = await cycle_action(
+            await c.client(), cycle_id, action, CycleAction(reason=reason), user.name, c.settings.calendars_dir
+        )
     except calls.Rejected as err:
         return redirect(cycle_url(cycle_id), f"操作未执行：{err}")
     return redirect(cycle_url(cycle_id), f"已完成：{result.message}")
@@ -294,7 +297,7 @@ async def submit_form(
 
 @router.get("/export/{campaign}.xlsx")
 async def export_xlsx(request: Request, user: PageUser, campaign: str) -> Response:
-    from console.export import collect_ledger, ledger_bytes
+    from console.ledger import collect_ledger, ledger_bytes
 
     c = ctx(request)
     ledger = await collect_ledger(await c.client(), campaign)
@@ -308,7 +311,7 @@ async def export_xlsx(request: Request, user: PageUser, campaign: str) -> Respon
 
 @router.get("/mail")
 async def mail_list(request: Request, user: PageOperator) -> Response:
-    from console.mail_cmd import list_messages
+    from console.mail_viewer import list_messages
 
     c = ctx(request)
     messages = list(reversed(list_messages(c.settings.mail_dir)))[:300]
@@ -317,7 +320,7 @@ async def mail_list(request: Request, user: PageOperator) -> Response:
 
 @router.get("/mail/{message_id}")
 async def mail_detail(request: Request, user: PageOperator, message_id: str) -> Response:
-    from console.mail_cmd import read_message
+    from console.mail_viewer import read_message
 
     c = ctx(request)
     try:
@@ -348,6 +351,6 @@ async def lead_page(request: Request, user: PageUser, lead_id: str) -> Response:
 
 
 async def _lead_status(client: Any, lead_id: str) -> Any:
-    from schemas.lead import LeadStatus, LeadStatusQuery
+    from schemas.lead import LeadStatusQuery
 
-    return await calls.query(client, lead_id, "get_status", LeadStatusQuery(), LeadStatus)
+    return await calls.query(client, lead_id, LeadReferral.get_status, LeadStatusQuery())

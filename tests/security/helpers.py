@@ -9,8 +9,8 @@ from email.policy import default as default_policy
 
 import httpx
 
+from activities.portal_tokens import PortalTokens
 from console.auth import CSRF_COOKIE
-from console.tokens import PortalTokens
 from tests.e2e.cycle_stack import CycleStack
 
 OPERATOR, PASSWORD = "zhang", "correct horse battery"

@@ -15,9 +15,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from console import client_calls as calls
 from console.auth import CSRF_COOKIE, hash_password
 from console.web.app import create_app
-from schemas.cycle import ActionResult, Waive
+from schemas.cycle import Waive
 from tests.e2e.cycle_stack import CycleStack, cycle_stack_fixture  # noqa: F401 -- the fixture
 from tests.security.helpers import OPERATOR, PASSWORD, new_id, sign_in, tokens
+from workflows.reporting_cycle import ReportingCycle
 
 LIMIT = 256 * 1024  # DUBAN_MAX_UPLOAD_BYTES for these tests
 BIG = b"%PDF-1.4\n" + secrets.token_bytes(2 * 1024 * 1024)  # over LIMIT + 1 MiB for the other fields
@@ -144,7 +145,7 @@ async def test_refused_upload_leaves_no_blob(web: Web, cycle_stack: CycleStack) 
     nothing of that upload; an accepted upload of another unit is stored (the control)."""
     stack, exempt, other = cycle_stack, new_id("u"), new_id("u")
     cycle = await stack.open_cycle("bodies-refused", units={exempt: "甲单位", other: "乙单位"}, office_id=new_id("o"))
-    await calls.update(stack.client, cycle.id, "waive", Waive(unit_id=exempt, reason="不涉及", by="op"), ActionResult)
+    await calls.update(stack.client, cycle.id, ReportingCycle.waive, Waive(unit_id=exempt, reason="不涉及", by="op"))
     before = blobs(stack.settings.blob_dir)
     refused_file = b"%PDF-1.4\n" + secrets.token_bytes(2048)
     refused_text = f"正文 {secrets.token_hex(8)}"

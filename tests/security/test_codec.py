@@ -14,16 +14,17 @@ from pydantic import SecretStr
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
+from workers.ports import free_port
+from workers.smtp_sink import SmtpSink
 
 from console import client_calls as calls
 from console.web.app import create_app
 from schemas.cycle import ActionResult, UnitPhase, Waive
 from tests.e2e.cycle_stack import CycleStack
 from tests.security.helpers import new_id
-from workers.ports import free_port
 from workers.settings import Settings, SmtpSettings, TemporalSettings
-from workers.smtp_sink import SmtpSink
 from workers.worker import build_worker
+from workflows.reporting_cycle import ReportingCycle
 
 CURRENT, NEXT, EXPIRED = (secrets.token_urlsafe(32) for _ in range(3))
 PAYLOADS = {"payloads": [{"metadata": {"encoding": "anNvbi9wbGFpbg=="}, "data": "e30="}]}
@@ -106,5 +107,5 @@ async def test_plain_update_is_refused_in_production(
     view = await calls.unit_view(stack.client, cycle.id, unit)
     assert view.state.phase is UnitPhase.PENDING
     # Not frozen: the encrypted call goes through at once.
-    await calls.update(stack.client, cycle.id, "waive", call.model_copy(update={"reason": "real"}), ActionResult)
+    await calls.update(stack.client, cycle.id, ReportingCycle.waive, call.model_copy(update={"reason": "real"}))
     assert (await calls.unit_view(stack.client, cycle.id, unit)).state.phase is UnitPhase.WAIVED

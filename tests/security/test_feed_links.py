@@ -12,9 +12,10 @@ import pytest
 from console import client_calls as calls
 from console.auth import hash_password
 from console.web.app import create_app
-from schemas.cycle import Receipt, SubmitReport
+from schemas.cycle import SubmitReport
 from tests.e2e.cycle_stack import CycleStack, cycle_stack_fixture  # noqa: F401 -- the fixture
 from tests.security.helpers import OPERATOR, PASSWORD, mailed_links, new_id, path_of, sign_in, tokens
+from workflows.reporting_cycle import ReportingCycle
 
 # A portal token is a signed blob of dozens of characters; the plain console link has none.
 PORTAL_TOKEN = re.compile(r"/portal/[A-Za-z0-9_\-]{16,}")
@@ -76,7 +77,7 @@ async def test_revocation_is_global_and_permanent(web: httpx.AsyncClient, cycle_
     # The unit reports in both cycles: no cycle of the feed carries the revocation any more.
     for cycle in (first, second):
         call = SubmitReport(unit_id=unit, title="总结", body=calls.store_text(stack.settings, "正文"))
-        await calls.update(stack.client, cycle.id, "submit_report", call, Receipt)
+        await calls.update(stack.client, cycle.id, ReportingCycle.submit_report, call)
     # Permanent: the old feed link stays refused.
     refused = await web.get(path_of(old_feed))
     assert refused.status_code == 404 and "BEGIN:VCALENDAR" not in refused.text
