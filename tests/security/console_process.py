@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-from workers.ports import free_port
 
 from console.auth import hash_password
 from workers.codec import generate_key_line
+from workers.dev.ports import free_port
 
 DUBAN = str(Path(__file__).resolve().parents[2] / ".venv" / "bin" / "duban")
 START_SECONDS = 60.0

@@ -4,9 +4,9 @@ import secrets
 from pathlib import Path
 
 import httpx
-from workers.ports import free_port
 
 from tests.security.console_process import base_env, console_process
+from workers.dev.ports import free_port
 
 
 def test_access_log_redacts_portal_and_feed_tokens(tmp_path: Path) -> None:

@@ -14,14 +14,14 @@ from pydantic import SecretStr
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
-from workers.ports import free_port
-from workers.smtp_sink import SmtpSink
 
 from console import client_calls as calls
 from console.web.app import create_app
 from schemas.cycle import ActionResult, UnitPhase, Waive
 from tests.e2e.cycle_stack import CycleStack
 from tests.security.helpers import new_id
+from workers.dev.ports import free_port
+from workers.dev.smtp_sink import SmtpSink
 from workers.settings import Settings, SmtpSettings, TemporalSettings
 from workers.worker import build_worker
 from workflows.reporting_cycle import ReportingCycle
