@@ -19,8 +19,10 @@ The console's body gate (`console.web.body_gate`) runs `authorized` before a
 request body is read, so a stranger's payloads are never parsed.
 
 The UI calls from its own origin, so the routes answer CORS for the Temporal
-UI origins (default: the dev stack's UI on 127.0.0.1/localhost at
-`temporal.ui_port`).
+UI origins: `DUBAN_TEMPORAL__UI_ORIGINS` (a JSON list, e.g.
+`["https://temporal.duban.example"]`, the UI as browsers reach it in
+production), by default the dev stack's UI on 127.0.0.1/localhost at
+`temporal.ui_port`.
 """
 
 from collections.abc import Awaitable, Callable, Sequence
@@ -32,6 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from temporalio.api.common.v1 import Payloads
 from temporalio.converter import PayloadCodec
 
+from console.web.responses import errors
 from workers.codec import PayloadKeyError, codec_from_settings
 from workers.codec_credentials import CodecCredentials
 from workers.settings import Settings
@@ -99,6 +102,9 @@ def codec_gate(
 
 
 def temporal_ui_origins(settings: Settings) -> list[str]:
+    """The browser origins of the Temporal UI: `DUBAN_TEMPORAL__UI_ORIGINS`, else the dev stack's UI."""
+    if settings.temporal.ui_origins:
+        return list(settings.temporal.ui_origins)
     port = settings.temporal.ui_port
     return [f"http://127.0.0.1:{port}", f"http://localhost:{port}"]
 
@@ -152,12 +158,12 @@ def codec_router(
 
     router = APIRouter(prefix="/codec", tags=["codec"])
 
-    @router.post("/encode", dependencies=[Depends(authorize)])
+    @router.post("/encode", dependencies=[Depends(authorize)], responses=errors(400, 401))
     async def encode(request: Request, response: Response, body: CodecPayloads) -> CodecPayloads:
         """Encrypt payloads (used by `temporal workflow start --codec-endpoint`)."""
         return await transform(request, response, body, decode=False)
 
-    @router.post("/decode", dependencies=[Depends(authorize)])
+    @router.post("/decode", dependencies=[Depends(authorize)], responses=errors(400, 401))
     async def decode(request: Request, response: Response, body: CodecPayloads) -> CodecPayloads:
         """Decrypt payloads for the Temporal UI / CLI."""
         return await transform(request, response, body, decode=True)

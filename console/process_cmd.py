@@ -28,6 +28,11 @@ def _settings(role: Role) -> Settings:
 
 def dev(json_output: bool = typer.Option(False, "--json", help=JSON_HELP)) -> None:
     """Run the embedded stack in the foreground: Temporal, SMTP sink, worker, web console. Ctrl-C stops it."""
+    from workers.dev.embedded import embedded_problem
+
+    problem = embedded_problem()
+    if problem is not None:
+        bad_input(problem)
     from workers.dev.stack import run_dev
 
     settings = _settings("dev")

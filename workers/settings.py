@@ -7,8 +7,9 @@ workers, activities and surfaces.
 import os
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, model_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -33,11 +34,34 @@ class TemporalSettings(BaseModel):
     tls_ca_cert: Path | None = None
     tls_client_cert: Path | None = None
     tls_client_key: Path | None = None
+    # The name the frontend's certificate carries, when it differs from the address's host.
+    tls_server_name: str | None = None
     api_key: SecretStr | None = None
+    # Origins of the Temporal UI allowed to call the console's /codec from a browser (CORS),
+    # e.g. ["https://temporal.duban.example"]; empty: the dev stack's UI on 127.0.0.1/localhost:ui_port.
+    ui_origins: list[str] = Field(default_factory=list)
     # Worker tuning.
     max_concurrent_workflow_tasks: int = 100
     max_concurrent_activities: int = 50
     max_cached_workflows: int = 1000
+    # On SIGTERM the worker stops polling and lets running activities (a mail batch) finish for
+    # this long; then it cancels them and a mail batch stops between two messages. The pod's or
+    # container's grace period must exceed this plus one SMTP timeout (deploy/ is checked for it).
+    graceful_shutdown_seconds: float = Field(default=30.0, ge=0)
+
+    @field_validator("ui_origins")
+    @classmethod
+    def _origins_are_bare(cls, origins: list[str]) -> list[str]:
+        # A browser's Origin header is scheme://host[:port], nothing more; anything else never matches.
+        for origin in origins:
+            parts = urlsplit(origin)
+            if (
+                parts.scheme not in {"http", "https"}
+                or not parts.hostname
+                or origin.rstrip("/") != (f"{parts.scheme}://{parts.netloc}")
+            ):
+                raise ValueError(f"{origin!r} is not an origin like https://temporal.duban.example[:port]")
+        return [origin.rstrip("/") for origin in origins]
 
 
 class Settings(BaseSettings):
@@ -86,6 +110,8 @@ class Settings(BaseSettings):
     max_upload_bytes: int = 20 * 1024 * 1024
     log_json: bool | None = Field(default=None, description="None: JSON unless stderr is a TTY")
     log_level: str = "INFO"
+    # How often the worker recomputes duban's gauges on /metrics (visibility plus one query per running workflow).
+    metrics_refresh_seconds: float = Field(default=30.0, gt=0)
 
     @property
     def blob_dir(self) -> Path:
@@ -98,6 +124,13 @@ class Settings(BaseSettings):
     @property
     def mail_dir(self) -> Path:
         return self.data_dir / "mail"
+
+    @model_validator(mode="after")
+    def _client_cert_and_key_together(self) -> "Settings":
+        t = self.temporal
+        if (t.tls_client_cert is None) != (t.tls_client_key is None):
+            raise ValueError("DUBAN_TEMPORAL__TLS_CLIENT_CERT and DUBAN_TEMPORAL__TLS_CLIENT_KEY go together")
+        return self
 
     @model_validator(mode="after")
     def _no_placeholder_secrets_in_production(self) -> "Settings":

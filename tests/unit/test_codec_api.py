@@ -143,3 +143,40 @@ class TestCors:
         denied = client.post("/codec/decode", json={"payloads": [PLAIN]}, headers={"Origin": UI})
         assert denied.status_code == 401
         assert denied.headers["access-control-allow-origin"] == UI
+
+
+def preflight(client: TestClient, origin: str) -> dict[str, str]:
+    r = client.options("/codec/decode", headers={"Origin": origin, "Access-Control-Request-Method": "POST"})
+    assert r.status_code == 204
+    return dict(r.headers)
+
+
+class TestUiOriginsFromSettings:
+    def test_the_production_ui_origin_from_settings_is_granted_and_loopback_no_longer(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """DUBAN_TEMPORAL__UI_ORIGINS (a JSON list) replaces the loopback default; other origins stay refused."""
+        monkeypatch.setenv("DUBAN_TEMPORAL__UI_ORIGINS", '["https://temporal.duban.example"]')
+        settings = Settings(data_dir=tmp_path, payload_keys=SecretStr(generate_key_line("k1")))
+        app = FastAPI()
+        app.include_router(codec_router(settings))
+        with TestClient(app) as c:
+            granted = preflight(c, "https://temporal.duban.example")
+            assert granted["access-control-allow-origin"] == "https://temporal.duban.example"
+            assert granted["access-control-allow-credentials"] == "true"
+            assert "access-control-allow-origin" not in preflight(c, UI)
+            assert "access-control-allow-origin" not in preflight(c, "https://temporal.duban.example.evil.example")
+
+    @pytest.mark.parametrize(
+        "bad",
+        ["temporal.duban.example", "https://temporal.duban.example/ui", "ftp://temporal.duban.example", "https://"],
+    )
+    def test_something_that_is_not_an_origin_is_refused_at_start(self, bad: str, tmp_path: Path) -> None:
+        """A path, a missing scheme or host would never match a browser's Origin header: refused with the reason."""
+        with pytest.raises(ValueError, match="is not an origin"):
+            Settings(data_dir=tmp_path, temporal={"ui_origins": [bad]})  # type: ignore[arg-type]
+
+    def test_a_trailing_slash_is_forgiven(self, tmp_path: Path) -> None:
+        """`https://host/` is the same origin as `https://host`."""
+        settings = Settings(data_dir=tmp_path, temporal={"ui_origins": ["https://temporal.duban.example/"]})  # type: ignore[arg-type]
+        assert settings.temporal.ui_origins == ["https://temporal.duban.example"]
