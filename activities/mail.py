@@ -217,8 +217,10 @@ class MailActivities(MailActivity):
             summary = ("Due: " if english else "【截止】") + topic(n.context)
             if n.context.unit_name:
                 summary += f" — {n.context.unit_name}"
+            # A calendar entry ends up in calendar services beyond the unit's mailbox: it carries the
+            # console's door, never the unit's portal (write) link.
             links = self.renderer.links_for(n.context)
-            ics = deadline_invite(n.context, due, stamp=batch.instant, summary=summary, url=links.portal)
+            ics = deadline_invite(n.context, due, stamp=batch.instant, summary=summary, url=links.console)
             name = f"{n.context.unit_id or 'deadline'}.ics" if len(out.members) > 1 else "invite.ics"
             invites.append(Invite(ics=ics, filename=name))
         return invites

@@ -21,7 +21,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from jinja2 import Template as JinjaTemplate
 from markupsafe import Markup, escape
 
-from activities.portal_tokens import PortalTokens
+from activities.portal_tokens import PortalTokens, office_of
 from domain.legaltime.wording import relative_due
 from schemas.calendar import Due
 from schemas.notify import MessageContext, Notification, Template
@@ -126,6 +126,7 @@ class Rendered:
 class Links:
     portal: str | None
     feed: str | None
+    console: str | None = None  # the console's door, for calendar entries (no token)
 
 
 class MailRenderer:
@@ -142,7 +143,10 @@ class MailRenderer:
             return Links(portal=None, feed=None)
         scope = context.cycle_id or context.lead_id
         portal = self.links.portal_link(scope, context.unit_id) if scope else None
-        return Links(portal=portal, feed=self.links.feed_link(context.unit_id))
+        # A unit is (office, unit): the feed needs the office, which a cycle's id names.
+        office = office_of(context.cycle_id)
+        feed = self.links.feed_link(office, context.unit_id) if office else None
+        return Links(portal=portal, feed=feed, console=self.links.console_link)
 
     def _variables(self, locale: str, notification: Notification, now: datetime | None = None) -> dict[str, Any]:
         context = notification.context

@@ -39,7 +39,16 @@ from tenacity import AsyncRetrying, RetryError, retry_if_exception, stop_after_a
 from activities.blobs import FileBlobStore
 from activities.holidays import load_calendar
 from schemas.blobs import BlobRef
-from schemas.cycle import MAX_ATTACHMENTS, ActionResult, CycleStatus, NewCalendar, UnitQuery, UnitView
+from schemas.cycle import (
+    MAX_ATTACHMENTS,
+    ActionResult,
+    CycleStatus,
+    NewCalendar,
+    Receipt,
+    SubmitReport,
+    UnitQuery,
+    UnitView,
+)
 from schemas.visibility import CAMPAIGN, OFFICE, PERIOD, STAGE
 from workers.settings import Settings
 from workflows.reporting_cycle import ReportingCycle
@@ -356,23 +365,67 @@ def check_upload(name: str, data: bytes, max_bytes: int) -> tuple[str, str]:
     return clean, ALLOWED_TYPES[ext]
 
 
-def store_uploads(settings: Settings, files: Sequence[tuple[str, bytes]]) -> list[BlobRef]:
-    """Check every file first, then store them all: one bad file stores nothing."""
+def _put(store: FileBlobStore, data: bytes, name: str, media_type: str, created: list[BlobRef] | None) -> BlobRef:
+    ref, new = store.put_new(data, name, media_type)
+    if new and created is not None:
+        created.append(ref)
+    return ref
+
+
+def store_uploads(
+    settings: Settings, files: Sequence[tuple[str, bytes]], created: list[BlobRef] | None = None
+) -> list[BlobRef]:
+    """Check every file first, then store them all: one bad file stores nothing.
+
+    Blobs this call created are appended to `created`, so a caller whose Update is refused can sweep them."""
     if len(files) > MAX_ATTACHMENTS:
         raise Rejected(f"too many attachments: {len(files)} > {MAX_ATTACHMENTS}")
     checked = [(check_upload(name, data, settings.max_upload_bytes), data) for name, data in files]
     store = FileBlobStore(settings.blob_dir)
-    return [store.put(data, name, media_type) for (name, media_type), data in checked]
+    return [_put(store, data, name, media_type, created) for (name, media_type), data in checked]
 
 
-def store_text(settings: Settings, text: str, name: str = "正文.txt") -> BlobRef | None:
+def store_text(
+    settings: Settings, text: str, name: str = "正文.txt", created: list[BlobRef] | None = None
+) -> BlobRef | None:
     """A submission's text body as a blob, or None when there is no text."""
     if not text.strip():
         return None
     data = text.encode("utf-8")
     if len(data) > settings.max_upload_bytes:
         raise Rejected(f"the text is over the limit of {settings.max_upload_bytes} bytes")
-    return FileBlobStore(settings.blob_dir).put(data, name, "text/plain; charset=utf-8")
+    return _put(FileBlobStore(settings.blob_dir), data, name, "text/plain; charset=utf-8", created)
+
+
+def sweep(settings: Settings, created: Sequence[BlobRef]) -> None:
+    """Remove blobs a refused submission created (content that was there before is left alone)."""
+    store = FileBlobStore(settings.blob_dir)
+    for ref in created:
+        store.discard(ref)
+
+
+async def submit_files(
+    client: Client,
+    settings: Settings,
+    cycle_id: str,
+    call: SubmitReport,
+    text: str,
+    files: Sequence[tuple[str, bytes]],
+) -> Receipt:
+    """Store a submission's text and files, then call submit_report with their references.
+
+    The blobs must exist before the Update (the workflow's activities may read them as soon as it is
+    accepted); when the cycle refuses the submission, the blobs this call created are swept again. Only
+    a refusal sweeps: after a timeout or a crash the Update may have been applied, and its files stay."""
+    created: list[BlobRef] = []
+    try:
+        body = store_text(settings, text, created=created)
+        attachments = store_uploads(settings, files, created)
+        stored = call.model_copy(update={"body": body, "attachments": attachments})
+        return await update(client, cycle_id, ReportingCycle.submit_report, stored)
+    except Rejected:
+        sweep(settings, created)
+        raise
 
 
 def jsonable(value: Any) -> Any:

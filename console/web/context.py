@@ -13,6 +13,8 @@ from temporalio.client import Client
 
 from activities.portal_tokens import PortalTokens
 from console import client_calls as calls
+from console.access_store import FILE_NAME as ACCESS_FILE
+from console.access_store import RevocationStore
 from console.auth import CSRF_COOKIE, CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE, Auth, User, csrf_ok
 from domain.legaltime.wording import relative_due
 from schemas.calendar import Due
@@ -81,6 +83,7 @@ class Console:
         self.tokens = PortalTokens(
             settings.secret_key.get_secret_value(), settings.public_url, settings.portal_token_days
         )
+        self.revocations = RevocationStore(settings.data_dir / ACCESS_FILE)
         self.templates = Jinja2Templates(directory=str(HERE / "templates"))
         env = self.templates.env
         env.globals.update(

@@ -86,7 +86,7 @@ def test_portal_link_opens_for_the_unit(renderer: MailRenderer) -> None:
     assert printed
     for token in printed:
         grant = renderer.links.read_portal(token)
-        assert (grant.cycle_id, grant.unit_id) == ("yaan-2026-Y", "yaan-gaj")
+        assert (grant.cycle_id, grant.unit_id) == ("cycle:yaan-2026:yaan:annual:2026-Y", "yaan-gaj")
 
 
 def test_html_escapes_unit_names(renderer: MailRenderer) -> None:

@@ -177,7 +177,7 @@ class TestPortal:
         handle = await cycle_stack.open_cycle("web-tokens", units={"unit-a": "甲单位"})
         good = tokens(cycle_stack).portal_token(handle.id, "unit-a")
         assert (await web.get(f"/portal/{good[:-3]}abc")).status_code == 403
-        assert (await web.get(f"/portal/{tokens(cycle_stack).feed_token('unit-a')}")).status_code == 403
+        assert (await web.get(f"/portal/{tokens(cycle_stack).feed_token('test-office', 'unit-a')}")).status_code == 403
         other = PortalTokens("another-secret", "http://x").portal_token(handle.id, "unit-a")
         assert (await web.get(f"/portal/{other}")).status_code == 403
 

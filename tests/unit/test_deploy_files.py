@@ -11,6 +11,7 @@ import copy
 import importlib.resources
 import inspect
 import io
+import ipaddress
 import json
 import os
 import re
@@ -55,7 +56,13 @@ WORKER_HEALTH_PORT = 9400
 CONSOLE_PORT = 8000
 ANY_ADDRESS = "0.0.0.0"  # noqa: S104 - containers must listen beyond their loopback
 # Setting names whose values are secrets: never committed with a value.
-SECRET_SETTINGS = {"DUBAN_SECRET_KEY", "DUBAN_PAYLOAD_KEYS", "DUBAN_SMTP__PASSWORD", "DUBAN_TEMPORAL__API_KEY"}
+SECRET_SETTINGS = {
+    "DUBAN_SECRET_KEY",
+    "DUBAN_PAYLOAD_KEYS",
+    "DUBAN_SMTP__PASSWORD",
+    "DUBAN_TEMPORAL__API_KEY",
+    "DUBAN_CODEC_TOKENS",
+}
 
 
 # ---------------------------------------------------------------- shared helpers
@@ -566,6 +573,50 @@ class TestKubernetesFiles:
         settings = build_settings({**config, **filled_secrets()}, monkeypatch)
         assert settings.environment == "production"
         assert settings.console_host == ANY_ADDRESS
+        secret = yaml.safe_load(SECRET_EXAMPLE.read_text(encoding="utf-8"))
+        assert "DUBAN_CODEC_TOKENS" in secret["stringData"]
+
+
+class TestSecuritySettings:
+    """The deployed settings pass the console's and worker's start-up refusals (issue 21) once the
+    secrets are filled, trust X-Forwarded-For from the ingress only, and share the access store."""
+
+    @staticmethod
+    def deployed(which: str, monkeypatch: pytest.MonkeyPatch) -> Settings:
+        if which == "k8s":
+            env = read_env_file(BASE_DIR / "config.env")
+        else:
+            compose = load_compose()["services"]["duban-console"]["environment"]
+            fixed = {k: v for k, v in compose.items() if "${" not in str(v)}
+            defaults = {
+                k: re.sub(r"^\$\{[A-Z_]+:-(.*)\}$", r"\1", str(v)) for k, v in compose.items() if ":-" in str(v)
+            }
+            env = {**read_env_file(ENV_EXAMPLE), **fixed, **defaults}
+        operators = json.dumps({"ops": "scrypt$16$8$1$AAAA$BBBB"})
+        codec = "ui:" + "t" * 40
+        return build_settings(
+            {**env, **filled_secrets(), "DUBAN_OPERATORS": operators, "DUBAN_CODEC_TOKENS": codec}, monkeypatch
+        )
+
+    @pytest.mark.parametrize("which", ["k8s", "compose"])
+    def test_deployed_settings_pass_the_start_up_checks(self, which: str, monkeypatch: pytest.MonkeyPatch) -> None:
+        from workers.safety import problems
+
+        settings = self.deployed(which, monkeypatch)
+        assert problems(settings, "console") == []
+        assert problems(settings, "worker") == []
+        assert settings.access_store == "sqlite"
+        proxies = [p.strip() for p in settings.trusted_proxies.split(",")]
+        assert proxies and "127.0.0.1" not in proxies and "*" not in proxies
+        assert all(ipaddress.ip_network(p).is_private for p in proxies)
+
+    def test_an_unfilled_deployment_is_refused(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """The checks bite on the deploy files: without operators the console would not start."""
+        from workers.safety import problems
+
+        env = {**read_env_file(BASE_DIR / "config.env"), **filled_secrets()}
+        found = problems(build_settings(env, monkeypatch), "console")
+        assert any("DUBAN_OPERATORS" in p for p in found)
 
 
 class TestKustomizeRender:
