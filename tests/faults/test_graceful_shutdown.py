@@ -24,7 +24,7 @@ from temporalio.client import Client
 from activities.sent_ledger import SentLedger
 from schemas.cycle import CycleStatus
 from tests.faults.stack import FaultStack
-from tests.faults.test_faults import maildir_count, maildir_ids, retrying
+from tests.faults.test_faults import Maildir, retrying
 from tests.plans import cycle_input, plan
 from workers.codec import codec_from_settings
 from workers.dev.binaries import bundled_binary
@@ -85,9 +85,9 @@ async def test_sigterm_mid_batch_stops_between_messages_and_a_new_worker_sends_t
             "ReportingCycle", inp, id=cycle_id, task_queue=settings.temporal.task_queue, result_type=CycleStatus
         )
 
-        maildir = stack.data_dir / "mail"
+        maildir = Maildir(stack.data_dir / "mail")
         give_up = time.monotonic() + 120
-        while maildir_count(maildir) < 50:
+        while maildir.count() < 50:
             assert time.monotonic() < give_up, "the notice batch did not start"
             await asyncio.sleep(0.02)
         first.send_signal(signal.SIGTERM)
@@ -100,7 +100,7 @@ async def test_sigterm_mid_batch_stops_between_messages_and_a_new_worker_sends_t
 
         # At the moment the worker is gone: nothing accepted and left unrecorded, and the batch stopped early.
         ledger = SentLedger(stack.data_dir / "sent-ledger.sqlite")
-        delivered = maildir_ids(maildir)
+        delivered = Counter(m.message_id for m in maildir.messages())
         recorded = {e.message_id for e in ledger.entries(cycle_id)}
         assert set(delivered) == recorded, "a message was accepted by the server but not recorded"
         assert 50 <= len(recorded) < N_UNITS, f"the batch was not interrupted ({len(recorded)} sent)"
@@ -113,7 +113,7 @@ async def test_sigterm_mid_batch_stops_between_messages_and_a_new_worker_sends_t
             await asyncio.sleep(0.5)
         await asyncio.sleep(2)  # nothing more should arrive
 
-        delivered = maildir_ids(maildir)
+        delivered = Counter(m.message_id for m in maildir.messages())
         entries = ledger.entries(cycle_id)
         assert {e.key for e in entries} == {f"{cycle_id}/notice@0/u{i}/unit_contact/u{i}@yaan.example" for i in
                                             range(1, N_UNITS + 1)}  # fmt: skip
