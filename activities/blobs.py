@@ -27,9 +27,14 @@ class FileBlobStore:
         return self.root / sha256[:2] / sha256
 
     def put(self, data: bytes, name: str, media_type: str = "application/octet-stream") -> BlobRef:
+        return self.put_new(data, name, media_type)[0]
+
+    def put_new(self, data: bytes, name: str, media_type: str = "application/octet-stream") -> tuple[BlobRef, bool]:
+        """Store the content; also say whether this call created it (False: it was there already)."""
         digest = hashlib.sha256(data).hexdigest()
         path = self._path(digest)
-        if not path.exists():
+        created = not path.exists()
+        if created:
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
             try:
@@ -39,7 +44,11 @@ class FileBlobStore:
             except BaseException:
                 Path(tmp).unlink(missing_ok=True)
                 raise
-        return BlobRef(sha256=digest, size=len(data), name=name, media_type=media_type)
+        return BlobRef(sha256=digest, size=len(data), name=name, media_type=media_type), created
+
+    def discard(self, ref: BlobRef) -> None:
+        """Remove a blob nothing refers to (the upload of a refused submission)."""
+        self._path(ref.sha256).unlink(missing_ok=True)
 
     def get(self, ref: BlobRef) -> bytes:
         try:

@@ -3,6 +3,7 @@
 import typer
 
 from console import (
+    backup_cmd,
     calendar_cmd,
     campaign_cmd,
     cycle_cmd,
@@ -34,6 +35,7 @@ app.add_typer(info_cmd.app, name="info")
 app.add_typer(mail_cmd.app, name="mail")
 app.add_typer(export_cmd.app, name="export")
 app.add_typer(user_cmd.user_app, name="user")
+backup_cmd.register(app)
 
 
 def main() -> None:

@@ -51,7 +51,7 @@ with workflow.unsafe.imports_passed_through():
         UnitView,
         Waive,
     )
-    from schemas.notify import DeliveryStatus, MailBatch, Notification, Template, UnitLine
+    from schemas.notify import DeliveryStatus, MailBacklog, MailBatch, Notification, Template, UnitLine
     from schemas.plan import ReportKind
     from schemas.rollup import ForwardRequest, ForwardResult, RollupRequest, RollupUnit
     from schemas.visibility import (
@@ -64,6 +64,7 @@ with workflow.unsafe.imports_passed_through():
         PERIOD,
         STAGE,
     )
+    from workflows.unsent_mail import UnsentMail
 
 ENGINE = "duban"
 SCHEDULED_START = SearchAttributeKey.for_datetime("TemporalScheduledStartTime")
@@ -100,6 +101,7 @@ class ReportingCycle:
     def __init__(self, input: CycleInput) -> None:
         self._wake = False
         self._published: dict[str, object] = {}
+        self._unsent = UnsentMail()
         if input.spec is not None:
             self._start(input.spec, input.state)
 
@@ -338,9 +340,12 @@ class ReportingCycle:
 
     def _queue(self, messages: list[Notification]) -> None:
         self.state.outbox.extend(messages)
+        self._unsent.owed(workflow.now())
         self._wake = True
 
     async def _send_outbox(self) -> None:
+        if self.state.outbox:  # e.g. carried over from the previous run
+            self._unsent.owed(workflow.now())
         while self.state.outbox:
             batch, rest = _first_batch(self.state.outbox)
             # Patched: older runs sent their whole outbox as one batch, and must replay so.
@@ -348,6 +353,7 @@ class ReportingCycle:
                 batch, rest = self.state.outbox, []
             self.state.outbox = rest
             now = workflow.now()
+            self._unsent.in_flight = len(batch)
             try:
                 result = await workflow.execute_activity_method(
                     MailActivity.send_batch,
@@ -360,6 +366,7 @@ class ReportingCycle:
                     summary=f"send {len(batch)} message(s)",
                 )
             except ActivityError as err:
+                self._unsent.in_flight = 0
                 # Mail that can no longer be useful is reported, not retried forever; the cycle goes on.
                 workflow.logger.warning(
                     "mail batch failed", extra={"cycle_id": self.spec.cycle_id, "error": str(err.cause)}
@@ -368,11 +375,13 @@ class ReportingCycle:
                     TimelineEntry(at=now, what="mail_failed", by=ENGINE, detail=f"{len(batch)} message(s): {err.cause}")
                 )
                 continue
+            self._unsent.in_flight = 0
             refused = [d for d in result.deliveries if d.status in (DeliveryStatus.REFUSED, DeliveryStatus.NO_ADDRESS)]
             for d in refused:
                 self.state.audit.append(
                     TimelineEntry(at=now, what=f"mail_{d.status.value}", by=ENGINE, detail=f"{d.key}: {d.detail}")
                 )
+        self._unsent.settled()
 
     # ---- state helpers ---------------------------------------------------------------------
 
@@ -433,6 +442,12 @@ class ReportingCycle:
     def get_status(self) -> CycleStatus:
         self._ready()
         return self._status()
+
+    @workflow.query
+    def get_mail_backlog(self) -> MailBacklog:
+        if not hasattr(self, "state"):  # still opening: nothing queued yet
+            return MailBacklog()
+        return self._unsent.backlog(len(self.state.outbox))
 
     @workflow.query
     def get_unit(self, query: UnitQuery) -> UnitView:

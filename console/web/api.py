@@ -95,9 +95,9 @@ async def submit(
 async def revoke_links(
     request: Request, user: ApiOperator, cycle_id: str, unit_id: str, body: links.LinkRevocation
 ) -> Any:
-    """Revoke the unit's links to this cycle made so far (portal, and feed while it shows the cycle); new links back."""
+    """Revoke every link of the unit made so far (its portal links in the office, its feed); new links back."""
     c = ctx(request)
-    return await links.revoke(await c.client(), c.tokens, cycle_id, unit_id, body.reason, user.name)
+    return await links.revoke(await c.client(), c.tokens, c.revocations, cycle_id, unit_id, body.reason, user.name)
 
 
 @router.post(

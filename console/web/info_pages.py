@@ -94,12 +94,7 @@ async def channel_page(request: Request, user: PageUser, channel_id: str, unit: 
     pending = sorted((i for i in found.items if i.state.value == "pending"), key=lambda i: i.no)
     # Each unit's current link, for operators only (leadership looks, it does not hand out access).
     unit_links = (
-        {
-            uid: c.tokens.portal_link(
-                channel_id, uid, not_before=found.activity[uid].links_valid_from if uid in found.activity else None
-            )
-            for uid in found.units
-        }
+        {uid: c.tokens.portal_link(channel_id, uid, not_before=await _since(request, channel_id, uid, found)) for uid in found.units}
         if user.may_act
         else {}
     )
@@ -127,7 +122,13 @@ async def revoke_links_form(
     c = ctx(request)
     try:
         found = await links.revoke(
-            await c.client(), c.tokens, channel_id, unit_id, links.LinkRevocation(reason=reason).reason, user.name
+            await c.client(),
+            c.tokens,
+            c.revocations,
+            channel_id,
+            unit_id,
+            links.LinkRevocation(reason=reason).reason,
+            user.name,
         )
     except (calls.Rejected, ValueError) as err:
         return redirect(channel_url(channel_id), f"操作未执行：{err}")
@@ -232,11 +233,17 @@ async def _unit_view(client: Client, grant: PortalGrant) -> ItemsView | None:
     return found if grant.unit_id in found.units else None
 
 
-def _revoked(grant: PortalGrant, found: ItemsView) -> str | None:
+async def _since(request: Request, channel_id: str, unit_id: str, found: ItemsView) -> dt.datetime | None:
+    """From when the unit's links count: the later of the channel's revocation and the office-wide one."""
+    activity = found.activity.get(unit_id)
+    in_channel = activity.links_valid_from if activity else None
+    return await links.valid_from(ctx(request).revocations, channel_id, unit_id, in_channel)
+
+
+async def _revoked(request: Request, grant: PortalGrant, found: ItemsView) -> str | None:
     """Why the link no longer opens, when the office revoked the unit's links after it was made."""
-    activity = found.activity.get(grant.unit_id)
     try:
-        check_not_revoked(grant, activity.links_valid_from if activity else None)
+        check_not_revoked(grant, await _since(request, grant.cycle_id, grant.unit_id, found))
     except TokenError as err:
         return f"链接已被办公室撤销（{err}）"
     return None
@@ -254,7 +261,7 @@ async def portal_page(
     found = await _unit_view(await c.client(), grant)
     if found is None:
         return c.render(request, "portal_error.html", status_code=404, reason="该信息报送渠道已不存在", user=None)
-    refused = _revoked(grant, found)
+    refused = await _revoked(request, grant, found)
     if refused is not None:
         return c.render(request, "portal_error.html", status_code=403, reason=refused, user=None)
     mine = info_calls.every_item(c.settings, found, grant.unit_id)
@@ -289,7 +296,7 @@ async def portal_submit(
     found = await _unit_view(await c.client(), grant) if grant else None
     if grant is None or found is None:
         return c.render(request, "portal_error.html", status_code=403, reason="链接无效或已过期", user=None)
-    refused = _revoked(grant, found)
+    refused = await _revoked(request, grant, found)
     if refused is not None:
         return c.render(request, "portal_error.html", status_code=403, reason=refused, user=None)
     try:
@@ -318,7 +325,7 @@ async def portal_file(request: Request, token: str, no: int, index: int) -> Resp
     c = ctx(request)
     grant = info_grant(request, token)
     found = await _unit_view(await c.client(), grant) if grant else None
-    if grant is None or found is None or _revoked(grant, found) is not None:
+    if grant is None or found is None or await _revoked(request, grant, found) is not None:
         return c.render(request, "portal_error.html", status_code=403, reason="链接无效、已过期或已撤销", user=None)
     return _file(request, found, no, index, unit_id=grant.unit_id)
 
