@@ -94,7 +94,10 @@ async def channel_page(request: Request, user: PageUser, channel_id: str, unit: 
     pending = sorted((i for i in found.items if i.state.value == "pending"), key=lambda i: i.no)
     # Each unit's current link, for operators only (leadership looks, it does not hand out access).
     unit_links = (
-        {uid: c.tokens.portal_link(channel_id, uid, not_before=await _since(request, channel_id, uid, found)) for uid in found.units}
+        {
+            uid: c.tokens.portal_link(channel_id, uid, not_before=await _since(request, channel_id, uid, found))
+            for uid in found.units
+        }
         if user.may_act
         else {}
     )
