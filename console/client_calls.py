@@ -187,7 +187,26 @@ async def query(client: Client, workflow_id: str, name: str, arg: BaseModel | No
 
 
 async def cycle_status(client: Client, cycle_id: str) -> CycleStatus:
-    return await query(client, cycle_id, "get_status", None, CycleStatus)
+    status = await query(client, cycle_id, "get_status", None, CycleStatus)
+    trouble = await task_trouble(client, cycle_id)
+    if trouble:
+        status.problems = [trouble, *status.problems]
+    return status
+
+
+async def task_trouble(client: Client, workflow_id: str) -> str | None:
+    """'workflow task failing …' when the server keeps retrying the workflow's task: the workflow is
+    stuck (no timer fires, no call is applied) while its last answered state still looks healthy."""
+    try:
+        desc = await client.get_workflow_handle(workflow_id).describe(rpc_timeout=QUERY_TIMEOUT)
+    except RPCError:
+        return None
+    pending = desc.raw_description.pending_workflow_task
+    reported = desc.search_attributes.get("TemporalReportedProblems") or []
+    if pending.attempt < 2 and not reported:
+        return None
+    detail = "; ".join(str(p) for p in reported)
+    return f"workflow task failing (attempt {pending.attempt}){': ' + detail if detail else ''}"
 
 
 async def unit_view(client: Client, cycle_id: str, unit_id: str) -> UnitView:

@@ -103,7 +103,28 @@ def unit_message(
 
 def late_line(spec: CycleSpec, unit_state: UnitState, days_late: int) -> UnitLine:
     unit = unit_by_id(spec, unit_state.unit_id)
-    return UnitLine(unit_id=unit.id, unit_name=unit.name, due=unit_state.due, status="overdue", days_late=days_late)
+    # A list line prints the date only: without the rule's wording a 1,000-line list stays ~150 KB.
+    due = unit_state.due.model_copy(update={"rule": "", "rule_zh": ""})
+    return UnitLine(unit_id=unit.id, unit_name=unit.name, due=due, status="overdue", days_late=days_late)
+
+
+def share_lists(messages: list[Notification]) -> tuple[list[Notification], dict[str, MessageContext]]:
+    """Messages that carry a list of units and share one context: the context once, the messages by name.
+
+    A bulletin to every unit of a 1,000-unit office is then one 1,000-line list and 1,000 short
+    notifications, not 1,000 copies of the list (which once grew a cycle's history past 50 MB).
+    """
+    shared: dict[str, MessageContext] = {}
+    names: dict[int, str] = {}
+    out: list[Notification] = []
+    for n in messages:
+        if not (n.context.late_units or n.context.missing_units):
+            out.append(n)
+            continue
+        name = names.setdefault(id(n.context), f"list:{n.key}")
+        shared.setdefault(name, n.context)
+        out.append(n.model_copy(update={"context": MessageContext(), "shared": name}))
+    return out, shared
 
 
 def escalation_messages(
