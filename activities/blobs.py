@@ -16,7 +16,7 @@ import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 
 from schemas.blobs import BlobRef
 
@@ -52,7 +52,7 @@ class FileBlobStore:
             return False
         return _file_sha256(path) == sha256
 
-    def _write(self, path: Path, fill: Callable[[BinaryIO], None]) -> None:
+    def _write(self, path: Path, fill: Callable[[IO[bytes]], object]) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
         try:
@@ -80,7 +80,7 @@ class FileBlobStore:
         path = self._path(digest)
         if not self._intact(path, digest, size):
 
-            def copy(fh: BinaryIO) -> None:
+            def copy(fh: IO[bytes]) -> None:
                 with source.open("rb") as src:
                     shutil.copyfileobj(src, fh, _CHUNK)
 
@@ -102,7 +102,7 @@ class FileBlobStore:
             raise BlobNotFoundError(f"{ref.sha256}: content does not match its hash")
         return data
 
-    def copy_to(self, ref: BlobRef, out: BinaryIO) -> None:
+    def copy_to(self, ref: BlobRef, out: IO[bytes]) -> None:
         """Stream a blob into `out`, checking its hash; BlobNotFoundError when missing or corrupt."""
         digest = hashlib.sha256()
         try:

@@ -15,7 +15,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from activities import documents
 from activities.blobs import BlobNotFoundError, FileBlobStore
 from schemas.blobs import BlobRef
-from schemas.cycle import Receipt, SubmitReport, UnitPhase
+from schemas.cycle import Receipt, SubmitReport
 from schemas.rollup import ForwardRequest, ForwardResult, RollupPackage, RollupRequest
 from workers.searchattrs import PERIOD
 

@@ -346,7 +346,7 @@ class ReportingCycle:
             package=package,
         )
         try:
-            result = await workflow.execute_activity(
+            result: ForwardResult = await workflow.execute_activity(
                 "forward_upward",
                 request,
                 result_type=ForwardResult,
@@ -435,7 +435,7 @@ class ReportingCycle:
         """One mail activity; its failure and every refused delivery go into the audit trail (None: failed)."""
         shared = {n.shared: self.state.shared[n.shared] for n in batch if n.shared}
         try:
-            result = await workflow.execute_activity(
+            result: BatchResult = await workflow.execute_activity(
                 "send_batch",
                 MailBatch(
                     scope=self.spec.cycle_id,
