@@ -150,6 +150,7 @@ class CycleState(Model):
     outbox: list[Notification] = Field(default_factory=list)
     shared: dict[str, MessageContext] = Field(default_factory=dict, description="list contexts the outbox names")
     forwarded_at: UtcDateTime | None = None
+    forward_tried_at: UtcDateTime | None = None
     rollup: BlobRef | None = None
     forward_requested: bool = False
     close_reason: str = ""

@@ -280,11 +280,15 @@ class ReportingCycle:
     # ---- roll-up ---------------------------------------------------------------------------
 
     def _supplement_due(self) -> bool:
-        """After forwarding, late reports that complete the picture go up as a supplement."""
-        forwarded = self.state.forwarded_at
-        if forwarded is None or not all(timeline.settled(u) for u in self.state.units.values()):
+        """After forwarding, late reports go up as a supplement: each as it arrives (patched; before,
+        only once every unit had settled, so one unit that never reported held back all the others)."""
+        if self.state.forwarded_at is None:
             return False
-        return any(s.submitted_at > forwarded for u in self.state.units.values() for s in u.submissions)
+        # A failed attempt counts too: the next late report tries again, not every turn of the loop.
+        forwarded = max(self.state.forwarded_at, self.state.forward_tried_at or self.state.forwarded_at)
+        if not any(s.submitted_at > forwarded for u in self.state.units.values() for s in u.submissions):
+            return False
+        return all(timeline.settled(u) for u in self.state.units.values()) or workflow.patched("supplement-each")
 
     def _finished(self) -> bool:
         return self.state.forwarded_at is not None and all(timeline.settled(u) for u in self.state.units.values())
@@ -297,6 +301,7 @@ class ReportingCycle:
         confirmed = workflow.patched("rollup-confirmed")
         if confirmed:
             self.state.problems = []  # the board shows what this roll-up met
+            self.state.forward_tried_at = now
         try:
             package = await workflow.execute_activity(
                 "compile_rollup",
