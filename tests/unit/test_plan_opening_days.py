@@ -22,7 +22,7 @@ def _with_monthly(opens: str, period: str = "monthly") -> dict:  # type: ignore[
 class TestOpeningDay:
     @pytest.mark.parametrize("opens", ["01-29", "01-30", "01-31"])
     def test_a_monthly_obligation_opening_on_day_29_to_31_is_refused(self, opens: str) -> None:
-        """February has no 29th every year, April no 31st: the Schedule would skip those months, so the check refuses."""
+        """February has no 29th every year, April no 31st: a Schedule would skip those months; refused."""
         plan, problems = check_plan(_with_monthly(opens), load_calendar([2026, 2027]), 2026)
         assert plan is None
         assert [p.path for p in problems] == ["obligations[3].opens"]
