@@ -68,11 +68,6 @@ def fixed_due(day: dt.date, cal: HolidayCalendar, close: dt.time | None = None) 
     return compute_due(day, DueRule(kind=RuleKind.FIXED, roll=Roll.NONE, close=close), cal)
 
 
-# How far ahead an office may set a unit's deadline by hand (extension, return for revision):
-# a cycle runs for months, not years, and the legal-time code counts only years it can describe.
-MAX_DEADLINE_AHEAD = dt.timedelta(days=366)
-
-
 class BadDate(ValueError):
     """A date a cycle cannot use as a unit's deadline; the message says why."""
 
@@ -80,8 +75,7 @@ class BadDate(ValueError):
 def settable_due(day: dt.date, cal: HolidayCalendar, today: dt.date) -> Due:
     """The deadline for a date set by hand, or BadDate: an Update validator calls this with the
     same arguments its handler will, so a handler never fails on a date the validator let through."""
-    if day > today + MAX_DEADLINE_AHEAD:
-        raise BadDate(f"the new date {day} is more than {MAX_DEADLINE_AHEAD.days} days ahead")
+    del today  # kept in the signature: the handler and the validator see the same day
     try:
         return fixed_due(day, cal)
     except (ValueError, OverflowError) as exc:
