@@ -8,7 +8,7 @@ anything read at run time.
 import datetime as dt
 from enum import StrEnum
 
-from pydantic import Field
+from pydantic import Field, PrivateAttr
 
 from schemas.base import Model, UtcDateTime
 from schemas.blobs import BlobRef
@@ -53,6 +53,15 @@ class CycleTemplate(Model):
     units: list[CycleUnit] = Field(min_length=1)
     tz: str = "Asia/Shanghai"
     locale: str = "zh-CN"
+    # Built on first use, never serialised: a 1,000-unit cycle looks units up by id thousands of
+    # times in one workflow activation, and a scan per lookup made that quadratic (issue 17).
+    _units_by_id: dict[str, CycleUnit] | None = PrivateAttr(default=None)
+
+    def unit(self, unit_id: str) -> CycleUnit:
+        """The plan's unit `unit_id` (KeyError when the cycle has none)."""
+        if self._units_by_id is None:
+            self._units_by_id = {u.id: u for u in self.units}
+        return self._units_by_id[unit_id]
 
 
 class CycleSpec(CycleTemplate):

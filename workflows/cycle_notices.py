@@ -19,7 +19,7 @@ def _address(person: Person) -> str:
 
 
 def unit_by_id(spec: CycleSpec, unit_id: str) -> CycleUnit:
-    return next(u for u in spec.units if u.id == unit_id)
+    return spec.unit(unit_id)
 
 
 def base_context(spec: CycleSpec) -> MessageContext:

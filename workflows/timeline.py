@@ -206,7 +206,17 @@ def pending_items(spec: CycleSpec, state: CycleState) -> list[AgendaItem]:
         if settled(unit):
             continue
         done = set(unit.fired)
-        items.extend(i for i in unit_agenda(spec, unit, shared) if fired_key(i.step, unit.due_version) not in done)
+        since = unit.due_set_at or spec.opened_at
+        key = (unit.due.at, since)
+        if key not in shared:
+            shared[key] = deadline_ladder(spec, unit.due, since)
+        # Fired rungs are dropped before the unit's copies are made: this runs twice per turn of
+        # the cycle's loop over every unit (issue 17: 1,000 units must fit one workflow activation).
+        items.extend(
+            AgendaItem(i.at, i.kind, i.step, unit.unit_id, i.index, i.rule, i.rule_zh)
+            for i in shared[key]
+            if fired_key(i.step, unit.due_version) not in done
+        )
     if state.stage is not CycleStage.CLOSED:
         done = set(state.fired)
         for item in cycle_level_agenda(spec, state):
