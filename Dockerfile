@@ -22,10 +22,7 @@ WORKDIR /src
 COPY . .
 
 # A plain (non-editable) install, so the runtime stage needs nothing from /src.
-# duban looks for holiday overrides in a `calendars/` folder beside its packages
-# (workflows.legaltime.data.default_calendars_dir); point that at /app/calendars.
 RUN /opt/duban/bin/pip install . \
-    && ln -s /app/calendars "$(/opt/duban/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/calendars" \
     && /opt/duban/bin/duban --help > /dev/null
 
 # ---- runtime: the venv, the holiday overrides and an unprivileged user, nothing else ----
@@ -46,6 +43,7 @@ ENV PATH=/opt/duban/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     DUBAN_ENVIRONMENT=production \
     DUBAN_DATA_DIR=/var/lib/duban \
+    DUBAN_CALENDARS_DIR=/app/calendars \
     DUBAN_CONSOLE_HOST=0.0.0.0 \
     DUBAN_CONSOLE_PORT=8000 \
     DUBAN_HEALTH_HOST=0.0.0.0 \

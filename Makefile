@@ -1,7 +1,7 @@
 # duban: two commands do all the set-up on a fresh clone (see README.md).
 #   make up     create .venv if needed, install, start the embedded stack (Ctrl-C stops it)
 #   make test   create .venv if needed, install, run the whole test suite
-#   make lint   ruff and mypy
+#   make lint   ruff, mypy and import-linter (the layers' import directions, docs/architecture.md)
 #   make reset  delete var/ (Temporal's database, the Maildir, blobs, logs)
 
 PYTHON ?= python3
@@ -9,7 +9,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 # Touched after a successful install; pyproject.toml newer than it means "install again".
 STAMP  := $(VENV)/.installed
-PACKAGES := workflows activities workers schemas console
+PACKAGES := domain workflows activities workers schemas console
 
 .PHONY: up test lint reset venv
 
@@ -35,6 +35,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy $(PACKAGES)
+	$(BIN)/lint-imports
 
 # Only the default data directory; a custom DUBAN_DATA_DIR is yours to delete.
 reset:

@@ -32,11 +32,11 @@ from docx.oxml.ns import qn
 from docx.shared import Mm, Pt, RGBColor
 from docx.text.paragraph import Paragraph
 
+from domain.legaltime.wording import zh_date, zh_moment
 from schemas.cycle import UnitPhase
 from schemas.documents import BulletinRequest
 from schemas.notify import MessageContext, UnitLine
 from schemas.rollup import RollupRequest, RollupUnit
-from workflows.legaltime.wording import zh_date, zh_moment
 
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 

@@ -22,7 +22,7 @@ permanent problem for one recipient (5xx on RCPT or DATA, unknown webhook) is a
 REFUSED delivery while the others still go out. Past `useful_until` the batch
 fails with the non-retryable `MailExpired`.
 
-Calling it from a workflow: `execute_activity("send_batch", batch, result_type=BatchResult,
+Calling it from a workflow: `execute_activity_method(MailActivity.send_batch, batch,
 start_to_close_timeout=<a few minutes>, schedule_to_close_timeout=<useful_until - now>,
 retry_policy=RetryPolicy(initial_interval=~30 s, backoff_coefficient=2, maximum_interval=~30 min))`;
 the schedule-to-close bound and the `useful_until` check together stop the backoff once the mail
@@ -51,10 +51,11 @@ from activities.blobs import BlobNotFoundError, FileBlobStore
 from activities.invites import deadline_invite
 from activities.mail_render import MailRenderer, Rendered, locale_of, topic
 from activities.mime import Attachment, Envelope, Invite, build_message, message_id
+from activities.portal_tokens import PortalTokens
 from activities.sent_ledger import SentLedger
-from console.tokens import PortalTokens
+from schemas.activities import MailActivity
 from schemas.notify import BatchResult, Delivery, DeliveryStatus, MailBatch, Notification, Template
-from workers.settings import SmtpSettings
+from schemas.smtp import SmtpSettings
 
 EMAIL = "email"
 DOCX = documents.DOCX_TYPE
@@ -114,7 +115,7 @@ class _ConnectionLost(Exception):
     """The SMTP session is gone mid-batch; stop and let the activity be retried."""
 
 
-class MailActivities:
+class MailActivities(MailActivity):
     """Holds the injected mailer settings, ledger, blob store and link signer; one method per activity."""
 
     def __init__(

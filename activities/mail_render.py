@@ -21,7 +21,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from jinja2 import Template as JinjaTemplate
 from markupsafe import Markup, escape
 
-from console.tokens import PortalTokens
+from activities.portal_tokens import PortalTokens
 from schemas.calendar import Due
 from schemas.notify import MessageContext, Notification, Template
 

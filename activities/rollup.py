@@ -14,10 +14,11 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from activities import documents
 from activities.blobs import BlobNotFoundError, FileBlobStore
+from schemas.activities import RollupActivity
 from schemas.blobs import BlobRef
 from schemas.cycle import Receipt, SubmitReport
 from schemas.rollup import ForwardRequest, ForwardResult, RollupPackage, RollupRequest
-from workers.searchattrs import PERIOD
+from schemas.visibility import PERIOD
 
 # A zip built the same way twice must hash the same, so a retried activity lands on the same blob.
 _FIXED_ZIP_TIME = (2000, 1, 1, 0, 0, 0)
@@ -27,7 +28,7 @@ def _safe(name: str) -> str:
     return "".join(c if c not in '/\\:*?"<>|' else "_" for c in name)[:120] or "file"
 
 
-class RollupActivities:
+class RollupActivities(RollupActivity):
     def __init__(self, blobs: FileBlobStore, client: Client | None) -> None:
         self.blobs = blobs
         self.client = client
@@ -130,6 +131,7 @@ class RollupActivities:
         )
         handle = self.client.get_workflow_handle(parent_id)
         try:
+            # By name: activities may not import workflows (docs/architecture.md); it is ReportingCycle.submit_report.
             receipt = await handle.execute_update("submit_report", call, result_type=Receipt)
         except WorkflowUpdateFailedError as err:
             raise ApplicationError(

@@ -21,7 +21,7 @@ from bench.naive import NAIVE_WORKFLOW, NaiveInput
 from bench.stack import Stack
 from bench.worker import NAIVE_QUEUE_SUFFIX
 from schemas.cycle import SubmitReport
-from workers.searchattrs import CAMPAIGN
+from schemas.visibility import CAMPAIGN
 
 LEAD_S = 8.0  # from the start to the first rung
 

@@ -24,11 +24,11 @@ from bench.naive import NAIVE_WORKFLOW, NaiveInput
 from bench.stack import Arrival, ArrivalLog, Stack
 from bench.worker import NAIVE_QUEUE_SUFFIX
 from console import client_calls as calls
+from domain import cycle_notices as notices
+from domain import timeline
 from schemas.cycle import CycleInput, CycleStatus, SubmitReport, UnitState
 from schemas.notify import Notification, Template
-from workers.searchattrs import CAMPAIGN, OFFICE, STAGE
-from workflows import cycle_notices as notices
-from workflows import timeline
+from schemas.visibility import CAMPAIGN, OFFICE, STAGE
 
 REMINDER_TEMPLATES = frozenset({"reminder", "due_today"})
 PER_CYCLE_CALLERS = 8  # under the server's 10 in-flight Updates per workflow
@@ -375,7 +375,7 @@ async def _last_failure(handle: WorkflowHandle[Any, Any]) -> str:
 
 async def fanout_maildir(stack: Stack, units: int, tag: str, within: float) -> dict[str, Any]:
     """Fan-out once more with the dev stack's Maildir sink (every message written to disk)."""
-    from workers.ports import free_port
+    from workers.dev.ports import free_port
 
     assert stack.client is not None
     port = free_port()

@@ -17,7 +17,7 @@ import aiosmtplib
 from activities.invites import deadline_invite
 from activities.mail_render import MailRenderer, topic
 from activities.mime import Envelope, Invite, build_message
-from console.tokens import PortalTokens
+from activities.portal_tokens import PortalTokens
 from schemas.notify import Notification
 from workers.settings import Settings
 

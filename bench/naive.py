@@ -15,12 +15,12 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
+    from domain import cycle_notices as notices
+    from domain import timeline
+    from domain.timeline import ItemKind
     from schemas.base import Model, UtcDateTime
     from schemas.cycle import CycleSpec, Receipt, SubmitReport, UnitState
     from schemas.notify import BatchResult, Notification, Template
-    from workflows import cycle_notices as notices
-    from workflows import timeline
-    from workflows.timeline import ItemKind
 
 NAIVE_WORKFLOW = "NaiveUnitReminder"
 NAIVE_ACTIVITY = "naive_send_mail"

@@ -8,6 +8,9 @@ minutes of real time on a real server.
 import datetime as dt
 from dataclasses import dataclass, field
 
+from activities.holidays import load_calendar
+from domain import cycle_spec, timeline
+from domain.timeline import ItemKind
 from schemas.calendar import DueRule, HolidayCalendar, LadderStep, RuleKind, StepUnit
 from schemas.cycle import CycleInput, CycleSpec
 from schemas.people import Contact, Person
@@ -24,9 +27,6 @@ from schemas.plan import (
     UnitKind,
     UpperOffice,
 )
-from workflows import cycle_spec, timeline
-from workflows.legaltime.data import load_calendar
-from workflows.timeline import ItemKind
 
 OBLIGATION_ID = "summary"
 PERIOD = "2026-B"

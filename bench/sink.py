@@ -19,7 +19,7 @@ from typing import Any, TextIO
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from workers.smtp_sink import MaildirHandler
+from workers.dev.smtp_sink import MaildirHandler
 
 _HEADER = re.compile(rb"^(Message-ID|X-Duban-Scope|X-Duban-Template): *(.*?)\r?$", re.MULTILINE | re.IGNORECASE)
 

@@ -26,10 +26,10 @@ from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.client import Client
 
 from bench import procinfo
-from workers.binaries import bundled_binary
+from schemas.visibility import SEARCH_ATTRIBUTES, VALUE_LIMIT
 from workers.codec import generate_key_line
-from workers.ports import free_port
-from workers.searchattrs import SEARCH_ATTRIBUTES, VALUE_LIMIT
+from workers.dev.binaries import bundled_binary
+from workers.dev.ports import free_port
 from workers.settings import Settings, SmtpSettings, TemporalSettings
 from workers.temporal import connect
 
@@ -45,7 +45,7 @@ class Tuning:
     max_concurrent_activities: int = 50
 
 
-# The server's limit on one search attribute value: duban's (workers/searchattrs.py), so that cycles of
+# The server's limit on one search attribute value: duban's (schemas/visibility.py), so that cycles of
 # 1,000 units can be measured; `--sa-value-limit 2048` restores Temporal's default (bench/README.md).
 SA_VALUE_LIMIT = VALUE_LIMIT
 

@@ -14,10 +14,10 @@ from temporalio.worker import Worker
 
 from activities.blobs import FileBlobStore
 from activities.mail import MailActivities
+from activities.portal_tokens import PortalTokens
 from activities.sent_ledger import SentLedger
 from bench.naive import NaiveUnitReminder
 from bench.naive_mail import NaiveMailActivities
-from console.tokens import PortalTokens
 from workers.logging import configure_logging
 from workers.settings import Settings, load_settings
 from workers.temporal import connect

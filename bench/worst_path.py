@@ -21,26 +21,28 @@ import asyncio
 import contextlib
 import datetime as dt
 import json
-import socket
 import sys
 import tempfile
 import time
 import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
+from pydantic import BaseModel
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
+from temporalio.workflow import UpdateMethodMultiParam
 
+from activities.holidays import load_calendar
 from console import client_calls
+from domain import cycle_spec
 from schemas.calendar import DueRule, LadderStep, RuleKind, StepUnit
 from schemas.cycle import (
-    ActionResult,
     CycleInput,
     DecideExtension,
     OfficeAction,
-    Receipt,
     RequestExtension,
     ReturnForRevision,
     SubmitReport,
@@ -57,17 +59,20 @@ from schemas.plan import (
     Recipient,
     Unit,
 )
-from workers.binaries import bundled_binary
-from workers.searchattrs import SEARCH_ATTRIBUTES, server_limit_args
+from schemas.visibility import SEARCH_ATTRIBUTES
+from workers.dev.binaries import bundled_binary
+from workers.dev.ports import free_port
+from workers.dev.smtp_sink import SmtpSink
+from workers.dev.stack import server_limit_args
 from workers.settings import Settings, SmtpSettings, TemporalSettings
-from workers.smtp_sink import SmtpSink
 from workers.temporal import data_converter
 from workers.worker import build_worker
-from workflows import cycle_spec
-from workflows.legaltime.data import load_calendar
+from workflows.reporting_cycle import ReportingCycle
 
 HISTORY_WARN = 10 * 1024 * 1024
 PAYLOAD_WARN = 512 * 1024
+P = TypeVar("P", bound=BaseModel)
+R = TypeVar("R", bound=BaseModel)
 
 
 @dataclass
@@ -79,6 +84,7 @@ class Outcome:
     history_events: list[int]
     largest_event_bytes: int
     seconds: float
+    mails: int = 0  # messages the SMTP sink received (set by `main`, which runs the sink)
 
     @property
     def holds(self) -> bool:
@@ -136,15 +142,17 @@ def worst_plan(n_units: int) -> CampaignPlan:
     )
 
 
-async def _calls(client: Client, cycle_id: str, calls: list[tuple[str, object]], concurrency: int = 8) -> None:
+async def _calls(
+    client: Client, cycle_id: str, method: UpdateMethodMultiParam[[Any, P], R], args: list[P], concurrency: int = 8
+) -> None:
+    """One Update per argument, a few at a time (the server's in-flight limit is 10 per workflow)."""
     gate = asyncio.Semaphore(concurrency)
 
-    async def one(name: str, arg: object) -> None:
-        answer = Receipt if name in ("submit_report", "request_extension") else ActionResult
+    async def one(arg: P) -> None:
         async with gate:
-            await client_calls.update(client, cycle_id, name, arg, answer)  # type: ignore[arg-type]
+            await client_calls.update(client, cycle_id, method, arg)
 
-    await asyncio.gather(*(one(n, a) for n, a in calls))
+    await asyncio.gather(*(one(a) for a in args))
 
 
 async def _histories(client: Client, workflow_id: str, first_run: str) -> tuple[list[int], list[int], int]:
@@ -183,10 +191,14 @@ async def run_worst_path(client: Client, settings: Settings, n_units: int) -> Ou
         await _calls(
             client,
             cycle_id,
-            [("request_extension", RequestExtension(unit_id=u, reason="材料待盖章", wanted=later)) for u in tenth],
+            ReportingCycle.request_extension,
+            [RequestExtension(unit_id=u, reason="材料待盖章", wanted=later) for u in tenth],
         )
         await _calls(
-            client, cycle_id, [("decide_extension", DecideExtension(unit_id=u, approve=True, by="op")) for u in tenth]
+            client,
+            cycle_id,
+            ReportingCycle.decide_extension,
+            [DecideExtension(unit_id=u, approve=True, by="op") for u in tenth],
         )
         # Past the deadline and the three escalation rungs at one instant (due + 1 min).
         await asyncio.sleep(
@@ -196,23 +208,25 @@ async def run_worst_path(client: Client, settings: Settings, n_units: int) -> Ou
             await _calls(
                 client,
                 cycle_id,
-                [("submit_report", SubmitReport(unit_id=u, title=f"工作总结（第{version}稿）")) for u in unit_ids],
+                ReportingCycle.submit_report,
+                [SubmitReport(unit_id=u, title=f"工作总结（第{version}稿）") for u in unit_ids],
             )
         await _calls(
             client,
             cycle_id,
-            [
-                ("return_for_revision", ReturnForRevision(unit_id=u, reason="数据有误", new_due=later, by="op"))
-                for u in tenth
-            ],
+            ReportingCycle.return_for_revision,
+            [ReturnForRevision(unit_id=u, reason="数据有误", new_due=later, by="op") for u in tenth],
         )
         await _calls(
-            client, cycle_id, [("submit_report", SubmitReport(unit_id=u, title="工作总结（修改稿）")) for u in tenth]
+            client,
+            cycle_id,
+            ReportingCycle.submit_report,
+            [SubmitReport(unit_id=u, title="工作总结（修改稿）") for u in tenth],
         )
         await asyncio.sleep(5)  # the supplement goes up
         # Every unit has settled by now, so the cycle may have closed itself; otherwise the office closes it.
         with contextlib.suppress(client_calls.Rejected):
-            await _calls(client, cycle_id, [("close", OfficeAction(reason="worst path done", by="op"))])
+            await _calls(client, cycle_id, ReportingCycle.close, [OfficeAction(reason="worst path done", by="op")])
         final = client.get_workflow_handle(cycle_id)
         with contextlib.suppress(Exception):  # the status below says how it ended
             await asyncio.wait_for(final.result(), timeout=600)
@@ -230,10 +244,7 @@ async def main(argv: list[str] | None = None) -> int:
     )
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = int(probe.getsockname()[1])
-        sink = SmtpSink("127.0.0.1", port, Path(tmp) / "mail")
+        sink = SmtpSink("127.0.0.1", free_port(), Path(tmp) / "mail")
         sink.start()
         extra = server_limit_args()
         if args.can_after_events:
@@ -260,6 +271,7 @@ async def main(argv: list[str] | None = None) -> int:
         finally:
             await env.shutdown()
             sink.stop()
+        outcome.mails = sum(1 for _ in (sink.maildir / "new").iterdir())
     print(json.dumps({**asdict(outcome), "holds": outcome.holds}, ensure_ascii=False))
     return 0 if outcome.holds else 1
 

@@ -22,12 +22,9 @@ from collections import defaultdict, deque
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
 
-import typer
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from console.output import bad_input, emit_json
 from workers.settings import Settings
 
 SESSION_COOKIE = "duban_session"
@@ -174,41 +171,6 @@ def csrf_ok(cookie: str | None, sent: str | None) -> bool:
 
 
 _DUMMY_HASH = hash_password("not a password")
-
-
-# ---- `duban user hash-password` --------------------------------------------------------------
-
-user_app = typer.Typer(
-    help="Console accounts: make password hashes for DUBAN_OPERATORS / DUBAN_LEADERS.", no_args_is_help=True
-)
-
-
-@user_app.command("hash-password")
-def hash_password_cmd(
-    stdin: Annotated[bool, typer.Option("--stdin", help="Read the password from standard input.")] = False,
-    json_out: Annotated[bool, typer.Option("--json", help="Machine output: one JSON document.")] = False,
-) -> None:
-    """Print a password hash to put into the settings.
-
-    Examples:
-
-        duban user hash-password
-
-        echo -n 's3cret' | duban user hash-password --stdin
-
-    then e.g. DUBAN_OPERATORS='{"zhang": "scrypt$..."}' (or [operators] in the TOML file).
-    """
-    if stdin:
-        password = typer.get_text_stream("stdin").read().rstrip("\n")
-    else:
-        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-    if len(password) < 8:
-        bad_input("the password must have at least 8 characters")
-    hashed = hash_password(password)
-    if json_out:
-        emit_json({"hash": hashed})
-    else:
-        typer.echo(hashed)
 
 
 def admin_password_path(settings: Settings) -> Path:

@@ -8,11 +8,13 @@ from zoneinfo import ZoneInfo
 
 import typer
 
+from activities.holidays import load_calendar, missing_year_warning
 from console.output import bad_input, emit_json
+from domain.legaltime.days import WEEKDAYS, day_info
+from domain.legaltime.holidays import check_tz
+from domain.legaltime.periods import compute_due
 from schemas.calendar import DEFAULT_TZ, DueRule, HolidayCalendar, Roll, RuleKind
-from workflows.legaltime.data import check_tz, load_calendar, missing_year_warning
-from workflows.legaltime.days import WEEKDAYS, day_info
-from workflows.legaltime.periods import compute_due
+from workers.settings import load_settings
 
 app = typer.Typer(help="Working days, holidays and due moments as Chinese law counts them.", no_args_is_help=True)
 
@@ -58,7 +60,7 @@ def _parse_close(text: str | None) -> time | None:
 
 def _load(years: range, tz: str, calendars: Path | None) -> HolidayCalendar:
     try:
-        return load_calendar(years, tz, calendars)
+        return load_calendar(years, tz, calendars or load_settings().calendars_dir)
     except ValueError as exc:
         bad_input(str(exc))
 
@@ -164,7 +166,7 @@ def check(
     zone = _zone(tz)
     d = _parse_date(today) if today else datetime.now(zone).date()
     try:
-        warning = missing_year_warning(d, calendars)
+        warning = missing_year_warning(d, calendars or load_settings().calendars_dir)
     except ValueError as exc:
         bad_input(str(exc))
     if as_json:

@@ -26,16 +26,16 @@ from temporalio.client import (
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from activities.campaigns import CampaignStore
+from activities.holidays import load_calendar
 from console import client_calls as calls
+from console.campaign_store import CampaignStore
 from console.output import console, emit_json, failure
-from console.plan_cmd import load_checked
+from console.plan_files import load_checked
+from domain import cycle_spec, timeline
 from schemas.cycle import CycleInput, cycle_workflow_id
 from schemas.plan import CampaignPlan, Obligation, Period
-from workers.searchattrs import CAMPAIGN, OFFICE
+from schemas.visibility import CAMPAIGN, OFFICE
 from workers.settings import Settings, load_settings
-from workflows import cycle_spec, timeline
-from workflows.legaltime.data import load_calendar
 
 app = typer.Typer(help="Campaigns: start one from its plan.", no_args_is_help=True)
 
@@ -58,7 +58,9 @@ def schedule_spec(ob: Obligation, tz: str) -> ScheduleSpec:
     return ScheduleSpec(calendars=[calendar], time_zone_name=tz)
 
 
-def _current_cycle(plan: CampaignPlan, ob: Obligation, now: dt.datetime) -> tuple[str, int, dt.datetime] | None:
+def _current_cycle(
+    plan: CampaignPlan, ob: Obligation, now: dt.datetime, calendars: Path | None
+) -> tuple[str, int, dt.datetime] | None:
     """The period of `ob` open right now (opened and not yet past its unit deadline), if any."""
     if ob.period is Period.ONCE:
         period, year = cycle_spec.period_of(ob, now, plan.timezone)
@@ -67,7 +69,7 @@ def _current_cycle(plan: CampaignPlan, ob: Obligation, now: dt.datetime) -> tupl
         for period, opened in cycle_spec.openings(ob, year, plan.timezone):
             if opened > now:
                 continue
-            calendar = load_calendar(cycle_spec.calendar_years(year), plan.timezone)
+            calendar = load_calendar(cycle_spec.calendar_years(year), plan.timezone, calendars)
             probe = cycle_spec.build_spec(cycle_spec.template_for(plan, ob), period, year, opened, calendar, "probe")
             if timeline.unit_due(probe).at > now:
                 return period, year, opened
@@ -82,11 +84,11 @@ async def start_campaign(client: Client, settings: Settings, plan: CampaignPlan,
     schedules: list[str] = []
     for ob in plan.obligations:
         template = cycle_spec.template_for(plan, ob)
-        current = _current_cycle(plan, ob, now)
+        current = _current_cycle(plan, ob, now, settings.calendars_dir)
         if current is not None:
             period, year, opened = current
             cycle_id = cycle_workflow_id(plan.id, plan.office.id, ob.id, period)
-            calendar = load_calendar(cycle_spec.calendar_years(year), plan.timezone)
+            calendar = load_calendar(cycle_spec.calendar_years(year), plan.timezone, settings.calendars_dir)
             spec = cycle_spec.build_spec(template, period, year, opened, calendar, cycle_id)
             try:
                 await client.start_workflow(

@@ -2,9 +2,18 @@
 
 import typer
 
-from console import calendar_cmd, campaign_cmd, cycle_cmd, lead_cmd, link_cmd, mail_cmd, plan_cmd, process_cmd
-from console import export as export_cmd
-from console.auth import user_app
+from console import (
+    calendar_cmd,
+    campaign_cmd,
+    cycle_cmd,
+    export_cmd,
+    lead_cmd,
+    link_cmd,
+    mail_cmd,
+    plan_cmd,
+    process_cmd,
+    user_cmd,
+)
 from console.client_calls import exit_without_teardown
 
 app = typer.Typer(
@@ -22,7 +31,7 @@ app.add_typer(link_cmd.app, name="link")
 app.add_typer(lead_cmd.app, name="lead")
 app.add_typer(mail_cmd.app, name="mail")
 app.add_typer(export_cmd.app, name="export")
-app.add_typer(user_app, name="user")
+app.add_typer(user_cmd.user_app, name="user")
 
 
 def main() -> None:

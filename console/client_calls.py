@@ -17,10 +17,10 @@ import random
 import re
 import sys
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import PurePath
+from pathlib import Path, PurePath
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -37,16 +37,20 @@ from temporalio.client import (
 )
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
+from temporalio.workflow import UpdateMethodMultiParam
 
 from activities.blobs import FileBlobStore
+from activities.holidays import load_calendar
 from schemas.blobs import BlobRef
-from schemas.cycle import MAX_ATTACHMENTS, CycleStatus, UnitQuery, UnitView
-from workers.searchattrs import CAMPAIGN, OFFICE, PERIOD, STAGE
+from schemas.cycle import MAX_ATTACHMENTS, ActionResult, CycleStatus, NewCalendar, UnitQuery, UnitView
+from schemas.visibility import CAMPAIGN, OFFICE, PERIOD, STAGE
 from workers.settings import Settings
+from workflows.reporting_cycle import ReportingCycle
 
 CYCLE_TYPE = "ReportingCycle"
 LEAD_TYPE = "LeadReferral"
 R = TypeVar("R", bound=BaseModel)
+P = TypeVar("P", bound=BaseModel)  # a workflow call's one model in
 
 # Backoff for RESOURCE_EXHAUSTED and UNAVAILABLE: 0.1 s doubling to 2 s, about 30 s in all before giving up.
 _FIRST_DELAY = 0.1
@@ -175,14 +179,11 @@ def _not_found(err: RPCError, what: str) -> NotFound | None:
     return None
 
 
-async def query(client: Client, workflow_id: str, name: str, arg: BaseModel | None, result_type: type[R]) -> R:
+async def query(client: Client, workflow_id: str, method: Callable[[Any, P], R], arg: P) -> R:
+    """Ask a workflow by its query method (typed: mypy checks the argument and the answer)."""
     handle = client.get_workflow_handle(workflow_id)
     try:
-        if arg is None:
-            answer: R = await handle.query(name, result_type=result_type, rpc_timeout=QUERY_TIMEOUT)
-        else:
-            answer = await handle.query(name, arg, result_type=result_type, rpc_timeout=QUERY_TIMEOUT)
-        return answer
+        return await handle.query(method, arg, rpc_timeout=QUERY_TIMEOUT)
     except (WorkflowQueryFailedError, WorkflowQueryRejectedError) as err:
         raise Rejected(str(err)) from err
     except RPCError as err:
@@ -194,9 +195,15 @@ class Stuck(CallFailed):
 
 
 async def cycle_status(client: Client, cycle_id: str) -> CycleStatus:
+    handle = client.get_workflow_handle(cycle_id)
     try:
-        status = await query(client, cycle_id, "get_status", None, CycleStatus)
-    except RPCError:
+        status = await handle.query(ReportingCycle.get_status, rpc_timeout=QUERY_TIMEOUT)
+    except (WorkflowQueryFailedError, WorkflowQueryRejectedError) as err:
+        raise Rejected(str(err)) from err
+    except RPCError as err:
+        not_found = _not_found(err, f"workflow {cycle_id}")
+        if not_found:
+            raise not_found from err
         # The server holds a query until the workflow's task completes: a stuck cycle never answers.
         stuck = await task_trouble(client, cycle_id)
         if stuck:
@@ -240,7 +247,7 @@ async def _last_task_failure(client: Client, workflow_id: str) -> str:
 
 
 async def unit_view(client: Client, cycle_id: str, unit_id: str) -> UnitView:
-    return await query(client, cycle_id, "get_unit", UnitQuery(unit_id=unit_id), UnitView)
+    return await query(client, cycle_id, ReportingCycle.get_unit, UnitQuery(unit_id=unit_id))
 
 
 async def statuses(client: Client, refs: Sequence[CycleRef]) -> list[CycleStatus]:
@@ -273,16 +280,17 @@ def wft_failed(err: RPCError) -> bool:
     return err.status == RPCStatusCode.FAILED_PRECONDITION and "Workflow Task in failed state" in err.message
 
 
-async def update(client: Client, workflow_id: str, name: str, arg: BaseModel, result_type: type[R]) -> R:
-    """Run one Update: retried while the workflow is at its in-flight limit, Rejected on a validator's no."""
+async def update(client: Client, workflow_id: str, method: UpdateMethodMultiParam[[Any, P], R], arg: P) -> R:
+    """Run one Update by its method (typed): retried while the workflow is at its in-flight limit,
+    Rejected on a validator's no."""
+    name = method._defn.name or "update"  # the registered name: the one running histories hold
     handle = client.get_workflow_handle(workflow_id)
     # One id for every attempt: the server applies an Update id once per run.
     update_id = f"{name}-{uuid.uuid4().hex}"
     delay = _FIRST_DELAY
     for _ in range(_MAX_ATTEMPTS):
         try:
-            result: R = await handle.execute_update(name, arg, id=update_id, result_type=result_type)
-            return result
+            return await handle.execute_update(method, arg, id=update_id)
         except WorkflowUpdateFailedError as err:
             raise (_rejection(err) or CallFailed(f"{name} failed: {err.cause}")) from err
         except WorkflowUpdateRPCTimeoutOrCancelledError:
@@ -303,6 +311,18 @@ async def update(client: Client, workflow_id: str, name: str, arg: BaseModel, re
                 raise Rejected(f"workflow {workflow_id} is not running: {err.message}") from err
             raise
     raise Busy(f"workflow {workflow_id} stayed busy; try again in a minute")
+
+
+async def recompute(client: Client, cycle_id: str, by: str, calendars: Path | None) -> ActionResult:
+    """Reload the cycle's holiday data (its years around the period) and let the cycle recompute its deadlines."""
+    status = await cycle_status(client, cycle_id)
+    year = int(status.period[:4]) if status.period[:4].isdigit() else status.unit_due.at.year
+    years = {year - 1, year, year + 1, status.unit_due.at.year}
+    try:
+        cal = load_calendar(years, status.unit_due.tz, calendars)
+    except ValueError as err:
+        raise Rejected(str(err)) from err
+    return await update(client, cycle_id, ReportingCycle.update_calendar, NewCalendar(calendar=cal, by=by))
 
 
 # ---- uploads ---------------------------------------------------------------------------------

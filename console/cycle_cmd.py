@@ -11,30 +11,28 @@ Every change goes through the cycle's Updates (the same ones the web console
 uses): a refusal exits 2 with the reason, a receipt or result is printed.
 """
 
-import asyncio
 import datetime as dt
-import getpass
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
-from zoneinfo import ZoneInfo
+from typing import Annotated, TypeVar
 
 import typer
-from pydantic import ValidationError
+from pydantic import BaseModel
 from rich.table import Table
 from rich.text import Text
 from temporalio.client import Client
-from temporalio.service import RPCError
+from temporalio.workflow import UpdateMethodMultiParam
 
 from console import client_calls as calls
-from console.output import bad_input, console, emit_json, failure
+from console.display import local
+from console.output import bad_input, console, emit_json
+from console.run import acting, run_call
 from schemas.calendar import Due
 from schemas.cycle import (
     ActionResult,
     CycleStatus,
     DecideExtension,
     Light,
-    NewCalendar,
     OfficeAction,
     Receipt,
     ReturnForRevision,
@@ -43,9 +41,10 @@ from schemas.cycle import (
     Waive,
 )
 from schemas.plan import ReportKind
-from workers.settings import Settings, load_settings
+from workers.settings import Settings
+from workflows.reporting_cycle import ReportingCycle
 
-T = TypeVar("T")
+P = TypeVar("P", bound=BaseModel)  # an Update's one model in
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Machine output: one JSON document.")]
 CycleOpt = Annotated[
@@ -63,49 +62,11 @@ LIGHT_STYLE = {
 }
 
 
-def _by(by: str | None) -> str:
-    if by:
-        return by
-    try:
-        return getpass.getuser()
-    except (OSError, KeyError):
-        return "operator"
-
-
 def _date(text: str, option: str) -> dt.date:
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
         bad_input(f"{option} {text!r} is not a date (expected YYYY-MM-DD)")
-
-
-def run_call(work: Callable[[Client, Settings], Awaitable[T]]) -> T:
-    """Connect, run, and turn the outcome into the design's exit codes (2 bad input, 1 failure)."""
-    settings = load_settings()
-
-    async def go() -> T:
-        try:
-            client = await calls.connect(settings)
-        except (RPCError, RuntimeError, OSError) as err:
-            failure(f"cannot reach Temporal at {settings.temporal.address}: {err}")
-        return await work(client, settings)
-
-    try:
-        return asyncio.run(go())
-    except calls.Rejected as err:
-        bad_input(str(err))
-    except ValidationError as err:
-        bad_input("; ".join(f"{'.'.join(map(str, e['loc'])) or 'input'}: {e['msg']}" for e in err.errors()))
-    except (calls.Busy, calls.CallFailed) as err:
-        failure(str(err))
-    except RPCError as err:
-        failure(f"Temporal refused the call: {err}")
-
-
-def local(at: dt.datetime | None, tz: str = "Asia/Shanghai") -> str:
-    if at is None:
-        return "—"
-    return at.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")
 
 
 def due_text(due: Due) -> str:
@@ -294,18 +255,20 @@ def submit(
             unit_id=unit,
             title=report_title,
             kind=kind,
-            by=_by(by),
+            by=acting(by),
             body=calls.store_text(settings, text or ""),
             attachments=calls.store_uploads(settings, loaded),
         )
-        return await calls.update(client, cycle, "submit_report", call, Receipt)
+        return await calls.update(client, cycle, ReportingCycle.submit_report, call)
 
     _emit_result(run_call(work), json_out)
 
 
-def _office_call(cycle: str, name: str, make: Callable[[], Any], json_out: bool) -> None:
+def _office_call(
+    cycle: str, update: UpdateMethodMultiParam[[ReportingCycle, P], ActionResult], make: Callable[[], P], json_out: bool
+) -> None:
     async def work(client: Client, _: Settings) -> ActionResult:
-        return await calls.update(client, cycle, name, make(), ActionResult)
+        return await calls.update(client, cycle, update, make())
 
     _emit_result(run_call(work), json_out)
 
@@ -327,8 +290,8 @@ def extend(
     day = _date(to, "--to")
     _office_call(
         cycle,
-        "decide_extension",
-        lambda: DecideExtension(unit_id=unit, approve=True, new_due=day, reason=reason, by=_by(by)),
+        ReportingCycle.decide_extension,
+        lambda: DecideExtension(unit_id=unit, approve=True, new_due=day, reason=reason, by=acting(by)),
         json_out,
     )
 
@@ -346,7 +309,7 @@ def waive(
 
         duban waive --cycle ID --unit yaan-gaj --reason 本期无相关工作
     """
-    _office_call(cycle, "waive", lambda: Waive(unit_id=unit, reason=reason, by=_by(by)), json_out)
+    _office_call(cycle, ReportingCycle.waive, lambda: Waive(unit_id=unit, reason=reason, by=acting(by)), json_out)
 
 
 def return_for_revision(
@@ -366,8 +329,8 @@ def return_for_revision(
     day = _date(due, "--due")
     _office_call(
         cycle,
-        "return_for_revision",
-        lambda: ReturnForRevision(unit_id=unit, reason=reason, new_due=day, by=_by(by)),
+        ReportingCycle.return_for_revision,
+        lambda: ReturnForRevision(unit_id=unit, reason=reason, new_due=day, by=acting(by)),
         json_out,
     )
 
@@ -393,8 +356,8 @@ def extension_decide(
     day = _date(to, "--to") if to else None
     _office_call(
         cycle,
-        "decide_extension",
-        lambda: DecideExtension(unit_id=unit, approve=True, new_due=day, reason=reason, by=_by(by)),
+        ReportingCycle.decide_extension,
+        lambda: DecideExtension(unit_id=unit, approve=True, new_due=day, reason=reason, by=acting(by)),
         json_out,
     )
 
@@ -415,8 +378,8 @@ def extension_refuse(
     """
     _office_call(
         cycle,
-        "decide_extension",
-        lambda: DecideExtension(unit_id=unit, approve=False, reason=reason, by=_by(by)),
+        ReportingCycle.decide_extension,
+        lambda: DecideExtension(unit_id=unit, approve=False, reason=reason, by=acting(by)),
         json_out,
     )
 
@@ -433,7 +396,7 @@ def forward(
 
         duban forward --cycle ID --reason 提前上报
     """
-    _office_call(cycle, "forward_upward", lambda: OfficeAction(reason=reason, by=_by(by)), json_out)
+    _office_call(cycle, ReportingCycle.forward_upward, lambda: OfficeAction(reason=reason, by=acting(by)), json_out)
 
 
 def close(
@@ -448,7 +411,7 @@ def close(
 
         duban close --cycle ID --reason 本期工作结束
     """
-    _office_call(cycle, "close", lambda: OfficeAction(reason=reason, by=_by(by)), json_out)
+    _office_call(cycle, ReportingCycle.close, lambda: OfficeAction(reason=reason, by=acting(by)), json_out)
 
 
 def recompute(
@@ -467,17 +430,9 @@ def recompute(
 
         duban recompute --cycle ID --calendars calendars/
     """
-    from workflows.legaltime.data import load_calendar
 
-    async def work(client: Client, _: Settings) -> ActionResult:
-        status = await calls.cycle_status(client, cycle)
-        year = int(status.period[:4]) if status.period[:4].isdigit() else status.unit_due.at.year
-        years = {year - 1, year, year + 1, status.unit_due.at.year}
-        try:
-            cal = load_calendar(years, status.unit_due.tz, calendars)
-        except ValueError as err:
-            raise calls.Rejected(str(err)) from err
-        return await calls.update(client, cycle, "update_calendar", NewCalendar(calendar=cal, by=_by(by)), ActionResult)
+    async def work(client: Client, settings: Settings) -> ActionResult:
+        return await calls.recompute(client, cycle, acting(by), calendars or settings.calendars_dir)
 
     _emit_result(run_call(work), json_out)
 

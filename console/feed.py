@@ -24,12 +24,12 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 
 from activities.invites import PRODID, deadline_invite
+from activities.portal_tokens import PortalTokens, TokenError, check_not_revoked
 from console import client_calls as calls
-from console.tokens import PortalTokens, TokenError, check_not_revoked
 from schemas.cycle import UnitPhase, UnitView
 from schemas.notify import MessageContext
 from schemas.people import ID_PATTERN
-from workers.searchattrs import PENDING_UNITS
+from schemas.visibility import PENDING_UNITS
 from workers.settings import Settings
 
 ClientFactory = Callable[[], Awaitable[Client]]

@@ -18,24 +18,26 @@ anything is sent: an unknown one exits 2 and starts nothing. A call the lead
 refuses (wrong unit, wrong stage) exits 2 with the workflow's reason.
 """
 
-import asyncio
-import getpass
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, TypeVar
-from zoneinfo import ZoneInfo
 
 import typer
+import yaml
 from pydantic import BaseModel, ValidationError
 from temporalio.client import Client
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
-from temporalio.service import RPCError
+from temporalio.workflow import UpdateMethodMultiParam
 
-from activities.campaigns import CampaignNotFoundError, CampaignStore
+from activities.holidays import calendar_for
 from console import client_calls as calls
+from console.campaign_store import CampaignNotFoundError, CampaignStore
+from console.display import local
 from console.output import bad_input, emit_json, failure
+from console.run import acting, invalid, run_call
+from domain.lead_policies import default_policies, policies_for
 from schemas.lead import (
     Approve,
     CloseLead,
@@ -56,11 +58,10 @@ from schemas.lead import (
     campaign_of,
     lead_workflow_id,
 )
-from schemas.lead_policies import policies_for
 from schemas.plan import CampaignPlan
-from workers.searchattrs import CAMPAIGN, STAGE, UNITS
+from schemas.visibility import CAMPAIGN, STAGE, UNITS
 from workers.settings import Settings, load_settings
-from workflows.legaltime.data import calendar_for
+from workflows.lead_referral import LeadReferral
 
 T = TypeVar("T")
 R = TypeVar("R", bound=BaseModel)
@@ -76,40 +77,6 @@ ByOpt = Annotated[str | None, typer.Option("--by", help="Who acts (default: your
 TrackOpt = Annotated[
     str | None, typer.Option("--track", help="The receiving unit's track, when the unit acts on several.")
 ]
-
-
-def _by(by: str | None) -> str:
-    if by:
-        return by
-    try:
-        return getpass.getuser()
-    except (OSError, KeyError):
-        return "operator"
-
-
-def _run(work: Callable[[Client, Settings], Awaitable[T]], settings: Settings | None = None) -> T:
-    """Connect, run, and map the outcome to the exit codes: 2 bad input (nothing changed), 1 failure."""
-    settings = settings or load_settings()
-
-    async def go() -> T:
-        try:
-            client = await calls.connect(settings)
-        except (RPCError, RuntimeError, OSError) as err:
-            failure(f"cannot reach Temporal at {settings.temporal.address}: {err}")
-        return await work(client, settings)
-
-    try:
-        return asyncio.run(go())
-    except calls.Rejected as err:
-        bad_input(str(err))
-    except (calls.Busy, calls.CallFailed) as err:
-        failure(str(err))
-    except RPCError as err:
-        failure(f"Temporal refused the call: {err}")
-
-
-def _invalid(err: ValidationError) -> str:
-    return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'input'}: {e['msg']}" for e in err.errors())
 
 
 def _plan(settings: Settings, campaign_id: str) -> CampaignPlan:
@@ -140,26 +107,42 @@ def _print_receipt(receipt: LeadReceipt, as_json: bool) -> None:
     if as_json:
         emit_json(receipt)
         return
-    due = f", next due {_local(receipt.next_due)}" if receipt.next_due else ""
+    due = f", next due {local(receipt.next_due)}" if receipt.next_due else ""
     typer.echo(f"{receipt.lead_id} [{receipt.track}]: {receipt.message}; now at {receipt.stage}{due}")
 
 
-def _local(at: datetime | None, tz: str = "Asia/Shanghai") -> str:
-    return "—" if at is None else at.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")
-
-
-def _act(lead_id: str, update: str, build: Callable[[], R], as_json: bool) -> None:
+def _act(
+    lead_id: str, update: UpdateMethodMultiParam[[LeadReferral, R], LeadReceipt], build: Callable[[], R], as_json: bool
+) -> None:
     """Check the lead id, build the call (bad fields exit 2), send it as the named Update."""
     _lead_campaign(lead_id)
     try:
         call = build()
     except ValidationError as err:
-        bad_input(_invalid(err))
+        bad_input(invalid(err))
 
     async def work(client: Client, _: Settings) -> LeadReceipt:
-        return await calls.update(client, lead_id, update, call, LeadReceipt)
+        return await calls.update(client, lead_id, update, call)
 
-    _print_receipt(_run(work), as_json)
+    _print_receipt(run_call(work), as_json)
+
+
+# ---- policies --------------------------------------------------------------------------------
+
+
+@app.command()
+def policies(as_json: JsonFlag = False) -> None:
+    """Print the shipped referral policies as a plan's `referral_policies:` block (edit and include it).
+
+    A plan's policy replaces the shipped one of the same name. Example:
+
+        duban lead policies > my-policies.yaml
+    """
+    shipped = [p.model_dump(mode="json", exclude_defaults=True) for p in default_policies()]
+    if as_json:
+        emit_json(shipped)
+        return
+    typer.echo(yaml.safe_dump({"referral_policies": shipped}, allow_unicode=True, sort_keys=False), nl=False)
 
 
 # ---- refer -----------------------------------------------------------------------------------
@@ -218,12 +201,12 @@ def refer(
             leadership=plan.leadership,
             office_name=plan.office.name,
             office_staff=plan.office.staff,
-            calendar=calendar_for(now, plan.timezone, span_years=2),
+            calendar=calendar_for(now, plan.timezone, span_years=2, overrides_dir=settings.calendars_dir),
             referred_at=now,
-            by=_by(by),
+            by=acting(by),
         )
     except ValidationError as err:
-        bad_input(_invalid(err))
+        bad_input(invalid(err))
 
     async def work(client: Client, s: Settings) -> LeadStatus:
         handle = await client.start_workflow(
@@ -241,14 +224,14 @@ def refer(
                 ]
             ),
         )
-        return await calls.query(client, handle.id, "get_status", LeadStatusQuery(), LeadStatus)
+        return await calls.query(client, handle.id, LeadReferral.get_status, LeadStatusQuery())
 
-    status = _run(work, settings)
+    status = run_call(work, settings)
     if as_json:
         due = status.due_at.isoformat() if status.due_at else None
         emit_json({"lead_id": lead_id, "stage": status.stage, "due_at": due, "units": status.units})
         return
-    typer.echo(f"{lead_id} referred to {', '.join(receiver_ids)}; {status.stage} due {_local(status.due_at)}")
+    typer.echo(f"{lead_id} referred to {', '.join(receiver_ids)}; {status.stage} due {local(status.due_at)}")
 
 
 # ---- actions ---------------------------------------------------------------------------------
@@ -257,7 +240,7 @@ def refer(
 @app.command()
 def ack(lead: LeadArg, unit: UnitOpt, track: TrackOpt = None, by: ByOpt = None, as_json: JsonFlag = False) -> None:
     """签收: the receiving unit signs for the lead."""
-    _act(lead, "sign_for", lambda: SignFor(unit_id=unit, track=track, by=_by(by)), as_json)
+    _act(lead, LeadReferral.sign_for, lambda: SignFor(unit_id=unit, track=track, by=acting(by)), as_json)
 
 
 @app.command()
@@ -277,8 +260,8 @@ def decide(
         target = _unit(_plan(load_settings(), _lead_campaign(lead)), to)
     _act(
         lead,
-        "decide",
-        lambda: Decide(unit_id=unit, decision=decision, reason=reason, to=target, track=track, by=_by(by)),
+        LeadReferral.decide,
+        lambda: Decide(unit_id=unit, decision=decision, reason=reason, to=target, track=track, by=acting(by)),
         as_json,
     )
 
@@ -293,7 +276,12 @@ def feedback(
     as_json: JsonFlag = False,
 ) -> None:
     """反馈: progress feedback; restarts the feedback cadence."""
-    _act(lead, "give_feedback", lambda: GiveFeedback(unit_id=unit, text=text, track=track, by=_by(by)), as_json)
+    _act(
+        lead,
+        LeadReferral.give_feedback,
+        lambda: GiveFeedback(unit_id=unit, text=text, track=track, by=acting(by)),
+        as_json,
+    )
 
 
 @app.command()
@@ -306,7 +294,7 @@ def close(
     as_json: JsonFlag = False,
 ) -> None:
     """办结: close the receiving unit's handling with a result."""
-    _act(lead, "close", lambda: CloseLead(unit_id=unit, result=result, track=track, by=_by(by)), as_json)
+    _act(lead, LeadReferral.close, lambda: CloseLead(unit_id=unit, result=result, track=track, by=acting(by)), as_json)
 
 
 @app.command()
@@ -322,8 +310,8 @@ def approve(
     """The agency head approves (or refuses) transferring the case to the police (Decree 310 Art. 5)."""
     _act(
         lead,
-        "approve_transfer",
-        lambda: Approve(unit_id=unit, approve=not refuse, reason=reason, track=track, by=_by(by)),
+        LeadReferral.approve_transfer,
+        lambda: Approve(unit_id=unit, approve=not refuse, reason=reason, track=track, by=acting(by)),
         as_json,
     )
 
@@ -338,7 +326,7 @@ def transfer(
     as_json: JsonFlag = False,
 ) -> None:
     """移送: the approved case goes to the police (within 24 hours of approval)."""
-    _act(lead, "transfer", lambda: Transfer(unit_id=unit, note=note, track=track, by=_by(by)), as_json)
+    _act(lead, LeadReferral.transfer, lambda: Transfer(unit_id=unit, note=note, track=track, by=acting(by)), as_json)
 
 
 @app.command()
@@ -353,8 +341,8 @@ def reconsider(
     """复议: ask for reconsideration of a refusal."""
     _act(
         lead,
-        "request_reconsideration",
-        lambda: RequestReconsideration(unit_id=unit, reason=reason, track=track, by=_by(by)),
+        LeadReferral.request_reconsideration,
+        lambda: RequestReconsideration(unit_id=unit, reason=reason, track=track, by=acting(by)),
         as_json,
     )
 
@@ -369,7 +357,7 @@ def handover(
     as_json: JsonFlag = False,
 ) -> None:
     """Hand seized goods and materials to the police after filing."""
-    _act(lead, "hand_over", lambda: HandOver(unit_id=unit, note=note, track=track, by=_by(by)), as_json)
+    _act(lead, LeadReferral.hand_over, lambda: HandOver(unit_id=unit, note=note, track=track, by=acting(by)), as_json)
 
 
 @app.command()
@@ -382,12 +370,12 @@ def involve(
 ) -> None:
     """提前介入: record early involvement of police or procuratorate."""
     involved = _unit(_plan(load_settings(), _lead_campaign(lead)), unit)
-    call = Involve(unit=involved, note=note, by=_by(by))
+    call = Involve(unit=involved, note=note, by=acting(by))
 
     async def work(client: Client, _: Settings) -> LeadEvent:
-        return await calls.update(client, lead, "involve", call, LeadEvent)
+        return await calls.update(client, lead, LeadReferral.involve, call)
 
-    event = _run(work)
+    event = run_call(work)
     if as_json:
         emit_json(event)
         return
@@ -403,9 +391,9 @@ def show(lead: LeadArg, as_json: JsonFlag = False) -> None:
     _lead_campaign(lead)
 
     async def work(client: Client, _: Settings) -> LeadStatus:
-        return await calls.query(client, lead, "get_status", LeadStatusQuery(), LeadStatus)
+        return await calls.query(client, lead, LeadReferral.get_status, LeadStatusQuery())
 
-    status = _run(work)
+    status = run_call(work)
     if as_json:
         emit_json(status)
         return
@@ -416,13 +404,13 @@ def show(lead: LeadArg, as_json: JsonFlag = False) -> None:
         if r.done_at is None:
             met = "OVERDUE" if status.now > r.due else "open"
         typer.echo(
-            f"  {r.track:<14} {r.name.value:<18} {r.unit:<14} due {_local(r.due)}  done {_local(r.done_at)}  {met}"
+            f"  {r.track:<14} {r.name.value:<18} {r.unit:<14} due {local(r.due)}  done {local(r.done_at)}  {met}"
         )
     typer.echo("timeline:")
     for e in status.timeline:
         who = f" {e.unit}" if e.unit else ""
         by = f" ({e.by})" if e.by else ""
-        typer.echo(f"  {_local(e.at)} {e.what}{who}{by} {e.detail}".rstrip())
+        typer.echo(f"  {local(e.at)} {e.what}{who}{by} {e.detail}".rstrip())
 
 
 @app.command("list")
@@ -435,7 +423,7 @@ def list_(
     async def work(client: Client, _: Settings) -> list[str]:
         return await calls.list_leads(client, campaign)
 
-    ids = _run(work)
+    ids = run_call(work)
     if as_json:
         emit_json({"leads": ids})
         return

@@ -12,10 +12,12 @@ from typing import Annotated
 import typer
 from temporalio.client import Client
 
+from activities.portal_tokens import PortalTokens
 from console import links
-from console.cycle_cmd import ByOpt, CycleOpt, JsonFlag, UnitOpt, _by, local, run_call
+from console.cycle_cmd import ByOpt, CycleOpt, JsonFlag, UnitOpt
+from console.display import local
 from console.output import console, emit_json
-from console.tokens import PortalTokens
+from console.run import acting, run_call
 from workers.settings import Settings
 
 app = typer.Typer(help="A unit's signed links: revoke them, or make new ones.", no_args_is_help=True)
@@ -56,7 +58,7 @@ def revoke(
     """
 
     async def work(client: Client, settings: Settings) -> links.UnitLinks:
-        return await links.revoke(client, _tokens(settings), cycle, unit, reason, _by(by))
+        return await links.revoke(client, _tokens(settings), cycle, unit, reason, acting(by))
 
     _emit(run_call(work), json_out)
 

@@ -12,9 +12,10 @@ from pydantic import BaseModel, Field
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError
 
+from activities.portal_tokens import PortalTokens
 from console import client_calls as calls
-from console.tokens import PortalTokens
-from schemas.cycle import LinksRevoked, RevokeLinks
+from schemas.cycle import RevokeLinks
+from workflows.reporting_cycle import ReportingCycle
 
 
 class LinkRevocation(BaseModel):
@@ -53,7 +54,7 @@ async def revoke(client: Client, tokens: PortalTokens, cycle_id: str, unit_id: s
     """Revoke the unit's links to this cycle made until now, and make new ones."""
     call = RevokeLinks(unit_id=unit_id, reason=reason, by=by)
     try:
-        result = await calls.update(client, cycle_id, "revoke_links", call, LinksRevoked)
+        result = await calls.update(client, cycle_id, ReportingCycle.revoke_links, call)
     except calls.Rejected as err:
         if not await _has_ended(client, cycle_id):
             raise

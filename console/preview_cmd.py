@@ -3,7 +3,7 @@
 Every notice, reminder (催办), due moment, escalation rung (督办), office
 reminder and forward of every cycle the plan opens in the year, with its date,
 weekday and how it was counted; provisional dates (holiday data not out yet)
-are marked. Computed by `workflows.preview`, i.e. by the code the running
+are marked. Computed by `domain.preview`, i.e. by the code the running
 cycles use. `console/plan_cmd.py` adds the command with `register_preview`.
 """
 
@@ -17,11 +17,13 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from rich.table import Table
 
+from activities.holidays import load_calendar
 from console.output import bad_input, console, emit_json
+from console.plan_files import load_checked
+from domain.cycle_spec import calendar_years
+from domain.preview import year_preview
 from schemas.preview import Preview
-from workflows.cycle_spec import calendar_years
-from workflows.legaltime.data import load_calendar
-from workflows.preview import year_preview
+from workers.settings import load_settings
 
 KIND_ZH = {
     "notice": "通知",
@@ -49,10 +51,8 @@ COLUMNS = [
 
 def build_preview(file: Path, year: int, unit: str | None, now: dt.datetime) -> Preview:
     """The preview of the plan in FILE, or exit 2 with the plan's problems or the bad option."""
-    from console.plan_cmd import load_checked  # plan_cmd registers this module: import at call time
-
     plan = load_checked(file, now.date())
-    calendar = load_calendar(calendar_years(year), plan.timezone)
+    calendar = load_calendar(calendar_years(year), plan.timezone, load_settings().calendars_dir)
     try:
         return year_preview(plan, year, calendar, now, unit)
     except ValueError as err:

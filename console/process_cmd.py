@@ -24,7 +24,7 @@ def _settings() -> Settings:
 
 def dev(json_output: bool = typer.Option(False, "--json", help=JSON_HELP)) -> None:
     """Run the embedded stack in the foreground: Temporal, SMTP sink, worker, web console. Ctrl-C stops it."""
-    from workers.dev import run_dev
+    from workers.dev.stack import run_dev
 
     settings = _settings()
     configure_logging(settings)

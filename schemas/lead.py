@@ -4,7 +4,7 @@ A lead moves from a referring unit to one or several receiving units (协办: ea
 receiver has its own track and its own clocks). A track runs through stages
 named by `StageName`; the policy says which stages exist, who acts in each, the
 time limit of each as a calendar rule, and the reminders and escalations. The
-stage *order* is fixed by the workflow (see workflows/lead_stages.py), so an
+stage *order* is fixed by the workflow (see domain/lead_stages.py), so an
 office can edit limits and ladders freely but cannot write a policy the engine
 does not understand.
 """

@@ -23,9 +23,10 @@ from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.common import SearchAttributeKey
 from temporalio.testing import WorkflowEnvironment
 
-from workers.binaries import bundled_binary
+from schemas.visibility import SEARCH_ATTRIBUTES
 from workers.codec import generate_key_line
-from workers.searchattrs import SEARCH_ATTRIBUTES, server_limit_args
+from workers.dev.binaries import bundled_binary
+from workers.dev.stack import server_limit_args
 from workers.settings import Settings, TemporalSettings
 from workers.temporal import data_converter
 

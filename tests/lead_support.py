@@ -6,10 +6,10 @@ from pathlib import Path
 
 from temporalio.client import WorkflowHandle
 
+from activities.holidays import load_calendar
+from domain.lead_policies import between_agencies, decree_310
 from schemas.lead import LeadInput, LeadUnit, ReferralPolicy
-from schemas.lead_policies import between_agencies, decree_310
 from schemas.people import Person
-from workflows.legaltime.data import load_calendar
 
 HISTORIES = Path(__file__).parent / "replay" / "histories"
 LEADERSHIP = [Person(name="组长", email="leader@yaan.example")]

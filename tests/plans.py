@@ -6,6 +6,8 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
 
+from activities.holidays import load_calendar
+from domain import cycle_spec
 from schemas.calendar import DueRule, LadderStep, RuleKind, StepUnit
 from schemas.cycle import CycleInput, CycleSpec
 from schemas.people import Contact, Person
@@ -22,8 +24,6 @@ from schemas.plan import (
     UpperOffice,
     WorkArea,
 )
-from workflows import cycle_spec
-from workflows.legaltime.data import load_calendar
 
 
 def person(name: str, email: str) -> Person:

@@ -16,6 +16,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from schemas.smtp import SmtpSettings
+
 # Refused outside development, so that a copied example never reaches production.
 PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "dev-secret-change-me"}
 
@@ -37,18 +39,6 @@ class TemporalSettings(BaseModel):
     max_cached_workflows: int = 1000
 
 
-class SmtpSettings(BaseModel):
-    host: str = "127.0.0.1"
-    port: int = 1025
-    starttls: bool = False
-    implicit_tls: bool = False
-    username: str | None = None
-    password: SecretStr | None = None
-    sender: str = "duban@duban.example"
-    sender_name: str = "督办 duban"
-    timeout_seconds: float = 30.0
-
-
 class Settings(BaseSettings):
     """Everything a duban process needs; `DUBAN_SMTP__HOST` sets `smtp.host`."""
 
@@ -60,6 +50,8 @@ class Settings(BaseSettings):
 
     environment: str = Field(default="development", description="development | staging | production")
     data_dir: Path = Path("var")
+    # Holiday overrides (`<year>.toml`); None: the calendars/ folder of a source checkout.
+    calendars_dir: Path | None = None
     temporal: TemporalSettings = TemporalSettings()
     smtp: SmtpSettings = SmtpSettings()
     console_host: str = "127.0.0.1"

@@ -11,18 +11,6 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes
 
 from workers.codec import codec_from_settings
-from workers.searchattrs import (  # re-exported: callers find every Temporal name here
-    CAMPAIGN,
-    DUE_AT,
-    ESCALATION_LEVEL,
-    OFFICE,
-    OVERDUE_UNITS,
-    PENDING_UNITS,
-    PERIOD,
-    SEARCH_ATTRIBUTES,
-    STAGE,
-    UNITS,
-)
 from workers.settings import Settings
 
 
@@ -55,19 +43,3 @@ async def connect(settings: Settings) -> Client:
         tls=tls,
         api_key=t.api_key.get_secret_value() if t.api_key else None,
     )
-
-
-__all__ = [
-    "CAMPAIGN",
-    "DUE_AT",
-    "ESCALATION_LEVEL",
-    "OFFICE",
-    "OVERDUE_UNITS",
-    "PENDING_UNITS",
-    "PERIOD",
-    "SEARCH_ATTRIBUTES",
-    "STAGE",
-    "UNITS",
-    "connect",
-    "data_converter",
-]

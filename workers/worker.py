@@ -16,10 +16,7 @@ PASSTHROUGH = (
     "chinese_calendar",
     "lunardate",
     "schemas",
-    "workflows.legaltime",
-    "workflows.timeline",
-    "workflows.cycle_notices",
-    "workflows.cycle_spec",
+    "domain",
 )
 
 
@@ -29,7 +26,7 @@ def workflow_runner() -> SandboxedWorkflowRunner:
 
 def build_worker(client: Client, settings: Settings) -> Worker:
     """Assemble the worker: activities are methods of objects holding their clients and settings."""
-    from activities.registry import build_activities
+    from workers.activities import build_activities
     from workflows.registry import WORKFLOWS
 
     t = settings.temporal

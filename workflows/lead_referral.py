@@ -3,7 +3,7 @@
 The run loop reads like the process: fire what is due → send the instant's mail
 in one batch → publish search attributes → sleep until the next agenda moment or
 a call. Every call is an Update whose validator asks the stage book (pure code,
-workflows/lead_stages.py) and refuses with a reason without changing anything;
+domain/lead_stages.py) and refuses with a reason without changing anything;
 the handler applies it and returns a receipt. Mail goes out from the loop only.
 """
 
@@ -16,6 +16,8 @@ from temporalio.common import RetryPolicy, SearchAttributeUpdate
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from domain.lead_stages import LeadBook, Refused
+    from schemas.activities import MailActivity
     from schemas.lead import (
         Approve,
         CloseLead,
@@ -32,9 +34,8 @@ with workflow.unsafe.imports_passed_through():
         SignFor,
         Transfer,
     )
-    from schemas.notify import BatchResult, MailBatch
-    from workers.searchattrs import CAMPAIGN, DUE_AT, ESCALATION_LEVEL, STAGE, UNITS
-    from workflows.lead_stages import LeadBook, Refused
+    from schemas.notify import MailBatch
+    from schemas.visibility import CAMPAIGN, DUE_AT, ESCALATION_LEVEL, STAGE, UNITS
 
 MAIL_TIMEOUT = timedelta(minutes=2)
 # The mail activity heartbeats once per message: a worker killed mid-batch is noticed in this
@@ -92,10 +93,9 @@ class LeadReferral:
             useful_until=now + MAIL_USEFUL_FOR,
         )
         try:
-            result = await workflow.execute_activity(
-                "send_batch",
+            result = await workflow.execute_activity_method(
+                MailActivity.send_batch,
                 batch,
-                result_type=BatchResult,
                 start_to_close_timeout=MAIL_TIMEOUT,
                 heartbeat_timeout=MAIL_HEARTBEAT,
                 schedule_to_close_timeout=MAIL_USEFUL_FOR,

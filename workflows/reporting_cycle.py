@@ -15,8 +15,13 @@ from temporalio.common import RetryPolicy, SearchAttributeKey, SearchAttributeUp
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from domain import cycle_notices as notices
+    from domain import cycle_spec, timeline
+    from domain import cycle_views as views
+    from domain.timeline import AgendaItem, ItemKind
+    from schemas.activities import HolidayActivity, MailActivity, RollupActivity
     from schemas.blobs import BlobRef
-    from schemas.calendar import Due, HolidayCalendar
+    from schemas.calendar import Due
     from schemas.cycle import (
         MAX_ATTACHMENTS,
         MAX_CYCLE_BYTES,
@@ -33,7 +38,6 @@ with workflow.unsafe.imports_passed_through():
         DecideExtension,
         ExtensionRequest,
         HolidayRequest,
-        Light,
         LinksRevoked,
         NewCalendar,
         OfficeAction,
@@ -62,7 +66,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from schemas.plan import ReportKind
     from schemas.rollup import ForwardRequest, ForwardResult, RollupPackage, RollupRequest, RollupUnit
-    from workers.searchattrs import (
+    from schemas.visibility import (
         CAMPAIGN,
         DUE_AT,
         ESCALATION_LEVEL,
@@ -72,9 +76,6 @@ with workflow.unsafe.imports_passed_through():
         PERIOD,
         STAGE,
     )
-    from workflows import cycle_notices as notices
-    from workflows import cycle_spec, timeline
-    from workflows.timeline import AgendaItem, ItemKind
 
 ENGINE = "duban"
 SCHEDULED_START = SearchAttributeKey.for_datetime("TemporalScheduledStartTime")
@@ -145,10 +146,9 @@ class ReportingCycle:
         info = workflow.info()
         scheduled = info.typed_search_attributes.get(SCHEDULED_START) or workflow.now()
         period, year = cycle_spec.period_of(template.obligation, scheduled, template.tz)
-        calendar = await workflow.execute_activity(
-            "load_holidays",
+        calendar = await workflow.execute_activity_method(
+            HolidayActivity.load_holidays,
             HolidayRequest(years=cycle_spec.calendar_years(year), tz=template.tz),
-            result_type=HolidayCalendar,
             start_to_close_timeout=dt.timedelta(minutes=1),
             summary="load holiday data for the period",
         )
@@ -303,10 +303,9 @@ class ReportingCycle:
             self.state.problems = []  # the board shows what this roll-up met
             self.state.forward_tried_at = now
         try:
-            package = await workflow.execute_activity(
-                "compile_rollup",
+            package = await workflow.execute_activity_method(
+                RollupActivity.compile_rollup,
                 self._rollup_request(now),
-                result_type=RollupPackage,
                 start_to_close_timeout=dt.timedelta(minutes=5),
                 retry_policy=BOUNDED_RETRY if confirmed else MAIL_RETRY,
                 summary="compile the roll-up package",
@@ -351,10 +350,9 @@ class ReportingCycle:
             package=package,
         )
         try:
-            result: ForwardResult = await workflow.execute_activity(
-                "forward_upward",
+            result = await workflow.execute_activity_method(
+                RollupActivity.forward_upward,
                 request,
-                result_type=ForwardResult,
                 start_to_close_timeout=dt.timedelta(minutes=2),
                 retry_policy=BOUNDED_RETRY if confirmed else MAIL_RETRY,
                 summary="submit the roll-up to the upper office's cycle",
@@ -440,8 +438,8 @@ class ReportingCycle:
         """One mail activity; its failure and every refused delivery go into the audit trail (None: failed)."""
         shared = {n.shared: self.state.shared[n.shared] for n in batch if n.shared}
         try:
-            result: BatchResult = await workflow.execute_activity(
-                "send_batch",
+            result = await workflow.execute_activity_method(
+                MailActivity.send_batch,
                 MailBatch(
                     scope=self.spec.cycle_id,
                     instant=now,
@@ -449,7 +447,6 @@ class ReportingCycle:
                     useful_until=now + MAIL_USEFUL_FOR,
                     shared=shared,
                 ),
-                result_type=BatchResult,
                 start_to_close_timeout=dt.timedelta(minutes=5),
                 heartbeat_timeout=MAIL_HEARTBEAT,
                 retry_policy=MAIL_RETRY,
@@ -549,65 +546,13 @@ class ReportingCycle:
         )
 
     def _status(self) -> CycleStatus:
-        now = workflow.now()
-        items = timeline.pending_items(self.spec, self.state)
-        return CycleStatus(
-            cycle_id=self.spec.cycle_id,
-            campaign_id=self.spec.campaign_id,
-            office_id=self.spec.office.id,
-            period=self.spec.period,
-            obligation=self.spec.obligation.id,
-            stage=self.state.stage,
-            now=now,
-            unit_due=self.state.unit_due,
-            upward_due=self.state.upward_due,
-            forwarded_at=self.state.forwarded_at,
-            counts=self._counts(now),
-            units=[self._row(self.state.units[u.id], now) for u in self.spec.units],
-            next_event_at=items[0].at if items else None,
-            next_event=items[0].summary if items else "",
-            problems=self.state.problems,
-        )
+        return views.cycle_status(self.spec, self.state, workflow.now())
 
     def _counts(self, now: dt.datetime) -> dict[str, int]:
-        units = list(self.state.units.values())
-        return {
-            "total": len(units),
-            "submitted": sum(u.phase is UnitPhase.SUBMITTED for u in units),
-            "waived": sum(u.phase is UnitPhase.WAIVED for u in units),
-            "pending": sum(not timeline.settled(u) for u in units),
-            "overdue": sum(timeline.is_overdue(u, now) for u in units),
-        }
+        return views.counts(self.state, now)
 
     def _row(self, unit: UnitState, now: dt.datetime) -> UnitRow:
-        current = [s for s in unit.submissions if not s.replaced]
-        last = max((s.submitted_at for s in current), default=None)
-        overdue = timeline.is_overdue(unit, now)
-        if unit.phase is UnitPhase.WAIVED:
-            light = Light.GREY
-        elif unit.phase is UnitPhase.SUBMITTED:
-            light = Light.GREEN
-        elif overdue:
-            light = Light.RED
-        elif unit.due.at - now <= timeline.DUE_SOON:
-            light = Light.YELLOW
-        else:
-            light = Light.BLUE
-        late_ref = last if unit.phase is UnitPhase.SUBMITTED and last else now
-        return UnitRow(
-            unit_id=unit.unit_id,
-            unit_name=notices.unit_by_id(self.spec, unit.unit_id).name,
-            phase=unit.phase,
-            light=light,
-            due=unit.due,
-            overdue=overdue,
-            submitted_at=last,
-            days_late=timeline.days_late(unit.due.at, late_ref, unit.due.tz) if late_ref > unit.due.at else 0,
-            reports=len(current),
-            reminders_sent=sum(1 for f in unit.fired if f.startswith("remind:")),
-            escalation_level=unit.escalation_level,
-            extension_requested=unit.extension is not None,
-        )
+        return views.unit_row(self.spec, unit, now)
 
     # ---- updates: units --------------------------------------------------------------------
 

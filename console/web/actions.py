@@ -5,6 +5,7 @@ same Updates as the CLI.
 """
 
 import datetime as dt
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -14,11 +15,11 @@ from console import client_calls as calls
 from schemas.cycle import (
     ActionResult,
     DecideExtension,
-    NewCalendar,
     OfficeAction,
     ReturnForRevision,
     Waive,
 )
+from workflows.reporting_cycle import ReportingCycle
 
 UnitActionName = Literal["extend", "waive", "return", "approve", "refuse"]
 CycleActionName = Literal["forward", "close", "recompute"]
@@ -41,39 +42,29 @@ async def unit_action(
     if action == "extend":
         if body.due is None:
             raise calls.Rejected("extend needs the new due date")
-        arg: BaseModel = DecideExtension(unit_id=unit_id, approve=True, new_due=body.due, reason=body.reason, by=by)
-        name = "decide_extension"
+        decision = DecideExtension(unit_id=unit_id, approve=True, new_due=body.due, reason=body.reason, by=by)
     elif action == "approve":
-        arg = DecideExtension(unit_id=unit_id, approve=True, new_due=body.due, reason=body.reason, by=by)
-        name = "decide_extension"
+        decision = DecideExtension(unit_id=unit_id, approve=True, new_due=body.due, reason=body.reason, by=by)
     elif action == "refuse":
-        arg = DecideExtension(unit_id=unit_id, approve=False, reason=body.reason, by=by)
-        name = "decide_extension"
+        decision = DecideExtension(unit_id=unit_id, approve=False, reason=body.reason, by=by)
     elif action == "waive":
         if not body.reason.strip():
             raise calls.Rejected("waive needs a reason")
-        arg = Waive(unit_id=unit_id, reason=body.reason, by=by)
-        name = "waive"
+        return await calls.update(
+            client, cycle_id, ReportingCycle.waive, Waive(unit_id=unit_id, reason=body.reason, by=by)
+        )
     else:
         if body.due is None or not body.reason.strip():
             raise calls.Rejected("return needs a reason and a new due date")
-        arg = ReturnForRevision(unit_id=unit_id, reason=body.reason, new_due=body.due, by=by)
-        name = "return_for_revision"
-    return await calls.update(client, cycle_id, name, arg, ActionResult)
+        call = ReturnForRevision(unit_id=unit_id, reason=body.reason, new_due=body.due, by=by)
+        return await calls.update(client, cycle_id, ReportingCycle.return_for_revision, call)
+    return await calls.update(client, cycle_id, ReportingCycle.decide_extension, decision)
 
 
 async def cycle_action(
-    client: Client, cycle_id: str, action: CycleActionName, body: CycleAction, by: str
+    client: Client, cycle_id: str, action: CycleActionName, body: CycleAction, by: str, calendars: Path | None = None
 ) -> ActionResult:
     if action == "recompute":
-        from workflows.legaltime.data import load_calendar
-
-        status = await calls.cycle_status(client, cycle_id)
-        year = int(status.period[:4]) if status.period[:4].isdigit() else status.unit_due.at.year
-        try:
-            cal = load_calendar({year - 1, year, year + 1, status.unit_due.at.year}, status.unit_due.tz)
-        except ValueError as err:
-            raise calls.Rejected(str(err)) from err
-        return await calls.update(client, cycle_id, "update_calendar", NewCalendar(calendar=cal, by=by), ActionResult)
-    name = "forward_upward" if action == "forward" else "close"
-    return await calls.update(client, cycle_id, name, OfficeAction(reason=body.reason, by=by), ActionResult)
+        return await calls.recompute(client, cycle_id, by, calendars)
+    method = ReportingCycle.forward_upward if action == "forward" else ReportingCycle.close
+    return await calls.update(client, cycle_id, method, OfficeAction(reason=body.reason, by=by))

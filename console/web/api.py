@@ -108,7 +108,8 @@ async def act_on_cycle(
     request: Request, user: ApiOperator, cycle_id: str, action: CycleActionName, body: CycleAction
 ) -> Any:
     """forward the roll-up now, close the cycle, or recompute deadlines from the current holiday data."""
-    return await cycle_action(await ctx(request).client(), cycle_id, action, body, user.name)
+    c = ctx(request)
+    return await cycle_action(await c.client(), cycle_id, action, body, user.name, c.settings.calendars_dir)
 
 
 @router.get("/leads")

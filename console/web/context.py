@@ -11,9 +11,9 @@ from fastapi import HTTPException, Request, Response
 from fastapi.templating import Jinja2Templates
 from temporalio.client import Client
 
+from activities.portal_tokens import PortalTokens
 from console import client_calls as calls
 from console.auth import CSRF_COOKIE, CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE, Auth, User, csrf_ok
-from console.tokens import PortalTokens
 from schemas.calendar import Due
 from workers.settings import Settings
 

@@ -16,6 +16,8 @@ from console.web.actions import CycleAction, CycleActionName, UnitAction, UnitAc
 from console.web.context import FLASH_COOKIE, ctx, form_csrf, page_operator, page_user
 from schemas.cycle import Receipt, SubmitReport
 from schemas.plan import ReportKind
+from workflows.lead_referral import LeadReferral
+from workflows.reporting_cycle import ReportingCycle
 
 router = APIRouter(include_in_schema=False)
 PageUser = Annotated[User, Depends(page_user)]
@@ -227,7 +229,9 @@ async def cycle_action_form(
 ) -> Response:
     c = ctx(request)
     try:
-        result = await cycle_action(await c.client(), cycle_id, action, CycleAction(reason=reason), user.name)
+        result = await cycle_action(
+            await c.client(), cycle_id, action, CycleAction(reason=reason), user.name, c.settings.calendars_dir
+        )
     except calls.Rejected as err:
         return redirect(cycle_url(cycle_id), f"操作未执行：{err}")
     return redirect(cycle_url(cycle_id), f"已完成：{result.message}")
@@ -270,7 +274,7 @@ async def submit_for(
         )
     except ValidationError as err:
         raise calls.Rejected(str(err.errors()[0]["msg"])) from err
-    return await calls.update(await c.client(), cycle_id, "submit_report", call, Receipt)
+    return await calls.update(await c.client(), cycle_id, ReportingCycle.submit_report, call)
 
 
 @router.post("/cycles/{cycle_id}/units/{unit_id}/submit", dependencies=[Depends(form_csrf)])
@@ -296,7 +300,7 @@ async def submit_form(
 
 @router.get("/export/{campaign}.xlsx")
 async def export_xlsx(request: Request, user: PageUser, campaign: str) -> Response:
-    from console.export import collect_ledger, ledger_bytes
+    from console.ledger import collect_ledger, ledger_bytes
 
     c = ctx(request)
     ledger = await collect_ledger(await c.client(), campaign)
@@ -310,7 +314,7 @@ async def export_xlsx(request: Request, user: PageUser, campaign: str) -> Respon
 
 @router.get("/mail")
 async def mail_list(request: Request, user: PageOperator) -> Response:
-    from console.mail_cmd import list_messages
+    from console.mail_viewer import list_messages
 
     c = ctx(request)
     messages = list(reversed(list_messages(c.settings.mail_dir)))[:300]
@@ -319,7 +323,7 @@ async def mail_list(request: Request, user: PageOperator) -> Response:
 
 @router.get("/mail/{message_id}")
 async def mail_detail(request: Request, user: PageOperator, message_id: str) -> Response:
-    from console.mail_cmd import read_message
+    from console.mail_viewer import read_message
 
     c = ctx(request)
     try:
@@ -350,6 +354,6 @@ async def lead_page(request: Request, user: PageUser, lead_id: str) -> Response:
 
 
 async def _lead_status(client: Any, lead_id: str) -> Any:
-    from schemas.lead import LeadStatus, LeadStatusQuery
+    from schemas.lead import LeadStatusQuery
 
-    return await calls.query(client, lead_id, "get_status", LeadStatusQuery(), LeadStatus)
+    return await calls.query(client, lead_id, LeadReferral.get_status, LeadStatusQuery())

@@ -11,12 +11,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request, UploadFile
 from fastapi.responses import Response
 
+from activities.portal_tokens import PortalGrant, TokenError, check_not_revoked
 from console import client_calls as calls
-from console.tokens import PortalGrant, TokenError, check_not_revoked
 from console.web.context import ctx, form_csrf
 from console.web.pages import submit_for
 from schemas.cycle import Receipt, RequestExtension, UnitView
 from schemas.plan import ReportKind
+from workflows.reporting_cycle import ReportingCycle
 
 router = APIRouter(include_in_schema=False)
 
@@ -128,7 +129,9 @@ async def portal_extension(
     try:
         day = dt.date.fromisoformat(wanted)
         call = RequestExtension(unit_id=grant.unit_id, reason=reason, wanted=day, by=grant.unit_id)
-        receipt = await calls.update(await ctx(request).client(), grant.cycle_id, "request_extension", call, Receipt)
+        receipt = await calls.update(
+            await ctx(request).client(), grant.cycle_id, ReportingCycle.request_extension, call
+        )
     except ValueError as err:  # a bad date or a too-long reason (ValidationError is a ValueError)
         return await _page(request, token, grant, status_code=400, error=f"延期申请无效：{err}")
     except calls.Rejected as err:

@@ -8,11 +8,11 @@ import pytest
 
 from activities.blobs import FileBlobStore
 from activities.mail import MailActivities
+from activities.portal_tokens import PortalTokens
 from activities.sent_ledger import SentLedger
-from console.tokens import PortalTokens
 from tests.activities.mail_helpers import DEFERRED_ADDRESS, REFUSED_ADDRESS
+from workers.dev.smtp_sink import SmtpSink
 from workers.settings import SmtpSettings
-from workers.smtp_sink import SmtpSink
 
 
 def free_port() -> int:

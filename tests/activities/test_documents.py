@@ -25,7 +25,7 @@ from schemas.plan import ReportKind
 from schemas.rollup import RollupPackage, RollupRequest, RollupUnit
 from tests.activities.mail_helpers import batch, context, note
 from tests.activities.test_mail import send, stored
-from workers.smtp_sink import SmtpSink
+from workers.dev.smtp_sink import SmtpSink
 
 DUE = Due(at=dt.datetime(2026, 12, 14, 15, 59, 59, tzinfo=dt.UTC), rule="rolled to Monday")
 DOCUMENT = DocumentRef(

@@ -19,7 +19,7 @@ from activities.mime import Envelope, build_message, message_id
 from activities.sent_ledger import SentLedger
 from schemas.notify import BatchResult, DeliveryStatus, MailBatch, Template, UnitLine
 from tests.activities.mail_helpers import DEFERRED_ADDRESS, DUE, REFUSED_ADDRESS, batch, context, note
-from workers.smtp_sink import SmtpSink
+from workers.dev.smtp_sink import SmtpSink
 
 
 async def send(mailer: MailActivities, b: MailBatch) -> BatchResult:

@@ -11,7 +11,7 @@ from console.mail_cmd import app
 from schemas.notify import Template
 from schemas.people import Person
 from tests.activities.mail_helpers import batch, context, note
-from workers.smtp_sink import SmtpSink
+from workers.dev.smtp_sink import SmtpSink
 
 runner = CliRunner()
 

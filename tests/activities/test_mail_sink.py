@@ -19,7 +19,7 @@ import aiosmtplib
 
 from activities.sent_ledger import SentLedger
 from tests.activities.conftest import free_port
-from workers.smtp_sink import ENVELOPE_HEADER, serve_sink
+from workers.dev.smtp_sink import ENVELOPE_HEADER, serve_sink
 
 
 def sample(subject: str) -> EmailMessage:
@@ -71,11 +71,21 @@ async def test_serve_sink_in_the_running_loop(tmp_path: Path) -> None:
 
 
 def test_module_runs_as_a_process(tmp_path: Path) -> None:
-    """`python -m workers.smtp_sink` serves, stores, and exits cleanly on SIGTERM."""
+    """`python -m workers.dev.smtp_sink` serves, stores, and exits cleanly on SIGTERM."""
     port = free_port()
     maildir = tmp_path / "mail"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "workers.smtp_sink", "--host", "127.0.0.1", "--port", str(port), "--maildir", maildir],
+        [
+            sys.executable,
+            "-m",
+            "workers.dev.smtp_sink",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--maildir",
+            maildir,
+        ],
         cwd=Path(__file__).resolve().parents[2],
     )
     try:

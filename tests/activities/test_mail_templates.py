@@ -5,13 +5,13 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from activities.holidays import load_calendar
 from activities.mail_render import LOCALES, MailRenderer, due_text_en, due_text_zh, locale_of
-from console.tokens import PortalTokens
+from activities.portal_tokens import PortalTokens
+from domain.legaltime.periods import compute_due
 from schemas.calendar import Due, DueRule, RuleKind
 from schemas.notify import Template, UnitLine
 from tests.activities.mail_helpers import CONTACT, DUE, context, note
-from workflows.legaltime.data import load_calendar
-from workflows.legaltime.periods import compute_due
 
 
 @pytest.fixture

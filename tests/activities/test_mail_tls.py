@@ -23,8 +23,8 @@ from activities.sent_ledger import SentLedger
 from schemas.notify import DeliveryStatus
 from tests.activities.conftest import free_port
 from tests.activities.mail_helpers import batch, note
+from workers.dev.smtp_sink import SmtpSink
 from workers.settings import SmtpSettings
-from workers.smtp_sink import SmtpSink
 
 
 @pytest.fixture(scope="module")

@@ -19,25 +19,25 @@ import httpx
 import pytest
 from temporalio.client import Client
 
+from activities.portal_tokens import PortalTokens
 from console import client_calls as calls
-from console.tokens import PortalTokens
 from console.web.app import create_app
 from schemas.cycle import (
-    ActionResult,
     CycleStatus,
     DecideExtension,
     OfficeAction,
-    Receipt,
     RequestExtension,
     ReturnForRevision,
     RevokeLinks,
     SubmitReport,
     Waive,
 )
-from schemas.lead import CloseLead, Decide, Decision, GiveFeedback, LeadReceipt, LeadStatus, LeadStatusQuery, SignFor
+from schemas.lead import CloseLead, Decide, Decision, GiveFeedback, LeadStatus, LeadStatusQuery, SignFor
 from tests.e2e.cycle_stack import CycleStack, cycle_stack_fixture  # noqa: F401 -- the fixture
 from tests.lead_support import AGRICULTURE, CUSTOMS, MARKET, lead_input
-from workers.binaries import bundled_binary
+from workers.dev.binaries import bundled_binary
+from workflows.lead_referral import LeadReferral
+from workflows.reporting_cycle import ReportingCycle
 
 TRIED: dict[str, int] = {}
 
@@ -169,11 +169,17 @@ async def test_portal_uploads(cycle_stack: CycleStack, portal: httpx.AsyncClient
 
 
 async def _refused(
-    client: Client, wid: str, name: str, call: Any, result: type, fragment: str, snapshot: Callable[[], Awaitable[Any]]
+    client: Client,
+    wid: str,
+    workflow: type,
+    name: str,
+    call: Any,
+    fragment: str,
+    snapshot: Callable[[], Awaitable[Any]],
 ) -> None:
     before = await snapshot()
     with pytest.raises(calls.Rejected) as err:
-        await calls.update(client, wid, name, call, result)
+        await calls.update(client, wid, getattr(workflow, name), call)
     assert fragment.lower() in str(err.value).lower(), f"{name}: {err.value}"
     assert await snapshot() == before, f"{name} was refused but changed the workflow"
 
@@ -183,8 +189,8 @@ async def test_cycle_updates_from_the_wrong_unit_or_stage(cycle_stack: CycleStac
     client = cycle_stack.client
     handle = await cycle_stack.open_cycle("calls-bad")
     wid = handle.id
-    await calls.update(client, wid, "submit_report", SubmitReport(unit_id="unit-b", title="总结"), Receipt)
-    await calls.update(client, wid, "waive", Waive(unit_id="unit-c", reason="免报", by="op"), ActionResult)
+    await calls.update(client, wid, ReportingCycle.submit_report, SubmitReport(unit_id="unit-b", title="总结"))
+    await calls.update(client, wid, ReportingCycle.waive, Waive(unit_id="unit-c", reason="免报", by="op"))
     status = await handle.query("get_status", result_type=CycleStatus)
     due_day = status.unit_due.at.astimezone(dt.timezone(dt.timedelta(hours=8))).date()
 
@@ -216,8 +222,8 @@ async def test_cycle_updates_from_the_wrong_unit_or_stage(cycle_stack: CycleStac
         ("revoke_links", RevokeLinks(unit_id="nobody", by="op"), "unknown unit"),
     ]
     for name, call, fragment in cases:
-        await _refused(client, wid, name, call, Receipt, fragment, snapshot)
-    await calls.update(client, wid, "close", OfficeAction(reason="测试结束", by="op"), ActionResult)
+        await _refused(client, wid, ReportingCycle, name, call, fragment, snapshot)
+    await calls.update(client, wid, ReportingCycle.close, OfficeAction(reason="测试结束", by="op"))
     await handle.result()
     # A closed cycle has completed: every further call is refused, none is queued.
     closed = [
@@ -226,7 +232,7 @@ async def test_cycle_updates_from_the_wrong_unit_or_stage(cycle_stack: CycleStac
         ("revoke_links", RevokeLinks(unit_id="unit-a", by="op"), "no running workflow"),
     ]
     for name, call, fragment in closed:
-        await _refused(client, wid, name, call, Receipt, fragment, snapshot)
+        await _refused(client, wid, ReportingCycle, name, call, fragment, snapshot)
     _count("cycle Updates", len(cases) + len(closed))
 
 
@@ -251,9 +257,9 @@ async def test_lead_updates_from_the_wrong_unit_or_stage(cycle_stack: CycleStack
         ("close", CloseLead(unit_id=MARKET.id, result="办结"), "sign"),
     ]
     for name, call, fragment in cases:
-        await _refused(client, lead.lead_id, name, call, LeadReceipt, fragment, snapshot)
-    await calls.update(client, lead.lead_id, "sign_for", SignFor(unit_id=MARKET.id), LeadReceipt)
+        await _refused(client, lead.lead_id, LeadReferral, name, call, fragment, snapshot)
+    await calls.update(client, lead.lead_id, LeadReferral.sign_for, SignFor(unit_id=MARKET.id))
     again = ("sign_for", SignFor(unit_id=MARKET.id), "sign")
-    await _refused(client, lead.lead_id, *again[:2], LeadReceipt, again[2], snapshot)
+    await _refused(client, lead.lead_id, LeadReferral, *again, snapshot)
     await handle.terminate("test over")
     _count("lead Updates", len(cases) + 1)

@@ -13,9 +13,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from activities.holidays import load_calendar
+from domain.plan_check import MAX_UNITS_PER_OFFICE, check_plan
 from schemas.calendar import HolidayCalendar
-from schemas.plan_check import MAX_UNITS_PER_OFFICE, check_plan
-from workflows.legaltime.data import load_calendar
 
 PLAN = yaml.safe_load((Path(__file__).resolve().parents[2] / "examples" / "yaan-2017.yaml").read_text("utf-8"))
 TRIED: list[str] = []

@@ -29,8 +29,8 @@ from typing import Any
 import pytest
 from temporalio.client import Client
 
-from workers.binaries import bundled_binary
-from workers.ports import free_port, port_is_free
+from workers.dev.binaries import bundled_binary
+from workers.dev.ports import free_port, port_is_free
 from workers.settings import Settings
 from workers.temporal import connect
 

@@ -17,16 +17,16 @@ from pydantic import SecretStr
 from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
+from activities.holidays import load_calendar
 from console import client_calls as calls
 from schemas.calendar import DueRule, RuleKind
 from schemas.cycle import CycleInput, CycleSpec, CycleStatus, CycleUnit
 from schemas.people import Person
 from schemas.plan import DueSpec, Obligation, Office, Period
-from workers.ports import free_port
+from workers.dev.ports import free_port
+from workers.dev.smtp_sink import SmtpSink
 from workers.settings import Settings, SmtpSettings, TemporalSettings
-from workers.smtp_sink import SmtpSink
 from workers.worker import build_worker
-from workflows.legaltime.data import load_calendar
 
 UNITS = {"unit-a": "甲单位", "unit-b": "乙单位", "unit-c": "丙单位"}
 

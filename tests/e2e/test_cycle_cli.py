@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
+from activities.portal_tokens import REVOKED, PortalTokens, TokenError, check_not_revoked
 from console import client_calls as calls
-from console.tokens import REVOKED, PortalTokens, TokenError, check_not_revoked
 from tests.e2e.cycle_stack import CycleStack, cycle_stack_fixture  # noqa: F401 -- the fixture
 
 DUBAN = Path(sys.executable).parent / "duban"

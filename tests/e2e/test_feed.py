@@ -12,12 +12,13 @@ import httpx
 import icalendar
 import pytest
 
+from activities.portal_tokens import REVOKED, PortalTokens
 from console import client_calls as calls
 from console import links
-from console.tokens import REVOKED, PortalTokens
 from console.web.app import create_app
-from schemas.cycle import ActionResult, DecideExtension, Receipt, RequestExtension, SubmitReport
+from schemas.cycle import DecideExtension, RequestExtension, SubmitReport
 from tests.e2e.cycle_stack import CycleStack, cycle_stack_fixture  # noqa: F401 -- the fixture
+from workflows.reporting_cycle import ReportingCycle
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -83,7 +84,9 @@ async def test_feed_follows_reports_and_extensions(web: httpx.AsyncClient, cycle
     assert uid_first in invite_uids(stack, "unit-a@units.example")
 
     # unit-b reports in the first cycle: its feed keeps only the second deadline.
-    await calls.update(stack.client, first.id, "submit_report", SubmitReport(unit_id="unit-b", title="总结"), Receipt)
+    await calls.update(
+        stack.client, first.id, ReportingCycle.submit_report, SubmitReport(unit_id="unit-b", title="总结")
+    )
 
     async def b_reported() -> dict[str, icalendar.Event] | None:
         found = await events(web, stack, "unit-b")
@@ -97,16 +100,14 @@ async def test_feed_follows_reports_and_extensions(web: httpx.AsyncClient, cycle
     await calls.update(
         stack.client,
         first.id,
-        "request_extension",
+        ReportingCycle.request_extension,
         RequestExtension(unit_id="unit-a", reason="数据未齐", wanted=wanted),
-        Receipt,
     )
     await calls.update(
         stack.client,
         first.id,
-        "decide_extension",
+        ReportingCycle.decide_extension,
         DecideExtension(unit_id="unit-a", approve=True, by="op"),
-        ActionResult,
     )
     moved = await events(web, stack, "unit-a")
     assert set(moved) == {uid_first, uid_second}

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from activities.campaigns import CampaignStore
+from console.campaign_store import CampaignStore
 from schemas.people import Contact, Person
 from schemas.plan import CampaignPlan, DocumentInfo, Office, Unit
 from tests.e2e.cycle_stack import CycleStack, cycle_stack_fixture  # noqa: F401 -- the fixture

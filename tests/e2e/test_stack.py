@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from schemas.visibility import SEARCH_ATTRIBUTES
 from tests.e2e.conftest import RunningStack, StackConfig, pid_alive, wait_ports_free
-from workers.binaries import bundled_binary
-from workers.searchattrs import SEARCH_ATTRIBUTES
+from workers.dev.binaries import bundled_binary
 
 pytestmark = pytest.mark.e2e
 

@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
+from activities.portal_tokens import REVOKED, PortalTokens
 from console.auth import CSRF_COOKIE, hash_password, verify_password
-from console.tokens import REVOKED, PortalTokens
 from console.web.app import create_app
 from tests.e2e.cycle_stack import CycleStack, cycle_stack_fixture  # noqa: F401 -- the fixture
 

@@ -19,11 +19,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from workers.binaries import bundled_binary
-from workers.ports import free_port, port_is_free
-from workers.searchattrs import SEARCH_ATTRIBUTES
+from schemas.visibility import SEARCH_ATTRIBUTES
+from workers.dev.binaries import bundled_binary
+from workers.dev.ports import free_port, port_is_free
+from workers.dev.smtp_sink import SmtpSink
 from workers.settings import Settings, SmtpSettings, TemporalSettings
-from workers.smtp_sink import SmtpSink
 
 READY_SECONDS = 60.0
 

@@ -35,16 +35,18 @@ from temporalio.service import RPCError
 from activities.mime import message_id
 from activities.sent_ledger import SentLedger
 from console import client_calls
+from domain import timeline
 from schemas.calendar import DueRule, LadderStep, RuleKind, StepUnit
 from schemas.cycle import CycleSpec, CycleStatus, Receipt, SubmitReport, UnitView
-from schemas.lead import LeadReceipt, LeadStatus, LeadStatusQuery, SignFor
+from schemas.lead import LeadStatusQuery, SignFor
 from schemas.plan import DueSpec, EscalationStep, Recipient
 from tests.faults.stack import FaultStack
 from tests.lead_support import MARKET, lead_input
 from tests.plans import cycle_input, ladder_obligation, plan
 from workers.codec import codec_from_settings
 from workers.temporal import connect
-from workflows import timeline
+from workflows.lead_referral import LeadReferral
+from workflows.reporting_cycle import ReportingCycle
 
 pytestmark = [pytest.mark.faults, pytest.mark.timeout(420)]
 
@@ -165,9 +167,8 @@ class Run:
             return await client_calls.update(
                 self.client,
                 self.spec.cycle_id,
-                "submit_report",
+                ReportingCycle.submit_report,
                 SubmitReport(unit_id=uid, title="年度总结", attachments=refs),  # type: ignore[arg-type]
-                Receipt,
             )
 
         self.receipts[uid] = await retrying(call)  # type: ignore[assignment]
@@ -282,7 +283,7 @@ async def test_every_notification_once_every_step_no_submission_lost(tmp_path: P
             await run.at(28)  # right into the server restart
             await retrying(
                 lambda: client_calls.update(
-                    client, leads[0].lead_id, "sign_for", SignFor(unit_id=MARKET.id, by="联系人"), LeadReceipt
+                    client, leads[0].lead_id, LeadReferral.sign_for, SignFor(unit_id=MARKET.id, by="联系人")
                 )
             )
 
@@ -371,10 +372,10 @@ async def test_every_notification_once_every_step_no_submission_lost(tmp_path: P
         window_faults = sum("kill -9 worker" in f or "SMTP sink" in f for f in stack.faults)
 
         # ---- leads in flight survived ---------------------------------------------------------
-        signed = await client_calls.query(client, leads[0].lead_id, "get_status", LeadStatusQuery(), LeadStatus)
+        signed = await client_calls.query(client, leads[0].lead_id, LeadReferral.get_status, LeadStatusQuery())
         assert signed.stage != "sign", signed.stage
         for lead in leads[1:]:
-            status = await client_calls.query(client, lead.lead_id, "get_status", LeadStatusQuery(), LeadStatus)
+            status = await client_calls.query(client, lead.lead_id, LeadReferral.get_status, LeadStatusQuery())
             assert status.stage == "sign" and not status.closed
 
         print(f"\nfault suite (seed {seed}): {len(stack.faults)} faults injected")

@@ -42,6 +42,10 @@ from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client, WorkflowHandle
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
+from workers.binaries import bundled_binary
+from workers.ports import free_port
+from workers.searchattrs import SEARCH_ATTRIBUTES
+from workers.smtp_sink import SmtpSink
 
 from activities.blobs import FileBlobStore
 from schemas.calendar import DueRule, HolidayCalendar, RuleKind, YearCalendar
@@ -65,11 +69,7 @@ from schemas.cycle import (
 from schemas.plan import DueSpec, ReportKind, UpperOffice
 from tests.conftest import _INDEXED_TYPES, duban_search_attribute_keys
 from tests.plans import cycle_input, ladder_obligation, plan
-from workers.binaries import bundled_binary
-from workers.ports import free_port
-from workers.searchattrs import SEARCH_ATTRIBUTES
 from workers.settings import Settings, SmtpSettings, TemporalSettings
-from workers.smtp_sink import SmtpSink
 from workers.worker import build_worker
 from workflows import cycle_spec
 

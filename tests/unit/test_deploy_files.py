@@ -32,7 +32,7 @@ from dockerfile_parse import DockerfileParser
 from pydantic import BaseModel
 
 from console import process_cmd
-from workers.searchattrs import SEARCH_ATTRIBUTES, SERVER_LIMITS  # design.md's table, as the code registers it
+from schemas.visibility import SEARCH_ATTRIBUTES, SERVER_LIMITS  # design.md's table, as the code registers it
 from workers.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]

@@ -1,13 +1,16 @@
 """The lead stage book: transitions, refusals, clocks and ladders on the real 2026 calendar."""
 
 import datetime as dt
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
 from pydantic import ValidationError
+from typer.testing import CliRunner
 
+from console.lead_cmd import app as lead_app
+from domain.lead_policies import between_agencies, decree_310, default_policies, policies_for
+from domain.lead_stages import LeadBook, Refused
 from schemas.lead import (
     Approve,
     CloseLead,
@@ -23,12 +26,9 @@ from schemas.lead import (
     TrackState,
     Transfer,
 )
-from schemas.lead_policies import between_agencies, decree_310, default_policies, policies_for
 from tests.lead_support import AGRICULTURE, CUSTOMS, MARKET, POLICE, PROCURATORATE, lead_input
-from workflows.lead_stages import LeadBook, Refused
 
 SH = ZoneInfo("Asia/Shanghai")
-EXAMPLES = Path(__file__).parents[2] / "examples" / "policies"
 
 
 def local(*args: int) -> dt.datetime:
@@ -46,13 +46,13 @@ def open_stage(b: LeadBook, track: str | None = None) -> list[tuple[str, str]]:
 
 
 class TestPolicies:
-    def test_shipped_yaml_matches_python_defaults(self) -> None:
-        """examples/policies/*.yaml are the same policies default_policies() returns."""
-        from_yaml = {
-            p.name: p
-            for p in (ReferralPolicy.model_validate(yaml.safe_load(f.read_text())) for f in EXAMPLES.glob("*.yaml"))
-        }
-        assert from_yaml == {p.name: p for p in default_policies()}
+    def test_printed_policies_read_back_as_the_defaults(self) -> None:
+        """`duban lead policies` prints a plan block that validates back to exactly default_policies()."""
+        result = CliRunner().invoke(lead_app, ["policies"])
+        assert result.exit_code == 0, result.output
+        block = yaml.safe_load(result.output)["referral_policies"]
+        assert [ReferralPolicy.model_validate(p) for p in block] == default_policies()
+        assert [p["name"] for p in block] == ["between-agencies", "decree-310"]
 
     def test_plan_overrides_a_default_by_name(self) -> None:
         """A plan's policy replaces the shipped one of the same name; the other stays available."""

@@ -11,9 +11,10 @@ from datetime import date, timedelta
 import holidays
 import pytest
 
-from workflows.legaltime.data import CHINESECALENDAR_YEARS, load_calendar
-from workflows.legaltime.days import day_info
-from workflows.legaltime.statutory import statutory_holidays
+from activities.holidays import load_calendar
+from domain.legaltime.days import day_info
+from domain.legaltime.holidays import CHINESECALENDAR_YEARS
+from domain.legaltime.statutory import statutory_holidays
 
 # date → (our working flag, explanation). Every entry was checked against the notice.
 KNOWN_DISAGREEMENTS: dict[date, tuple[bool, str]] = {

@@ -7,14 +7,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from workflows.legaltime.data import (
+from activities.holidays import (
+    CHECKOUT_CALENDARS,
     calendar_for,
-    default_calendars_dir,
     load_calendar,
     missing_year_warning,
 )
-from workflows.legaltime.days import day_info
-from workflows.legaltime.statutory import statutory_holidays
+from domain.legaltime.days import day_info
+from domain.legaltime.statutory import statutory_holidays
 
 OVERRIDE_2027 = """
 year = 2027
@@ -89,8 +89,8 @@ class TestSources:
 
     def test_repo_calendars_folder(self) -> None:
         """The default overrides folder is the repository's calendars/."""
-        assert default_calendars_dir().name == "calendars"
-        assert (default_calendars_dir().parent / "workflows" / "legaltime").is_dir()
+        assert CHECKOUT_CALENDARS.name == "calendars"
+        assert (CHECKOUT_CALENDARS.parent / "domain" / "legaltime").is_dir()
 
 
 class TestStatutoryHolidays:

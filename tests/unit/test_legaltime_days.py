@@ -4,15 +4,15 @@ from datetime import date
 
 import pytest
 
-from schemas.calendar import HolidayCalendar
-from workflows.legaltime.data import load_calendar
-from workflows.legaltime.days import (
+from activities.holidays import load_calendar
+from domain.legaltime.days import (
     add_working_days,
     day_info,
     is_working_day,
     next_working_day,
     previous_working_day,
 )
+from schemas.calendar import HolidayCalendar
 
 
 @pytest.fixture(scope="module")

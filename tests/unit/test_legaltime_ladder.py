@@ -5,10 +5,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from activities.holidays import load_calendar
+from domain.legaltime.ladder import escalation_moments, reminder_moments
+from domain.legaltime.periods import compute_due
 from schemas.calendar import DueRule, HolidayCalendar, LadderStep, Roll, RuleKind, SendWindow, StepUnit
-from workflows.legaltime.data import load_calendar
-from workflows.legaltime.ladder import escalation_moments, reminder_moments
-from workflows.legaltime.periods import compute_due
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 

@@ -5,9 +5,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from activities.holidays import load_calendar
+from domain.legaltime.periods import add_months, compute_due
 from schemas.calendar import DueRule, HolidayCalendar, Roll, RuleKind
-from workflows.legaltime.data import load_calendar
-from workflows.legaltime.periods import add_months, compute_due
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 

@@ -6,11 +6,11 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from activities.holidays import load_calendar
+from domain.legaltime.days import add_working_days, day_info, is_working_day
+from domain.legaltime.ladder import escalation_moments, reminder_moments
+from domain.legaltime.periods import compute_due
 from schemas.calendar import DueRule, LadderStep, Roll, RuleKind, SendWindow, StepUnit
-from workflows.legaltime.data import load_calendar
-from workflows.legaltime.days import add_working_days, day_info, is_working_day
-from workflows.legaltime.ladder import escalation_moments, reminder_moments
-from workflows.legaltime.periods import compute_due
 
 # Published years plus provisional 2027-2028: properties must hold on both kinds of data.
 CAL = load_calendar(range(2015, 2029))

@@ -5,9 +5,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from schemas.plan_check import check_plan
-from workflows import cycle_spec
-from workflows.legaltime.data import load_calendar
+from activities.holidays import load_calendar
+from domain import cycle_spec
+from domain.plan_check import check_plan
 
 DEMO = Path(__file__).parents[2] / "examples" / "yaan-2017.yaml"
 

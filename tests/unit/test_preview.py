@@ -10,13 +10,13 @@ import typer
 from openpyxl import load_workbook
 from typer.testing import CliRunner
 
+from activities.holidays import load_calendar
 from console.preview_cmd import register_preview
+from domain import timeline
+from domain.preview import cycle_preview, opening_state, year_preview, year_specs
 from schemas.calendar import DueRule, HolidayCalendar, RuleKind
 from schemas.plan import DueSpec, Period
 from tests.plans import ladder_obligation, plan
-from workflows import timeline
-from workflows.legaltime.data import load_calendar
-from workflows.preview import cycle_preview, opening_state, year_preview, year_specs
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOW = dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.UTC)

@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 from itsdangerous import URLSafeTimedSerializer
 
-from console.tokens import REVOKED, PortalTokens, TokenError, check_not_revoked
+from activities.portal_tokens import REVOKED, PortalTokens, TokenError, check_not_revoked
 
 SECRET = "test-secret"
 

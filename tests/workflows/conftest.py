@@ -9,8 +9,8 @@ import pytest
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from workers.dev.smtp_sink import SmtpSink
 from workers.settings import Settings, SmtpSettings, TemporalSettings
-from workers.smtp_sink import SmtpSink
 from workers.worker import build_worker
 
 

@@ -13,8 +13,8 @@ from schemas.cycle import CycleStatus, Receipt, SubmitReport, UnitPhase, UnitQue
 from schemas.plan import DueSpec, Period, UpperOffice
 from tests.plans import by_template, caught, cycle_input, ladder_obligation, plan
 from tests.workflows.conftest import running_worker
+from workers.dev.smtp_sink import SmtpSink
 from workers.settings import Settings
-from workers.smtp_sink import SmtpSink
 
 
 async def _wait_for(predicate, within: float = 30.0) -> None:  # type: ignore[no-untyped-def]

@@ -29,9 +29,10 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 with workflow.unsafe.imports_passed_through():
+    from schemas.visibility import CAMPAIGN
     from workers.codec import ENCODING, KEY_ID_METADATA, generate_key_line
     from workers.settings import Settings
-    from workers.temporal import CAMPAIGN, data_converter
+    from workers.temporal import data_converter
 
 NAME = "王小明"
 EMAIL = "wang.xiaoming@yaan.example"

@@ -3,8 +3,8 @@
 from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.testing import WorkflowEnvironment
 
+from schemas.visibility import SEARCH_ATTRIBUTES
 from workers.settings import Settings
-from workers.temporal import SEARCH_ATTRIBUTES
 
 
 class TestEnvironments:

@@ -20,6 +20,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from domain.lead_stages import LeadBook
 from schemas.lead import (
     Approve,
     CloseLead,
@@ -37,11 +38,10 @@ from schemas.lead import (
     Transfer,
 )
 from schemas.notify import BatchResult, Delivery, DeliveryStatus, MailBatch
+from schemas.visibility import DUE_AT, ESCALATION_LEVEL, SEARCH_ATTRIBUTES, STAGE, UNITS
 from tests.lead_support import AGRICULTURE, MARKET, POLICE, PROCURATORATE, lead_input, save_history
-from workers.binaries import bundled_binary
-from workers.searchattrs import DUE_AT, ESCALATION_LEVEL, SEARCH_ATTRIBUTES, STAGE, UNITS
+from workers.dev.binaries import bundled_binary
 from workflows.lead_referral import LeadReferral
-from workflows.lead_stages import LeadBook
 
 Handle = WorkflowHandle[LeadReferral, LeadStatus]
 _INDEXED = {

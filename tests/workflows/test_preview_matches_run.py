@@ -23,17 +23,17 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
+from activities.holidays import load_calendar
+from domain import cycle_spec
+from domain.preview import cycle_preview
 from schemas.calendar import DueRule, LadderStep, RuleKind, StepUnit
 from schemas.cycle import CycleInput, CycleStatus, UnitQuery, UnitView
 from schemas.notify import MailBatch
 from schemas.plan import DueSpec, EscalationStep, Obligation, Recipient
 from tests.plans import ladder_obligation, plan
 from tests.workflows.conftest import running_worker
+from workers.dev.smtp_sink import SmtpSink
 from workers.settings import Settings
-from workers.smtp_sink import SmtpSink
-from workflows import cycle_spec
-from workflows.legaltime.data import load_calendar
-from workflows.preview import cycle_preview
 
 Moment = tuple[dt.datetime, str, str]  # (at, unit id or "", agenda step)
 TIMER_LATENCY = dt.timedelta(seconds=1)

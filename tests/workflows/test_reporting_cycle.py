@@ -28,8 +28,8 @@ from schemas.cycle import (
 )
 from tests.plans import by_template, caught, cycle_input, plan
 from tests.workflows.conftest import running_worker
+from workers.dev.smtp_sink import SmtpSink
 from workers.settings import Settings
-from workers.smtp_sink import SmtpSink
 from workflows.reporting_cycle import ReportingCycle
 
 
@@ -170,7 +170,7 @@ class TestOfficeActions:
             # A closed cycle has completed: a late call is refused, not lost in a queue.
             with pytest.raises(client_calls.Rejected):
                 await client_calls.update(
-                    env.client, handle.id, "submit_report", SubmitReport(unit_id="u1", title="x"), Receipt
+                    env.client, handle.id, ReportingCycle.submit_report, SubmitReport(unit_id="u1", title="x")
                 )
         assert final.stage is CycleStage.CLOSED
         messages = caught(sink.maildir)
@@ -250,7 +250,7 @@ class TestGroupRobots:
         """A rung with `webhooks: [leaders]` posts one message listing the late units to that robot, once."""
         from pydantic import SecretStr
 
-        from console.mail_cmd import list_hook_posts
+        from console.mail_viewer import list_hook_posts
         from schemas.calendar import LadderStep
         from schemas.plan import EscalationStep, Recipient
         from tests.plans import ladder_obligation

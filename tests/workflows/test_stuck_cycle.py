@@ -18,12 +18,12 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
-from activities.registry import build_activities
 from console import client_calls, cycle_cmd
 from schemas.cycle import ActionResult, CycleInput, CycleStatus, OfficeAction
 from tests.plans import cycle_input, plan
+from workers.activities import build_activities
+from workers.dev.smtp_sink import SmtpSink
 from workers.settings import Settings
-from workers.smtp_sink import SmtpSink
 from workflows.reporting_cycle import ReportingCycle
 
 

@@ -55,8 +55,8 @@ from schemas.plan import ReportKind
 from tests.lead_support import AGRICULTURE, CUSTOMS, MARKET, POLICE, PROCURATORATE, lead_input, unit
 from tests.plans import cycle_input, plan
 from tests.workflows.conftest import running_worker
+from workers.dev.smtp_sink import SmtpSink
 from workers.settings import Settings
-from workers.smtp_sink import SmtpSink
 
 EXAMPLES = 120  # calls per workflow; ~20 ms each on the dev server
 

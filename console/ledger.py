@@ -1,18 +1,14 @@
 """The ledger (台账) as Excel: one sheet per cycle, one per lead, formatted for printing.
 
-    duban export xlsx CAMPAIGN -o FILE
-
-The console's download button serves the same workbook.
+`duban export xlsx` (console.export_cmd) writes it; the console's download button serves the same workbook.
 """
 
 import contextlib
+import datetime as dt
 import io
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Annotated
 
-import typer
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
@@ -21,8 +17,9 @@ from rich.progress import Progress
 from temporalio.client import Client
 
 from console import client_calls as calls
-from console.output import bad_input, console, emit_json
+from console.display import local
 from schemas.cycle import CycleStatus, Light
+from workflows.lead_referral import LeadReferral
 
 PHASE_ZH = {"pending": "未报送", "submitted": "已报送", "returned": "退回修改", "waived": "免报"}
 LIGHT_ZH = {"green": "已报送", "yellow": "即将到期", "red": "逾期", "grey": "免报", "blue": "未到期"}
@@ -64,10 +61,8 @@ class Ledger:
     leads: list[object] = field(default_factory=list)  # schemas.lead.LeadStatus, when leads exist
 
 
-def _local(at: object, tz: str = "Asia/Shanghai") -> str:
-    from console.cycle_cmd import local
-
-    return local(at, tz) if at is not None else ""  # type: ignore[arg-type]
+def _local(at: dt.datetime | None, tz: str = "Asia/Shanghai") -> str:
+    return local(at, tz) if at is not None else ""
 
 
 def _sheet_title(wb: Workbook, text: str) -> str:
@@ -230,48 +225,9 @@ async def collect_ledger(client: Client, campaign: str, progress: Progress | Non
             progress.advance(task)
     lead_ids = await calls.list_leads(client, campaign)
     if lead_ids:
-        from schemas.lead import LeadStatus, LeadStatusQuery
+        from schemas.lead import LeadStatusQuery
 
         for lead_id in lead_ids:
             with contextlib.suppress(calls.Rejected):
-                ledger.leads.append(await calls.query(client, lead_id, "get_status", LeadStatusQuery(), LeadStatus))
+                ledger.leads.append(await calls.query(client, lead_id, LeadReferral.get_status, LeadStatusQuery()))
     return ledger
-
-
-app = typer.Typer(help="Exports: the ledger (台账) as Excel.", no_args_is_help=True)
-
-
-@app.command("xlsx")
-def xlsx(
-    campaign: Annotated[str, typer.Argument(help="Campaign id.")],
-    output: Annotated[Path, typer.Option("-o", "--output", help="The .xlsx file to write.")],
-    json_out: Annotated[bool, typer.Option("--json", help="Machine output: one JSON document.")] = False,
-) -> None:
-    """Write the campaign's ledger: per cycle unit, status, due, submitted at, days late, reminders, escalations.
-
-    Example:
-
-        duban export xlsx yaan-2017 -o 台账.xlsx
-    """
-    from console.cycle_cmd import run_call
-
-    if output.suffix.lower() != ".xlsx":
-        bad_input(f"{output}: the output file must end in .xlsx")
-
-    async def work(client: Client, _: object) -> Ledger:
-        if json_out:
-            return await collect_ledger(client, campaign)
-        with Progress(console=console, transient=True) as progress:
-            return await collect_ledger(client, campaign, progress)
-
-    ledger = run_call(work)
-    if not ledger.cycles and not ledger.leads:
-        bad_input(f"campaign {campaign!r} has no cycles or leads")
-    try:
-        output.write_bytes(ledger_bytes(ledger))
-    except OSError as err:
-        bad_input(f"cannot write {output}: {err.strerror}")
-    if json_out:
-        emit_json({"file": str(output), "cycles": len(ledger.cycles), "leads": len(ledger.leads)})
-    else:
-        console.print(f"台账已写入 {output}（{len(ledger.cycles)} 个报送周期，{len(ledger.leads)} 条线索）")

@@ -19,9 +19,8 @@ import calendar as monthcal
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from schemas.calendar import Due, DueRule, HolidayCalendar, Roll, RuleKind
-from workflows.legaltime.days import CalendarView, describe_day
-from workflows.legaltime.wording import (
+from domain.legaltime.days import CalendarView, describe_day
+from domain.legaltime.wording import (
     CIVIL_CODE_ZH,
     Note,
     join_en,
@@ -31,6 +30,7 @@ from workflows.legaltime.wording import (
     zh_provisional,
     zh_weekday,
 )
+from schemas.calendar import Due, DueRule, HolidayCalendar, Roll, RuleKind
 
 END_OF_DAY = time(23, 59, 59)
 

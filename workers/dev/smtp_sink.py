@@ -4,7 +4,7 @@
 free port. Nothing is relayed anywhere. For exercising bounce handling it can
 refuse (550) or defer (450) chosen recipients.
 
-    python -m workers.smtp_sink --host 127.0.0.1 --port 1025 --maildir var/mail
+    python -m workers.dev.smtp_sink --host 127.0.0.1 --port 1025 --maildir var/mail
 """
 
 import argparse

@@ -34,8 +34,3 @@ SERVER_LIMITS: dict[str, int] = {
     "frontend.searchAttributesSizeOfValueLimit": VALUE_LIMIT,
     "frontend.searchAttributesTotalSizeLimit": 4 * VALUE_LIMIT,
 }
-
-
-def server_limit_args() -> list[str]:
-    """`temporal server start-dev` flags that set SERVER_LIMITS."""
-    return [arg for key, value in SERVER_LIMITS.items() for arg in ("--dynamic-config-value", f"{key}={value}")]

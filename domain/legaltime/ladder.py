@@ -14,9 +14,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from domain.legaltime.days import CalendarView, describe_day
+from domain.legaltime.wording import Note, join_en, join_zh, zh_date, zh_day, zh_moment, zh_provisional
 from schemas.calendar import HolidayCalendar, LadderStep, Moment, SendWindow, StepUnit
-from workflows.legaltime.days import CalendarView, describe_day
-from workflows.legaltime.wording import Note, join_en, join_zh, zh_date, zh_day, zh_moment, zh_provisional
 
 
 def _s(n: int) -> str:

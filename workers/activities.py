@@ -6,11 +6,11 @@ from typing import Any
 from temporalio.client import Client
 
 from activities.blobs import FileBlobStore
-from activities.holidays import load_holidays
+from activities.holidays import HolidayFiles
 from activities.mail import MailActivities
+from activities.portal_tokens import PortalTokens
 from activities.rollup import RollupActivities
 from activities.sent_ledger import SentLedger
-from console.tokens import PortalTokens
 from workers.settings import Settings
 
 
@@ -26,4 +26,5 @@ def build_activities(client: Client | None, settings: Settings) -> list[Callable
         webhook_sink_dir=settings.data_dir / "webhooks",
     )
     rollup = RollupActivities(blobs, client)
-    return [mail.send_batch, rollup.compile_rollup, rollup.forward_upward, load_holidays]
+    holidays = HolidayFiles(settings.calendars_dir)
+    return [mail.send_batch, rollup.compile_rollup, rollup.forward_upward, holidays.load_holidays]

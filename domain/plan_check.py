@@ -8,16 +8,16 @@ cannot be computed, people nobody can reach.
 import datetime as dt
 import json
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import ValidationError
 
+from domain.cycle_spec import opening_months
 from schemas.base import Model
 from schemas.calendar import HolidayCalendar
 from schemas.plan import CampaignPlan, DueSpec, Recipient
-from workers.searchattrs import VALUE_LIMIT
+from schemas.visibility import VALUE_LIMIT
 
 
 class Problem(Model):
@@ -40,13 +40,8 @@ def _path(loc: tuple[int | str, ...]) -> str:
     return out or "(plan)"
 
 
-def read_plan_file(path: Path) -> Any:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise PlanError([Problem(path="(file)", message=f"no such file: {path}")]) from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PlanError([Problem(path="(file)", message=f"cannot read {path}: {exc}")]) from exc
+def parse_plan_text(text: str) -> Any:
+    """The plan file's YAML as data (the caller reads the file)."""
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -63,13 +58,6 @@ def check_plan(data: Any, calendar: HolidayCalendar, year: int) -> tuple[Campaig
         return None, [Problem(path=_path(e["loc"]), message=e["msg"]) for e in exc.errors()]
     problems = _cross_checks(plan) + _due_checks(plan, calendar, year)
     return (None if problems else plan), problems
-
-
-def load_plan(path: Path, calendar: HolidayCalendar, year: int) -> CampaignPlan:
-    plan, problems = check_plan(read_plan_file(path), calendar, year)
-    if plan is None:
-        raise PlanError(problems)
-    return plan
 
 
 # One office's cycle carries all its units in one workflow. The benchmark runs 1,000-unit cycles
@@ -155,8 +143,6 @@ def _opening_days(plan: CampaignPlan) -> list[Problem]:
     """A periodic cycle opens on its day in every opening month: a Temporal Schedule skips a month that
     has no such day (a monthly obligation opening on the 31st would open seven times a year). The rule:
     the opening day must exist in every month it opens in (days 1-28 for monthly obligations)."""
-    from workflows.cycle_spec import opening_months
-
     problems = []
     for i, ob in enumerate(plan.obligations):
         day = int(ob.opens.split("-")[1])
@@ -175,7 +161,7 @@ def _opening_days(plan: CampaignPlan) -> list[Problem]:
 
 def _due_checks(plan: CampaignPlan, calendar: HolidayCalendar, year: int) -> list[Problem]:
     # Imported here: the plan schema stays importable without the legal-time code.
-    from workflows.timeline import due_from_spec
+    from domain.timeline import due_from_spec
 
     problems: list[Problem] = []
     anchor = dt.datetime(year, 1, 1, tzinfo=dt.UTC)

@@ -11,14 +11,14 @@ is what happens to a unit that never submits. Pure code, no temporalio import.
 import datetime as dt
 from zoneinfo import ZoneInfo
 
+from domain import cycle_spec, timeline
+from domain.legaltime.days import WEEKDAYS
+from domain.legaltime.ladder import escalation_moments, reminder_moments
+from domain.legaltime.wording import zh_weekday
 from schemas.calendar import Due, HolidayCalendar, Moment
 from schemas.cycle import CycleSpec, CycleState, UnitState, cycle_workflow_id
 from schemas.plan import CampaignPlan, Period
 from schemas.preview import Preview, PreviewRow
-from workflows import cycle_spec, timeline
-from workflows.legaltime.days import WEEKDAYS
-from workflows.legaltime.ladder import escalation_moments, reminder_moments
-from workflows.legaltime.wording import zh_weekday
 
 NOTICE = "notice"
 

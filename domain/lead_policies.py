@@ -1,4 +1,4 @@
-"""The two referral policies duban ships; examples/policies/*.yaml hold the same as plan snippets.
+"""The two referral policies duban ships: the one source (`duban lead policies` prints them as a plan block).
 
 - `between-agencies`: leads between administrative agencies (customs → market
   regulation, …). No statute fixes these limits; these are common office

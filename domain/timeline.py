@@ -10,11 +10,11 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from domain.legaltime.ladder import escalation_moments, reminder_moments
+from domain.legaltime.periods import compute_due
 from schemas.calendar import Due, DueRule, HolidayCalendar, Roll, RuleKind
 from schemas.cycle import CycleSpec, CycleStage, CycleState, UnitPhase, UnitState
 from schemas.plan import DueSpec
-from workflows.legaltime.ladder import escalation_moments, reminder_moments
-from workflows.legaltime.periods import compute_due
 
 # A unit whose deadline is this close shows yellow on the board.
 DUE_SOON = dt.timedelta(days=2)

@@ -19,6 +19,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from domain.legaltime.ladder import escalation_moments, reminder_moments
+from domain.legaltime.periods import compute_due
 from schemas.calendar import Due, LadderStep
 from schemas.lead import (
     Actor,
@@ -48,8 +50,6 @@ from schemas.lead import (
 )
 from schemas.notify import MessageContext, Notification, Template
 from schemas.people import Person
-from workflows.legaltime.ladder import escalation_moments, reminder_moments
-from workflows.legaltime.periods import compute_due
 
 
 class Refused(ValueError):

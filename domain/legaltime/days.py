@@ -12,9 +12,9 @@ loaded years is still deterministic and says it may change.
 from datetime import date, timedelta
 from functools import lru_cache
 
+from domain.legaltime.statutory import provisional_year
+from domain.legaltime.wording import Note, zh_span, zh_weekday
 from schemas.calendar import DayInfo, HolidayCalendar, YearCalendar
-from workflows.legaltime.statutory import provisional_year
-from workflows.legaltime.wording import Note, zh_span, zh_weekday
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 # A guard, not a limit anyone should reach: the longest rest run in Chinese practice is 9 days.

@@ -28,13 +28,19 @@ import httpx
 from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.client import Client
 
-from workers.binaries import MissingBinaryError, bundled_binary
+from schemas.visibility import SEARCH_ATTRIBUTES, SERVER_LIMITS
+from workers.dev.binaries import MissingBinaryError, bundled_binary
+from workers.dev.ports import free_port, port_holder, port_is_free
 from workers.logging import get_logger
-from workers.ports import free_port, port_holder, port_is_free
-from workers.searchattrs import SEARCH_ATTRIBUTES, server_limit_args
 from workers.settings import Settings
 
 log = get_logger("duban.dev")
+
+
+def server_limit_args() -> list[str]:
+    """`temporal server start-dev` flags that set SERVER_LIMITS."""
+    return [arg for key, value in SERVER_LIMITS.items() for arg in ("--dynamic-config-value", f"{key}={value}")]
+
 
 # Exit codes, as every `duban` command uses them.
 OK, FAILURE, BAD_ENVIRONMENT = 0, 1, 2
@@ -263,7 +269,7 @@ class DevStack:
         return True
 
     async def _start_smtp_sink(self) -> None:
-        from workers.smtp_sink import SmtpSink
+        from workers.dev.smtp_sink import SmtpSink
 
         s = self.settings.smtp
         self._sink = SmtpSink(s.host, s.port, self.settings.mail_dir.resolve())

@@ -1,0 +1,15 @@
+"""The SMTP server the mail activity sends through: a part of the worker's settings, handed to it."""
+
+from pydantic import BaseModel, SecretStr
+
+
+class SmtpSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = 1025
+    starttls: bool = False
+    implicit_tls: bool = False
+    username: str | None = None
+    password: SecretStr | None = None
+    sender: str = "duban@duban.example"
+    sender_name: str = "督办 duban"
+    timeout_seconds: float = 30.0
