@@ -33,6 +33,7 @@ from docx.shared import Mm, Pt, RGBColor
 from docx.text.paragraph import Paragraph
 
 from domain.legaltime.wording import zh_date, zh_moment
+from domain.submission_caps import files_of
 from schemas.cycle import UnitPhase
 from schemas.documents import BulletinRequest
 from schemas.notify import MessageContext, UnitLine
@@ -333,7 +334,7 @@ def _unit_lines(unit: RollupUnit, tz: str) -> list[str]:
         for sub in unit.submissions:
             late = "，逾期报送" if sub.late else ""
             when = zh_moment(_local(sub.submitted_at, tz))
-            files = [r.name for r in ([sub.body] if sub.body else []) + sub.attachments]
+            files = [r.name for r in files_of(sub)]
             attached = f"；材料：{'、'.join(files)}" if files else ""
             lines.append(f"《{sub.title}》，{when}报送（回执号{sub.receipt_no}{late}）{attached}。")
         return lines

@@ -14,6 +14,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from activities import documents
 from activities.blobs import BlobNotFoundError, FileBlobStore
+from domain.submission_caps import files_of
 from schemas.activities import RollupActivity
 from schemas.blobs import BlobRef
 from schemas.cycle import Receipt, SubmitReport
@@ -56,7 +57,7 @@ class RollupActivities(RollupActivity):
                     lines.append(f"{n}. {unit.unit_name}：{unit.status_zh}")
                     for sub in unit.submissions:
                         lines.append(f"   - {sub.title}（{sub.receipt_no}{'，逾期' if sub.late else ''}）")
-                        for ref in ([sub.body] if sub.body else []) + sub.attachments:
+                        for ref in files_of(sub):
                             arcname = f"{n:03d}-{_safe(unit.unit_id)}/{_safe(sub.receipt_no)}-{_safe(ref.name)}"
                             try:
                                 self._add(zf, arcname, ref)

@@ -72,10 +72,9 @@ class BadDate(ValueError):
     """A date a cycle cannot use as a unit's deadline; the message says why."""
 
 
-def settable_due(day: dt.date, cal: HolidayCalendar, today: dt.date) -> Due:
-    """The deadline for a date set by hand, or BadDate: an Update validator calls this with the
-    same arguments its handler will, so a handler never fails on a date the validator let through."""
-    del today  # kept in the signature: the handler and the validator see the same day
+def settable_due(day: dt.date, cal: HolidayCalendar) -> Due:
+    """The deadline for a date set by hand (what `fixed_due` gives the handler), or BadDate: an Update
+    validator calls this with the handler's arguments, so a handler never fails on a date it let through."""
     try:
         return fixed_due(day, cal)
     except (ValueError, OverflowError) as exc:

@@ -18,16 +18,11 @@ with workflow.unsafe.imports_passed_through():
     from domain import cycle_notices as notices
     from domain import cycle_spec, timeline
     from domain import cycle_views as views
+    from domain import submission_caps as caps
     from domain.timeline import AgendaItem, ItemKind
     from schemas.activities import HolidayActivity, MailActivity, RollupActivity
-    from schemas.blobs import BlobRef
     from schemas.calendar import Due
     from schemas.cycle import (
-        MAX_ATTACHMENTS,
-        MAX_CYCLE_BYTES,
-        MAX_CYCLE_FILES,
-        MAX_REPORTS_PER_KIND,
-        MAX_SUBMISSION_BYTES,
         ActionResult,
         CycleInput,
         CycleSpec,
@@ -113,10 +108,6 @@ def _first_batch(
         if size > BATCH_BYTES and i > 0:
             return outbox[:i], outbox[i:]
     return outbox, []
-
-
-def _files_of(sub: Submission) -> list[BlobRef]:
-    return ([sub.body] if sub.body else []) + sub.attachments
 
 
 def _rejected(message: str) -> ApplicationError:
@@ -623,28 +614,9 @@ class ReportingCycle:
         unit = self._unit_for_call(call.unit_id)
         if unit.phase is UnitPhase.WAIVED:
             raise _rejected(f"unit {call.unit_id} was exempted from this report ({unit.waived_reason})")
-        if len(call.attachments) > MAX_ATTACHMENTS:
-            raise _rejected(f"too many attachments: {len(call.attachments)} > {MAX_ATTACHMENTS}")
-        size = sum(a.size for a in call.attachments) + (call.body.size if call.body else 0)
-        if size > MAX_SUBMISSION_BYTES:
-            raise _rejected(f"submission too large: {size} bytes > {MAX_SUBMISSION_BYTES}")
-        same_kind = sum(1 for s in unit.submissions if s.kind is call.kind)
-        if same_kind >= MAX_REPORTS_PER_KIND:
-            raise _rejected(
-                f"unit {call.unit_id} has already sent {same_kind} {call.kind.value} report(s) in this cycle,"
-                f" the most it may send; ask the office to return one for revision"
-            )
-        files, total = self._cycle_files()
-        added = len(call.attachments) + (1 if call.body else 0)
-        if files + added > MAX_CYCLE_FILES:
-            raise _rejected(f"the cycle already holds {files} files; at most {MAX_CYCLE_FILES}")
-        if total + size > MAX_CYCLE_BYTES:
-            raise _rejected(f"the cycle already holds {total} bytes of reports; at most {MAX_CYCLE_BYTES}")
-
-    def _cycle_files(self) -> tuple[int, int]:
-        """Files and bytes across every report the cycle holds (replaced versions included: they are kept)."""
-        refs = [r for u in self.state.units.values() for s in u.submissions for r in _files_of(s)]
-        return len(refs), sum(r.size for r in refs)
+        reason = caps.refusal(self.state, unit, call)
+        if reason:
+            raise _rejected(reason)
 
     @workflow.update
     def request_extension(self, call: RequestExtension) -> Receipt:
@@ -678,9 +650,8 @@ class ReportingCycle:
 
     def _check_settable(self, day: dt.date) -> None:
         """Everything the handler will compute from the date: its deadline and that deadline's ladder."""
-        today = timeline.local_date(workflow.now(), self.spec.calendar.tz)
         try:
-            due = timeline.settable_due(day, self.spec.calendar, today)
+            due = timeline.settable_due(day, self.spec.calendar)
             timeline.deadline_ladder(self.spec, due, workflow.now())
         except (ValueError, OverflowError) as exc:
             raise _rejected(str(exc)) from None
