@@ -8,6 +8,7 @@ alters the commands a past cycle produced fails here until it is patched
 (`workflow.patched`) or the histories are deliberately re-recorded.
 """
 
+import json
 from pathlib import Path
 
 import pytest
@@ -32,6 +33,7 @@ EXPECTED = {
     "cycle-template",  # opened from a template (Schedule path), holidays by activity
     "cycle-continue-as-new-1",  # continues as new under a long history
     "cycle-continue-as-new-2",  # the new run carries the state on
+    "cycle-bounded",  # issue 17's patches: roll-up confirmed (a file missing), supplement each, lists once
 }
 
 
@@ -46,6 +48,21 @@ def replayer(workflows: list[type]) -> Replayer:
 def test_histories_are_there() -> None:
     """The recorded set covers every branch (a missing file would silently shrink the replay)."""
     assert {p.stem for p in HISTORIES} >= EXPECTED
+
+
+def patch_ids(history: WorkflowHistory) -> set[str]:
+    """The `workflow.patched` ids a history recorded (each a marker with its id in the payload)."""
+    return {
+        json.loads(e.marker_recorded_event_attributes.details["patch-data"].payloads[0].data)["id"]
+        for e in history.events
+        if e.HasField("marker_recorded_event_attributes")
+    }
+
+
+def test_the_patched_branches_of_issue_17_are_recorded() -> None:
+    """The replay passes the new side of each issue-17 patch, not only the old one."""
+    bounded = load(Path(__file__).parent / "histories" / "cycle-bounded.json")
+    assert patch_ids(bounded) >= {"rollup-confirmed", "supplement-each", "lists-once"}
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
