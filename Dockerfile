@@ -18,11 +18,18 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
 RUN python -m venv /opt/duban
 
 WORKDIR /src
+# Dependencies first, from the runtime lock only (no Temporal binaries, no SMTP sink, no test
+# tools): exact versions, every file checked against its hash. A layer of its own, so a code
+# change does not reinstall them.
+COPY requirements/runtime.txt requirements/runtime.txt
+RUN /opt/duban/bin/pip install --require-hashes -r requirements/runtime.txt
+
 # .dockerignore keeps the local venv, var/, tests and secrets out of this copy.
 COPY . .
 
-# A plain (non-editable) install, so the runtime stage needs nothing from /src.
-RUN /opt/duban/bin/pip install . \
+# duban itself, without dependencies (they are all in the lock): a plain (non-editable) install,
+# so the runtime stage needs nothing from /src.
+RUN /opt/duban/bin/pip install --no-deps . \
     && /opt/duban/bin/duban --help > /dev/null
 
 # ---- runtime: the venv, the holiday overrides and an unprivileged user, nothing else ----

@@ -67,11 +67,21 @@ class FileBlobStore:
         _fsync_dir(path.parent)
 
     def put(self, data: bytes, name: str, media_type: str = "application/octet-stream") -> BlobRef:
+        return self.put_new(data, name, media_type)[0]
+
+    def put_new(self, data: bytes, name: str, media_type: str = "application/octet-stream") -> tuple[BlobRef, bool]:
+        """Store the content; also say whether this call created it (False: it was there already)."""
         digest = hashlib.sha256(data).hexdigest()
         path = self._path(digest)
+        existed = path.exists()
+        # Verify-or-replace: a file cut short or changed on disk is written again.
         if not self._intact(path, digest, len(data)):
             self._write(path, lambda fh: fh.write(data))
-        return BlobRef(sha256=digest, size=len(data), name=name, media_type=media_type)
+        return BlobRef(sha256=digest, size=len(data), name=name, media_type=media_type), not existed
+
+    def discard(self, ref: BlobRef) -> None:
+        """Remove a blob nothing refers to (the upload of a refused submission)."""
+        self._path(ref.sha256).unlink(missing_ok=True)
 
     def put_file(self, source: Path, name: str, media_type: str = "application/octet-stream") -> BlobRef:
         """Store a file's content without holding it in memory (roll-up packages can be large)."""

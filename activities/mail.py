@@ -6,7 +6,14 @@ Idempotency rests on two things:
 - the sent-ledger, checked before a message is sent and written right after
   the server accepts it (250 after DATA).
 
-The window: if the process dies (or the connection drops, or DATA times out)
+A cancel (the worker's graceful shutdown running out on SIGTERM, or the
+workflow cancelling the activity) never opens that gap: the message in hand is
+sent and recorded to the end, and the cancel takes effect between two messages;
+on a worker shutdown the batch then fails with the retryable `WorkerShutdown`,
+so another worker sends the rest.
+
+The window: if the process dies (kill -9, OOM, a pod killed past its grace
+period; or the connection drops, or DATA times out)
 after the server accepted a message but before the ledger row is committed,
 the next attempt sends that one message again, with the same Message-ID. This
 window is a few milliseconds per message (one local SQLite commit) and is the
@@ -26,14 +33,15 @@ Calling it from a workflow: `execute_activity_method(MailActivity.send_batch, ba
 start_to_close_timeout=<a few minutes>, schedule_to_close_timeout=<useful_until - now>,
 retry_policy=RetryPolicy(initial_interval=~30 s, backoff_coefficient=2, maximum_interval=~30 min))`;
 the schedule-to-close bound and the `useful_until` check together stop the backoff once the mail
-is no longer worth sending. Error types an operator may see: MailTemporary, SmtpUnavailable
-(retried); MailExpired, SmtpAuthRefused, SmtpSenderRefused, SmtpTlsRefused, SmtpMisconfigured,
+is no longer worth sending. Error types an operator may see: MailTemporary, SmtpUnavailable,
+WorkerShutdown (retried); MailExpired, SmtpAuthRefused, SmtpSenderRefused, SmtpTlsRefused, SmtpMisconfigured,
 SmtpRefused, BadBatch (final).
 """
 
+import asyncio
 import hashlib
 import ssl
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.errors import HeaderParseError
@@ -195,10 +203,10 @@ class MailActivities(MailActivity):
                 pending.append(_Outgoing(channel, out.address, rest))
         return pending
 
-    def _render(self, out: _Outgoing) -> Rendered:
+    def _render(self, batch: MailBatch, out: _Outgoing) -> Rendered:
         if len(out.members) == 1:
-            return self.renderer.render(out.members[0])
-        return self.renderer.render_digest(out.members)
+            return self.renderer.render(out.members[0], batch.instant)
+        return self.renderer.render_digest(out.members, batch.instant)
 
     def _invites(self, batch: MailBatch, out: _Outgoing) -> list[Invite]:
         invites = []
@@ -210,8 +218,10 @@ class MailActivities(MailActivity):
             summary = ("Due: " if english else "【截止】") + topic(n.context)
             if n.context.unit_name:
                 summary += f" — {n.context.unit_name}"
+            # A calendar entry ends up in calendar services beyond the unit's mailbox: it carries the
+            # console's door, never the unit's portal (write) link.
             links = self.renderer.links_for(n.context)
-            ics = deadline_invite(n.context, due, stamp=batch.instant, summary=summary, url=links.portal)
+            ics = deadline_invite(n.context, due, stamp=batch.instant, summary=summary, url=links.console)
             name = f"{n.context.unit_id or 'deadline'}.ics" if len(out.members) > 1 else "invite.ics"
             invites.append(Invite(ics=ics, filename=name))
         return invites
@@ -251,7 +261,7 @@ class MailActivities(MailActivity):
                 )
                 msg = build_message(
                     envelope,
-                    self._render(out),
+                    self._render(batch, out),
                     invites=self._invites(batch, out),
                     attachments=self._attachments(batch, out, made),
                 )
@@ -268,11 +278,21 @@ class MailActivities(MailActivity):
         client = await self._connect()
         try:
             for count, (out, msg) in enumerate(prepared, start=1):
-                await self._send_one(client, batch, out, msg, progress)
+                await _to_the_end(self._send_one(client, batch, out, msg, progress))
                 if activity.in_activity():
                     activity.heartbeat(count)
         except _ConnectionLost as exc:
             progress.temporary.append(str(exc))
+        except asyncio.CancelledError:
+            sent = sum(1 for d in progress.deliveries.values() if d.status is DeliveryStatus.SENT)
+            if activity.in_activity() and activity.is_worker_shutdown():
+                # Not a cancel anyone asked for: the worker is going away. A retryable failure
+                # hands the rest of the batch to another worker; the ledger skips what went out.
+                raise ApplicationError(
+                    f"worker shutting down: batch {batch.scope} stopped after {sent} of {len(prepared)} messages",
+                    type="WorkerShutdown",
+                ) from None
+            raise
         finally:
             try:
                 await client.quit()
@@ -332,6 +352,7 @@ class MailActivities(MailActivity):
             return
         except aiosmtplib.SMTPSenderRefused as exc:
             if exc.code >= 500:
+                _count_refusal("SmtpSenderRefused")
                 raise ApplicationError(
                     f"SMTP server refused our sender {self.smtp.sender!r}: {exc.code} {exc.message}",
                     type="SmtpSenderRefused",
@@ -368,7 +389,7 @@ class MailActivities(MailActivity):
                     continue
                 try:
                     target = webhooks.parse_webhook(raw)
-                    payload = webhooks.build_payload(target.kind, self._render(out), out.members[0].to)
+                    payload = webhooks.build_payload(target.kind, self._render(batch, out), out.members[0].to)
                     if target.sink:
                         if self.webhook_sink_dir is None:
                             raise webhooks.WebhookError("sink:// webhook without a sink directory", temporary=False)
@@ -387,6 +408,30 @@ class MailActivities(MailActivity):
                 progress.mark(out, DeliveryStatus.SENT)
 
 
+async def _to_the_end(step: Awaitable[None]) -> None:
+    """Run one message's send and ledger commit to the end, even when the activity is cancelled meanwhile.
+
+    A cancel landing between the server's 250 and the ledger commit would send that message
+    again on the retry; so a cancel waits for the message in hand (bounded by the SMTP timeout)
+    and takes effect between two messages.
+    """
+    task = asyncio.ensure_future(step)
+    cancelled = False
+    while not task.done():
+        try:
+            await asyncio.wait({task})
+        except asyncio.CancelledError:
+            cancelled = True
+    if cancelled:
+        if not task.cancelled() and task.exception() is not None:
+            # The type only: SMTP errors quote addresses, which stay out of logs.
+            activity.logger.warning(
+                "a message failed while its batch was cancelled: %s", type(task.exception()).__name__
+            )
+        raise asyncio.CancelledError
+    task.result()
+
+
 def _duban_headers(batch: MailBatch, out: _Outgoing) -> dict[str, str]:
     """Headers for operators and the mail viewer: the scope, and the template (or `digest` for a mixed one)."""
     kinds = {n.template.value for n in out.members}
@@ -396,8 +441,22 @@ def _duban_headers(batch: MailBatch, out: _Outgoing) -> dict[str, str]:
     return headers
 
 
+# Exported with the SDK's metrics (no prefix): deploy/monitoring alerts on it. A refused login
+# or sender stops every batch until someone fixes the relay's settings.
+REFUSALS_METRIC = "duban_mail_refusals"
+
+
 def _permanent(message: str, kind: str) -> ApplicationError:
+    _count_refusal(kind)
     return ApplicationError(message, type=kind, non_retryable=True)
+
+
+def _count_refusal(kind: str) -> None:
+    if activity.in_activity():
+        counter = activity.metric_meter().create_counter(
+            REFUSALS_METRIC, "mail batches refused for good by the SMTP server or its settings, by error type"
+        )
+        counter.add(1, {"type": kind})
 
 
 def _by_code(message: str, code: int, permanent_kind: str) -> ApplicationError:

@@ -21,7 +21,8 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from jinja2 import Template as JinjaTemplate
 from markupsafe import Markup, escape
 
-from activities.portal_tokens import PortalTokens
+from activities.portal_tokens import PortalTokens, office_of
+from domain.legaltime.wording import relative_due
 from schemas.calendar import Due
 from schemas.notify import MessageContext, Notification, Template
 
@@ -125,6 +126,7 @@ class Rendered:
 class Links:
     portal: str | None
     feed: str | None
+    console: str | None = None  # the console's door, for calendar entries (no token)
 
 
 class MailRenderer:
@@ -141,18 +143,24 @@ class MailRenderer:
             return Links(portal=None, feed=None)
         scope = context.cycle_id or context.lead_id
         portal = self.links.portal_link(scope, context.unit_id) if scope else None
-        return Links(portal=portal, feed=self.links.feed_link(context.unit_id))
+        # A unit is (office, unit): the feed needs the office, which a cycle's id names.
+        office = office_of(context.cycle_id)
+        feed = self.links.feed_link(office, context.unit_id) if office else None
+        return Links(portal=portal, feed=feed, console=self.links.console_link)
 
-    def _variables(self, locale: str, notification: Notification) -> dict[str, Any]:
+    def _variables(self, locale: str, notification: Notification, now: datetime | None = None) -> dict[str, Any]:
         context = notification.context
         links = self.links_for(context)
         when: Callable[[Due], str] = due_text_en if locale == "en" else due_text_zh
+        # '3天后截止' / '已逾期2天', counted from the batch's instant so a retried send says the same.
+        countdown = None if now is None else (lambda due: relative_due(due.at, now, locale))
         return {
             "n": notification,
             "c": context,
             "what": topic(context),
             "to": notification.to,
             "when": when,
+            "countdown": countdown,
             "short": lambda due: short_date(due, locale),
             "portal_url": links.portal,
             "feed_url": links.feed,
@@ -171,17 +179,18 @@ class MailRenderer:
             markdown=_tidy(text_tmpl.render(**common, layout=f"{locale}/_layout.md.j2")),
         )
 
-    def render(self, notification: Notification) -> Rendered:
+    def render(self, notification: Notification, now: datetime | None = None) -> Rendered:
+        """The message; with `now` (the batch's instant) its deadline also says how far off it is."""
         locale = locale_of(notification.locale)
-        return self._render(notification.template.value, locale, self._variables(locale, notification))
+        return self._render(notification.template.value, locale, self._variables(locale, notification, now))
 
-    def render_digest(self, members: list[Notification]) -> Rendered:
+    def render_digest(self, members: list[Notification], now: datetime | None = None) -> Rendered:
         """One message listing several notifications for the same recipient (e.g. a leader, many late units)."""
         first = members[0]
         locale = locale_of(first.locale)
         items = []
         for member in members:
-            single = self._variables(locale, member)
+            single = self._variables(locale, member, now)
             text_tmpl = self._text.get_template(f"{locale}/{member.template.value}.j2")
             items.append(
                 {
@@ -195,7 +204,7 @@ class MailRenderer:
         shared = first.context.model_copy(
             update={"due": None, "previous_due": None, "portal_link": False, "late_units": [], "missing_units": []}
         )
-        variables = self._variables(locale, first.model_copy(update={"context": shared}))
+        variables = self._variables(locale, first.model_copy(update={"context": shared}), now)
         variables["digest_items"] = items
         return self._render("digest", locale, variables)
 

@@ -1,8 +1,19 @@
 """Signed links for units: the portal page of one cycle, and the unit's calendar feed.
 
-A token binds exactly one unit (and, for the portal, one cycle), expires, and
-can be revoked: the office records a moment in the cycle (`links_valid_from`,
-set by the `revoke_links` Update) and every link made before it is refused.
+A unit is known by (office, unit): unit ids are the office's own, so another
+office's `gaj` is another unit. A portal token binds one cycle (whose id names
+the office) and one unit; a feed token binds one office and one unit and is
+read-only (the feed carries no portal link). Tokens expire, and can be
+revoked: the office records a moment from which the unit's links count — in
+the cycle (`links_valid_from`, the `revoke_links` Update, for the timeline)
+and in the access store for the (office, unit) pair (global: every link of
+the unit, whichever cycle; permanent: it outlives the cycle). A link made
+before the later of the two is refused.
+
+Feed tokens made before units were namespaced by office carry no office and
+are refused ("ask the office for a new link"); portal tokens of that time
+still open, their office being the one in their cycle id.
+
 The signing key lives in the settings, so links are made by activities and
 surfaces, never inside a workflow.
 """
@@ -13,6 +24,7 @@ from dataclasses import dataclass
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 EXPIRED = "this link has expired; ask the office for a new one"
+OLD_FEED = "this calendar link is from an older version of duban; ask the office for a new one"
 REVOKED = "this link was revoked; ask the office for a new one"
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _MICROSECOND = dt.timedelta(microseconds=1)
@@ -25,8 +37,15 @@ class TokenError(ValueError):
 @dataclass(frozen=True)
 class PortalGrant:
     unit_id: str
-    cycle_id: str  # "" for a calendar-feed grant, which covers all of a unit's cycles
+    cycle_id: str  # "" for a calendar-feed grant, which covers all of the unit's cycles in its office
     issued_at: dt.datetime
+    office_id: str = ""
+
+
+def office_of(cycle_id: str) -> str:
+    """The office in a cycle id (`cycle:<campaign>:<office>:<obligation>:<period>`), "" if it has none."""
+    parts = cycle_id.split(":")
+    return parts[2] if len(parts) == 5 and parts[0] == "cycle" else ""
 
 
 def _issue_stamp(not_before: dt.datetime | None) -> int:
@@ -55,22 +74,32 @@ class PortalTokens:
     def portal_token(self, cycle_id: str, unit_id: str, not_before: dt.datetime | None = None) -> str:
         return self._portal.dumps({"u": unit_id, "c": cycle_id, "t": _issue_stamp(not_before)})
 
-    def feed_token(self, unit_id: str, not_before: dt.datetime | None = None) -> str:
-        return self._feed.dumps({"u": unit_id, "t": _issue_stamp(not_before)})
+    def feed_token(self, office_id: str, unit_id: str, not_before: dt.datetime | None = None) -> str:
+        return self._feed.dumps({"o": office_id, "u": unit_id, "t": _issue_stamp(not_before)})
 
     def portal_link(self, cycle_id: str, unit_id: str, not_before: dt.datetime | None = None) -> str:
         return f"{self.public_url}/portal/{self.portal_token(cycle_id, unit_id, not_before)}"
 
-    def feed_link(self, unit_id: str, not_before: dt.datetime | None = None) -> str:
-        return f"{self.public_url}/feed/{self.feed_token(unit_id, not_before)}.ics"
+    def feed_link(self, office_id: str, unit_id: str, not_before: dt.datetime | None = None) -> str:
+        return f"{self.public_url}/feed/{self.feed_token(office_id, unit_id, not_before)}.ics"
+
+    @property
+    def console_link(self) -> str:
+        """Where a calendar entry points: the console's door, which asks for the unit's own link."""
+        return f"{self.public_url}/portal"
 
     def read_portal(self, token: str) -> PortalGrant:
         data, issued_at = self._load(self._portal, token)
-        return PortalGrant(unit_id=str(data["u"]), cycle_id=str(data["c"]), issued_at=issued_at)
+        cycle_id = str(data.get("c", ""))
+        return PortalGrant(
+            unit_id=str(data["u"]), cycle_id=cycle_id, issued_at=issued_at, office_id=office_of(cycle_id)
+        )
 
     def read_feed(self, token: str) -> PortalGrant:
         data, issued_at = self._load(self._feed, token)
-        return PortalGrant(unit_id=str(data["u"]), cycle_id="", issued_at=issued_at)
+        if not isinstance(data.get("o"), str) or not data["o"]:
+            raise TokenError(OLD_FEED)
+        return PortalGrant(unit_id=str(data["u"]), cycle_id="", issued_at=issued_at, office_id=str(data["o"]))
 
     def _load(self, serializer: URLSafeTimedSerializer, token: str) -> tuple[dict[str, object], dt.datetime]:
         try:
@@ -86,6 +115,11 @@ class PortalTokens:
         # start of that second errs towards refusing one made in the same second as a revocation.
         issued_at = _EPOCH + stamp * _MICROSECOND if isinstance(stamp, int) else signed_at
         return data, issued_at
+
+
+def latest(*moments: dt.datetime | None) -> dt.datetime | None:
+    """The latest of several revocation moments (None: never revoked)."""
+    return max((m for m in moments if m is not None), default=None)
 
 
 def check_not_revoked(grant: PortalGrant, links_valid_from: dt.datetime | None) -> None:

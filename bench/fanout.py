@@ -29,6 +29,7 @@ from domain import timeline
 from schemas.cycle import CycleInput, CycleStatus, SubmitReport, UnitState
 from schemas.notify import Notification, Template
 from schemas.visibility import CAMPAIGN, OFFICE, STAGE
+from workers.retrying import answered_within
 
 REMINDER_TEMPLATES = frozenset({"reminder", "due_today"})
 PER_CYCLE_CALLERS = 8  # under the server's 10 in-flight Updates per workflow
@@ -88,12 +89,10 @@ def _lateness(arrivals: list[Arrival], moment: dt.datetime) -> dict[str, Any]:
 
 
 async def _wait_closed(client: Client, query: str, within: float) -> bool:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        if (await client.count_workflows(f"{query} AND ExecutionStatus = 'Running'")).count == 0:
-            return True
-        await asyncio.sleep(1.0)
-    return False
+    async def all_closed() -> bool:
+        return (await client.count_workflows(f"{query} AND ExecutionStatus = 'Running'")).count == 0
+
+    return await answered_within(all_closed, every=1.0, within=within)
 
 
 PROBE_SPACING_S = 1.5

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError, RPCStatusCode
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_exponential
 
 from console import client_calls as calls
 from schemas.cycle import Receipt, SubmitReport
@@ -73,19 +74,24 @@ async def history_cost(client: Client, workflow_id: str) -> tuple[int, int, int]
 RETRYABLE = (RPCStatusCode.RESOURCE_EXHAUSTED, RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED)
 
 
+def _busy(err: BaseException) -> bool:
+    if isinstance(err, WorkflowUpdateRPCTimeoutOrCancelledError):
+        return True
+    return isinstance(err, RPCError) and (err.status in RETRYABLE or calls.wft_failed(err))
+
+
 async def submit(handle: WorkflowHandle[Any, Any], call: SubmitReport, stats: dict[str, int]) -> float:
     """One submission as the console and CLI make it (console/client_calls.update): one update id for
-    every attempt, retried with backoff while the server is busy or the call timed out."""
+    every attempt, retried with backoff (0.05 s doubling to 2 s, without end) while the server is busy
+    or the call timed out. `stats["retries"]` counts the retries."""
     update_id = f"submit_report-{uuid.uuid4().hex}"
-    delay = 0.05
+
+    def count(_: RetryCallState) -> None:
+        stats["retries"] = stats.get("retries", 0) + 1
+
+    retrying = AsyncRetrying(
+        retry=retry_if_exception(_busy), wait=wait_exponential(multiplier=0.05, max=2.0), before_sleep=count
+    )
     t = time.perf_counter()
-    while True:
-        try:
-            await handle.execute_update("submit_report", call, id=update_id, result_type=Receipt)
-            return time.perf_counter() - t
-        except (RPCError, WorkflowUpdateRPCTimeoutOrCancelledError) as err:
-            if isinstance(err, RPCError) and err.status not in RETRYABLE and not calls.wft_failed(err):
-                raise
-            stats["retries"] = stats.get("retries", 0) + 1
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 2.0)
+    await retrying(handle.execute_update, "submit_report", call, id=update_id, result_type=Receipt)
+    return time.perf_counter() - t

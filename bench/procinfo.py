@@ -39,3 +39,14 @@ def machine() -> dict[str, object]:
         if line.startswith("MemTotal:"):
             mem_kb = int(line.split()[1])
     return {"nproc": os.cpu_count(), "ram_gib": round(mem_kb / 1024 / 1024, 1), "cpu": model}
+
+
+def rss_mb(pid: int) -> float:
+    """VmRSS: the process's resident set now, in MiB (0 if it is gone)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0

@@ -73,6 +73,28 @@ def table(r: dict[str, Any]) -> str:
     nat = r.get("national")
     if nat:
         lines += _national(nat)
+    cache = r.get("cache") or []
+    if cache:
+        lines += _header(
+            "Worker memory per cached cycle (one worker process, resident memory)",
+            ["units per cycle", "cycles cached", "RSS MiB", "MiB per cached cycle", "KiB per unit", "idle MiB"],
+            1,
+        )
+        for c in cache:
+            cached = " → ".join(str(k) for k in c["cycles"])
+            rss = " → ".join(_f(x) for x in c["rss_mb"])
+            lines.append(
+                _row(
+                    [
+                        str(c["units"]),
+                        cached,
+                        rss,
+                        _f(c["mb_per_cached_cycle"]),
+                        _f(c["kb_per_unit"]),
+                        _f(c["idle_rss_mb"]),
+                    ]
+                )
+            )
     for name, error in (r.get("errors") or {}).items():
         lines += ["", f"**{name} failed:** {error}"]
     lines += ["", "### Goals (issue 9)", ""] + [f"- {g}" for g in goals(r)]

@@ -17,12 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from bench import procinfo, report
+from bench.cache import run_cache
 from bench.cost import run_cost
 from bench.fanout import fanout_maildir, run_duban, run_floor, run_naive, single_cycle_attempt, workload
 from bench.national import run_national
 from bench.stack import SA_VALUE_LIMIT, Stack, Tuning
 
-SCENARIOS = ("fanout", "maildir", "cost", "national")
+SCENARIOS = ("fanout", "maildir", "cost", "national", "cache")
 QUICK: dict[str, object] = {
     "units": "20,50",
     "shard": 25,
@@ -32,6 +33,7 @@ QUICK: dict[str, object] = {
     "national_window": 5.0,
     "single_cycle_wait": 0.0,
     "probes": 3,
+    "cache_sizes": "10:2:4,30:2:4",
 }
 
 
@@ -57,6 +59,11 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--national-units", type=int, default=10_000, help="units in the national simulation (full: 100000)")
     p.add_argument("--office-units", type=int, default=30, help="units per office cycle in the national simulation")
     p.add_argument("--national-window", type=float, default=120.0, help="seconds over which submissions arrive")
+    p.add_argument(
+        "--cache-sizes",
+        default="100:20:60,1000:2:6",
+        help="worker memory per cached cycle: units:cycles-first:cycles-second, comma-separated",
+    )
     p.add_argument("--only", default=",".join(SCENARIOS), help=f"scenarios to run, of {','.join(SCENARIOS)}")
     p.add_argument("--max-cached-workflows", type=int, default=Tuning.max_cached_workflows)
     p.add_argument("--max-concurrent-activities", type=int, default=Tuning.max_concurrent_activities)
@@ -177,7 +184,13 @@ async def _national(stack: Stack, args: argparse.Namespace, stamp: str, results:
     )
 
 
-SCENARIO_RUNNERS = {"fanout": _fanout, "maildir": _maildir, "cost": _cost, "national": _national}
+async def _cache(stack: Stack, args: argparse.Namespace, stamp: str, results: dict[str, Any]) -> None:
+    sizes = [tuple(int(x) for x in spec.split(":")) for spec in args.cache_sizes.split(",") if spec]
+    print(f"[bench] cache: worker memory per cached cycle, {sizes}", file=sys.stderr, flush=True)
+    results["cache"] = await run_cache(stack, f"k{stamp}", sizes, args.timeout)  # type: ignore[arg-type]
+
+
+SCENARIO_RUNNERS = {"fanout": _fanout, "maildir": _maildir, "cost": _cost, "national": _national, "cache": _cache}
 
 
 def _save(out: Path, results: dict[str, Any]) -> None:

@@ -30,6 +30,7 @@ from schemas.visibility import SEARCH_ATTRIBUTES, VALUE_LIMIT
 from workers.codec import generate_key_line
 from workers.dev.binaries import bundled_binary
 from workers.dev.ports import free_port
+from workers.retrying import answered_within
 from workers.settings import Settings, SmtpSettings, TemporalSettings
 from workers.temporal import connect
 
@@ -186,11 +187,8 @@ class Stack:
             argv += ["--search-attribute", f"{name}={kind}"]
         self.server = _spawn(argv, self._env(), self.logs / "temporal.log")
         self.sink = self.start_sink(self.smtp_port, self.arrivals.path)
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while not await self._temporal_ready():
-            if self.server.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the Temporal dev server did not start; see {self.logs / 'temporal.log'}")
-            await asyncio.sleep(0.2)
+        if not await answered_within(self._temporal_ready, every=0.2, within=STARTUP_SECONDS):
+            raise RuntimeError(f"the Temporal dev server did not start; see {self.logs / 'temporal.log'}")
         await self.wait_smtp(self.smtp_port)
         self.client = await connect(self.settings)
         return self.client
@@ -202,13 +200,12 @@ class Stack:
         return _spawn(argv, self._env(), self.logs / f"sink-{port}.log")
 
     async def wait_smtp(self, port: int) -> None:
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while not await _smtp_answers("127.0.0.1", port):
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"the SMTP sink on port {port} did not answer")
-            await asyncio.sleep(0.1)
+        if not await answered_within(lambda: _smtp_answers("127.0.0.1", port), every=0.1, within=STARTUP_SECONDS):
+            raise RuntimeError(f"the SMTP sink on port {port} did not answer")
 
     async def _temporal_ready(self) -> bool:
+        if self.server is not None and self.server.poll() is not None:
+            raise RuntimeError(f"the Temporal dev server exited; see {self.logs / 'temporal.log'}")
         try:
             client = await asyncio.wait_for(Client.connect(self.settings.temporal.address), timeout=3)
             response = await client.operator_service.list_search_attributes(

@@ -9,22 +9,34 @@
   Secure unless it is a development stack on plain http), valid 12 hours.
 - Every form carries a CSRF token tied to a per-browser cookie (double submit,
   compared in constant time); JSON calls send it as `X-CSRF-Token`.
-- Five failed sign-ins per user and address within a minute lock that pair for the rest of the minute.
+- Sign-in limits (`SignInLimiter`), counted in a store every console replica
+  shares (`console.access_store`): 20 failures per client address a minute,
+  whatever user names it tries; 5 per known account and address a minute; 50
+  per known account in ten minutes from all addresses together. Unknown user
+  names count only against the address, so inventing names grows nothing.
+  The address is the real client's behind a trusted proxy (`DUBAN_TRUSTED_PROXIES`).
+- Password hashing (scrypt, ~70 ms of CPU) runs on its own thread, one at a
+  time; when more than a few sign-ins already wait, the next is answered
+  "busy" at once. The event loop — and so the unit portal, the codec and the
+  API — keeps answering while /login is flooded.
 """
 
+import asyncio
 import base64
+import contextlib
 import hashlib
 import hmac
 import os
 import secrets
-import time
-from collections import defaultdict, deque
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from console.access_store import FailureStore, MemoryAccessStore, SqliteAccessStore, now
 from workers.settings import Settings
 
 SESSION_COOKIE = "duban_session"
@@ -87,29 +99,79 @@ def dev_admin_password(settings: Settings) -> str:
     return password
 
 
+# (key kind, failures allowed, within seconds)
+ADDRESS_LIMIT = (20, 60.0)
+ACCOUNT_AT_ADDRESS_LIMIT = (5, 60.0)
+ACCOUNT_LIMIT = (50, 600.0)
+# One scrypt at a time: sign-in takes at most one core, however many arrive.
+HASH_THREADS = 1
+# Sign-ins allowed to wait for the hashing thread; the next ones are told "busy" without hashing.
+MAX_WAITING = 8
+# A refused attempt (locked or busy) is answered after this pause: a script hammering /login waits
+# instead of spinning, and the pause costs the console nothing but an idle coroutine.
+REFUSAL_PAUSE_SECONDS = 0.5
+HASH_THREAD_NICE = 10
+
+
 class SignInLimiter:
-    """At most `limit` failures per (user, address) within `window` seconds."""
+    """Failed sign-ins per client address and per known account, in a (possibly shared) store.
 
-    def __init__(self, limit: int = 5, window: float = 60.0) -> None:
-        self.limit = limit
-        self.window = window
-        self._failures: dict[tuple[str, str], deque[float]] = defaultdict(deque)
+    `account` is the account name when the user name is one of ours, else None: unknown names are
+    counted against the address only, so they add no keys."""
 
-    def _recent(self, key: tuple[str, str]) -> deque[float]:
-        stamps = self._failures[key]
-        cutoff = time.monotonic() - self.window
-        while stamps and stamps[0] < cutoff:
-            stamps.popleft()
-        return stamps
+    def __init__(self, store: FailureStore) -> None:
+        self.store = store
 
-    def blocked(self, user: str, address: str) -> bool:
-        return len(self._recent((user, address))) >= self.limit
+    @staticmethod
+    def _rules(account: str | None, address: str) -> list[tuple[str, int, float]]:
+        rules = [(f"addr:{address}", *ADDRESS_LIMIT)]
+        if account is not None:
+            rules.append((f"pair:{account}|{address}", *ACCOUNT_AT_ADDRESS_LIMIT))
+            rules.append((f"acct:{account}", *ACCOUNT_LIMIT))
+        return rules
 
-    def failed(self, user: str, address: str) -> None:
-        self._recent((user, address)).append(time.monotonic())
+    def blocked(self, account: str | None, address: str) -> bool:
+        at = now()
+        return any(
+            self.store.count_since(key, at - window) >= limit for key, limit, window in self._rules(account, address)
+        )
 
-    def succeeded(self, user: str, address: str) -> None:
-        self._failures.pop((user, address), None)
+    def failed(self, account: str | None, address: str) -> None:
+        at = now()
+        for key, _, _ in self._rules(account, address):
+            self.store.add(key, at)
+
+    def succeeded(self, account: str | None, address: str) -> None:
+        # The operator got in from here: their own typos at this address are forgiven.
+        if account is not None:
+            self.store.clear(f"pair:{account}|{address}")
+
+    def __len__(self) -> int:
+        return len(self.store)
+
+
+def _lower_thread_priority() -> None:
+    """The hashing thread yields the CPU to the event loop (and the rest of the machine) when both want it.
+
+    Linux schedules threads as tasks, so a thread's own nice value applies to it alone; raising it needs
+    no privilege. Elsewhere this is a no-op."""
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASH_THREAD_NICE)
+
+
+class SignIn(StrEnum):
+    OK = "ok"
+    WRONG = "wrong"  # 401
+    LOCKED = "locked"  # 429: too many failures
+    BUSY = "busy"  # 503: too many sign-ins waiting for the hashing thread
+
+
+def failure_store(settings: Settings) -> FailureStore:
+    """Memory for one process (development default), else the SQLite file every replica shares."""
+    kind = settings.access_store or ("memory" if settings.environment == "development" else "sqlite")
+    if kind == "memory":
+        return MemoryAccessStore()
+    return SqliteAccessStore(settings.data_dir / "access.db")
 
 
 class Auth:
@@ -119,7 +181,11 @@ class Auth:
         self.settings = settings
         secret = settings.secret_key.get_secret_value()
         self._sessions = URLSafeTimedSerializer(secret, salt="duban-session")
-        self.limiter = SignInLimiter()
+        self.limiter = SignInLimiter(failure_store(settings))
+        self._hasher = ThreadPoolExecutor(
+            max_workers=HASH_THREADS, thread_name_prefix="duban-scrypt", initializer=_lower_thread_priority
+        )
+        self._waiting = 0
         self.secure_cookies = not (settings.environment == "development" and settings.public_url.startswith("http:"))
 
     def _accounts(self) -> dict[str, tuple[str, Role]]:
@@ -129,6 +195,32 @@ class Auth:
 
     def dev_admin_enabled(self) -> bool:
         return not self.settings.operators and self.settings.environment == "development"
+
+    def account_of(self, user: str) -> str | None:
+        """The account this user name names, or None for a name nobody has."""
+        if (self.dev_admin_enabled() and user == DEV_ADMIN) or user in self._accounts():
+            return user
+        return None
+
+    async def sign_in(self, user: str, password: str, address: str) -> tuple[SignIn, User | None]:
+        """Check a sign-in against the limits, hashing off the event loop; records the outcome."""
+        account = self.account_of(user)
+        if await asyncio.to_thread(self.limiter.blocked, account, address):
+            await asyncio.sleep(REFUSAL_PAUSE_SECONDS)
+            return SignIn.LOCKED, None
+        if self._waiting >= MAX_WAITING:
+            await asyncio.sleep(REFUSAL_PAUSE_SECONDS)
+            return SignIn.BUSY, None
+        self._waiting += 1
+        try:
+            found = await asyncio.get_running_loop().run_in_executor(self._hasher, self.check_password, user, password)
+        finally:
+            self._waiting -= 1
+        if found is None:
+            await asyncio.to_thread(self.limiter.failed, account, address)
+            return SignIn.WRONG, None
+        await asyncio.to_thread(self.limiter.succeeded, account, address)
+        return SignIn.OK, found
 
     def check_password(self, user: str, password: str) -> User | None:
         if self.dev_admin_enabled() and user == DEV_ADMIN:

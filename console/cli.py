@@ -3,6 +3,7 @@
 import typer
 
 from console import (
+    backup_cmd,
     calendar_cmd,
     campaign_cmd,
     cycle_cmd,
@@ -32,6 +33,7 @@ app.add_typer(lead_cmd.app, name="lead")
 app.add_typer(mail_cmd.app, name="mail")
 app.add_typer(export_cmd.app, name="export")
 app.add_typer(user_cmd.user_app, name="user")
+backup_cmd.register(app)
 
 
 def main() -> None:

@@ -13,7 +13,6 @@ receipt or the same rejection whichever surface was used.
 
 import asyncio
 import os
-import random
 import re
 import sys
 import uuid
@@ -38,11 +37,21 @@ from temporalio.client import (
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.workflow import UpdateMethodMultiParam
+from tenacity import AsyncRetrying, RetryError, retry_if_exception, stop_after_attempt, wait_random_exponential
 
 from activities.blobs import FileBlobStore
 from activities.holidays import load_calendar
 from schemas.blobs import BlobRef
-from schemas.cycle import MAX_ATTACHMENTS, ActionResult, CycleStatus, NewCalendar, UnitQuery, UnitView
+from schemas.cycle import (
+    MAX_ATTACHMENTS,
+    ActionResult,
+    CycleStatus,
+    NewCalendar,
+    Receipt,
+    SubmitReport,
+    UnitQuery,
+    UnitView,
+)
 from schemas.visibility import CAMPAIGN, OFFICE, PERIOD, STAGE
 from workers.settings import Settings
 from workflows.reporting_cycle import ReportingCycle
@@ -280,37 +289,44 @@ def wft_failed(err: RPCError) -> bool:
     return err.status == RPCStatusCode.FAILED_PRECONDITION and "Workflow Task in failed state" in err.message
 
 
+def _worth_repeating(err: BaseException) -> bool:
+    """Busy (the in-flight Update limit), the server restarting or away mid-call, or a failing workflow task."""
+    if isinstance(err, WorkflowUpdateRPCTimeoutOrCancelledError):
+        return True
+    return isinstance(err, RPCError) and (
+        err.status in (RPCStatusCode.RESOURCE_EXHAUSTED, RPCStatusCode.UNAVAILABLE) or wft_failed(err)
+    )
+
+
+def _update_retrying() -> AsyncRetrying:
+    # Full jitter (a random wait up to 0.1 s doubling to 2 s) spreads a burst of callers out
+    # instead of retrying in lockstep; 20 attempts are about 30 s before giving up.
+    return AsyncRetrying(
+        retry=retry_if_exception(_worth_repeating),
+        wait=wait_random_exponential(multiplier=_FIRST_DELAY, max=_MAX_DELAY),
+        stop=stop_after_attempt(_MAX_ATTEMPTS),
+    )
+
+
 async def update(client: Client, workflow_id: str, method: UpdateMethodMultiParam[[Any, P], R], arg: P) -> R:
     """Run one Update by its method (typed): retried while the workflow is at its in-flight limit,
     Rejected on a validator's no."""
     name = method._defn.name or "update"  # the registered name: the one running histories hold
     handle = client.get_workflow_handle(workflow_id)
-    # One id for every attempt: the server applies an Update id once per run.
+    # One id for every attempt: the server applies an Update id once per run, so a retry is never applied twice.
     update_id = f"{name}-{uuid.uuid4().hex}"
-    delay = _FIRST_DELAY
-    for _ in range(_MAX_ATTEMPTS):
-        try:
-            return await handle.execute_update(method, arg, id=update_id)
-        except WorkflowUpdateFailedError as err:
-            raise (_rejection(err) or CallFailed(f"{name} failed: {err.cause}")) from err
-        except WorkflowUpdateRPCTimeoutOrCancelledError:
-            # The server went away mid-call (a restart): ask again under the same id, applied once.
-            await asyncio.sleep(random.uniform(0, delay))  # noqa: S311 -- jitter, not security
-            delay = min(delay * 2, _MAX_DELAY)
-            continue
-        except RPCError as err:
-            # Busy, or the server restarting: the same update id makes the retry safe (applied once).
-            if err.status in (RPCStatusCode.RESOURCE_EXHAUSTED, RPCStatusCode.UNAVAILABLE) or wft_failed(err):
-                # Full jitter spreads a burst of callers out instead of retrying in lockstep.
-                await asyncio.sleep(random.uniform(0, delay))  # noqa: S311 -- jitter, not security
-                delay = min(delay * 2, _MAX_DELAY)
-                continue
-            if err.status == RPCStatusCode.NOT_FOUND:
-                raise NotFound(f"no running workflow {workflow_id}") from err
-            if err.status == RPCStatusCode.FAILED_PRECONDITION:
-                raise Rejected(f"workflow {workflow_id} is not running: {err.message}") from err
-            raise
-    raise Busy(f"workflow {workflow_id} stayed busy; try again in a minute")
+    try:
+        return await _update_retrying()(handle.execute_update, method, arg, id=update_id)
+    except RetryError as gave_up:
+        raise Busy(f"workflow {workflow_id} stayed busy; try again in a minute") from gave_up.last_attempt.exception()
+    except WorkflowUpdateFailedError as err:
+        raise (_rejection(err) or CallFailed(f"{name} failed: {err.cause}")) from err
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            raise NotFound(f"no running workflow {workflow_id}") from err
+        if err.status == RPCStatusCode.FAILED_PRECONDITION:
+            raise Rejected(f"workflow {workflow_id} is not running: {err.message}") from err
+        raise
 
 
 async def recompute(client: Client, cycle_id: str, by: str, calendars: Path | None) -> ActionResult:
@@ -398,23 +414,67 @@ def check_upload(name: str, data: bytes, max_bytes: int) -> tuple[str, str]:
     return clean, ALLOWED_TYPES[ext]
 
 
-def store_uploads(settings: Settings, files: Sequence[tuple[str, bytes]]) -> list[BlobRef]:
-    """Check every file first, then store them all: one bad file stores nothing."""
+def _put(store: FileBlobStore, data: bytes, name: str, media_type: str, created: list[BlobRef] | None) -> BlobRef:
+    ref, new = store.put_new(data, name, media_type)
+    if new and created is not None:
+        created.append(ref)
+    return ref
+
+
+def store_uploads(
+    settings: Settings, files: Sequence[tuple[str, bytes]], created: list[BlobRef] | None = None
+) -> list[BlobRef]:
+    """Check every file first, then store them all: one bad file stores nothing.
+
+    Blobs this call created are appended to `created`, so a caller whose Update is refused can sweep them."""
     if len(files) > MAX_ATTACHMENTS:
         raise Rejected(f"too many attachments: {len(files)} > {MAX_ATTACHMENTS}")
     checked = [(check_upload(name, data, settings.max_upload_bytes), data) for name, data in files]
     store = FileBlobStore(settings.blob_dir)
-    return [store.put(data, name, media_type) for (name, media_type), data in checked]
+    return [_put(store, data, name, media_type, created) for (name, media_type), data in checked]
 
 
-def store_text(settings: Settings, text: str, name: str = "正文.txt") -> BlobRef | None:
+def store_text(
+    settings: Settings, text: str, name: str = "正文.txt", created: list[BlobRef] | None = None
+) -> BlobRef | None:
     """A submission's text body as a blob, or None when there is no text."""
     if not text.strip():
         return None
     data = text.encode("utf-8")
     if len(data) > settings.max_upload_bytes:
         raise Rejected(f"the text is over the limit of {settings.max_upload_bytes} bytes")
-    return FileBlobStore(settings.blob_dir).put(data, name, "text/plain; charset=utf-8")
+    return _put(FileBlobStore(settings.blob_dir), data, name, "text/plain; charset=utf-8", created)
+
+
+def sweep(settings: Settings, created: Sequence[BlobRef]) -> None:
+    """Remove blobs a refused submission created (content that was there before is left alone)."""
+    store = FileBlobStore(settings.blob_dir)
+    for ref in created:
+        store.discard(ref)
+
+
+async def submit_files(
+    client: Client,
+    settings: Settings,
+    cycle_id: str,
+    call: SubmitReport,
+    text: str,
+    files: Sequence[tuple[str, bytes]],
+) -> Receipt:
+    """Store a submission's text and files, then call submit_report with their references.
+
+    The blobs must exist before the Update (the workflow's activities may read them as soon as it is
+    accepted); when the cycle refuses the submission, the blobs this call created are swept again. Only
+    a refusal sweeps: after a timeout or a crash the Update may have been applied, and its files stay."""
+    created: list[BlobRef] = []
+    try:
+        body = store_text(settings, text, created=created)
+        attachments = store_uploads(settings, files, created)
+        stored = call.model_copy(update={"body": body, "attachments": attachments})
+        return await update(client, cycle_id, ReportingCycle.submit_report, stored)
+    except Rejected:
+        sweep(settings, created)
+        raise
 
 
 def jsonable(value: Any) -> Any:

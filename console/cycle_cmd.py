@@ -251,15 +251,8 @@ def submit(
     report_title = title or (Path(files[0].name).stem if files else "报送材料")
 
     async def work(client: Client, settings: Settings) -> Receipt:
-        call = SubmitReport(
-            unit_id=unit,
-            title=report_title,
-            kind=kind,
-            by=acting(by),
-            body=calls.store_text(settings, text or ""),
-            attachments=calls.store_uploads(settings, loaded),
-        )
-        return await calls.update(client, cycle, ReportingCycle.submit_report, call)
+        call = SubmitReport(unit_id=unit, title=report_title, kind=kind, by=acting(by))
+        return await calls.submit_files(client, settings, cycle, call, text or "", loaded)
 
     _emit_result(run_call(work), json_out)
 

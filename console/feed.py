@@ -1,15 +1,18 @@
 """The unit's calendar feed: `GET /feed/{token}.ics`, a subscribable iCalendar of its open deadlines.
 
 The link comes in every notice (`PortalTokens.feed_link`); the token names one
-unit and nothing else. A deadline is open while the unit has not reported
+office and one unit of it, and grants reading only: the events point at the
+console's door (`/portal`), never at the unit's portal link, because feed URLs
+get pasted into third-party calendar services. A deadline is open while the unit has not reported
 (it is in the cycle's `DubanPendingUnits`), so a report removes the event and
 an extension or a recomputed deadline moves it: each event keeps the UID the
 mail invites use (`activities.invites.invite_uid`: `<cycle id>/<unit id>@duban`),
 and its SEQUENCE and DTSTAMP follow the moment the deadline was last set, so
 calendar clients replace the event instead of adding a second one.
 
-A feed link made before the office revoked the unit's links in any cycle the
-feed shows is refused, as an expired one is.
+A feed link made before the office revoked the unit's links is refused, as an
+expired one is — whether or not the cycle of the revocation is still in the
+feed (the access store keeps it for the (office, unit) pair).
 """
 
 import asyncio
@@ -24,12 +27,13 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 
 from activities.invites import PRODID, deadline_invite
-from activities.portal_tokens import PortalTokens, TokenError, check_not_revoked
+from activities.portal_tokens import PortalTokens, TokenError, check_not_revoked, latest
 from console import client_calls as calls
+from console.access_store import FILE_NAME, RevocationStore
 from schemas.cycle import UnitPhase, UnitView
 from schemas.notify import MessageContext
 from schemas.people import ID_PATTERN
-from schemas.visibility import PENDING_UNITS
+from schemas.visibility import OFFICE, PENDING_UNITS
 from workers.settings import Settings
 
 ClientFactory = Callable[[], Awaitable[Client]]
@@ -37,12 +41,14 @@ ClientFactory = Callable[[], Awaitable[Client]]
 REFRESH = "PT1H"
 
 
-async def open_deadlines(client: Client, unit_id: str) -> list[UnitView]:
-    """The unit's view in every running cycle where it still owes a report, earliest deadline first."""
-    if not re.fullmatch(ID_PATTERN, unit_id):
-        raise calls.Rejected(f"invalid unit id {unit_id!r}")
+async def open_deadlines(client: Client, office_id: str, unit_id: str) -> list[UnitView]:
+    """The unit's view in every running cycle of its office where it still owes a report, earliest deadline first."""
+    for value in (office_id, unit_id):
+        if not re.fullmatch(ID_PATTERN, value):
+            raise calls.Rejected(f"invalid id {value!r}")
     query = (
-        f"WorkflowType = '{calls.CYCLE_TYPE}' AND ExecutionStatus = 'Running' AND {PENDING_UNITS.name} = '{unit_id}'"
+        f"WorkflowType = '{calls.CYCLE_TYPE}' AND ExecutionStatus = 'Running' AND {OFFICE.name} = '{office_id}' "
+        f"AND {PENDING_UNITS.name} = '{unit_id}'"
     )
     gate = asyncio.Semaphore(8)
 
@@ -95,7 +101,7 @@ def feed_calendar(unit_id: str, views: list[UnitView], tokens: PortalTokens) -> 
             view.state.due,
             stamp=_set_at(view),
             summary=summary,
-            url=tokens.portal_link(view.cycle_id, unit_id, not_before=view.state.links_valid_from),
+            url=tokens.console_link,
         )
         for event in Calendar.from_ical(ics).walk("VEVENT"):
             cal.add_component(event)
@@ -105,6 +111,7 @@ def feed_calendar(unit_id: str, views: list[UnitView], tokens: PortalTokens) -> 
 def feed_router(settings: Settings, client_factory: ClientFactory) -> APIRouter:
     """The feed route; `client_factory` hands out the console's (lazily connected) Temporal client."""
     tokens = PortalTokens(settings.secret_key.get_secret_value(), settings.public_url, settings.portal_token_days)
+    revocations = RevocationStore(settings.data_dir / FILE_NAME)
     router = APIRouter(include_in_schema=False)
 
     @router.get("/feed/{token}.ics")
@@ -113,9 +120,15 @@ def feed_router(settings: Settings, client_factory: ClientFactory) -> APIRouter:
             grant = tokens.read_feed(token)
         except TokenError as err:
             return PlainTextResponse(str(err), status_code=404)
-        views = await open_deadlines(await client_factory(), grant.unit_id)
-        # The feed spans the unit's cycles: the latest revocation among those it would show decides.
-        revoked = max((v.state.links_valid_from for v in views if v.state.links_valid_from), default=None)
+        # The unit's global revocation is checked first: a refused link costs no Temporal call.
+        stored = await asyncio.to_thread(revocations.valid_from, grant.office_id, grant.unit_id)
+        try:
+            check_not_revoked(grant, stored)
+        except TokenError as err:
+            return PlainTextResponse(str(err), status_code=404)
+        views = await open_deadlines(await client_factory(), grant.office_id, grant.unit_id)
+        # Revocations recorded only in a cycle (before the access store kept them) still count.
+        revoked = latest(*(v.state.links_valid_from for v in views))
         try:
             check_not_revoked(grant, revoked)
         except TokenError as err:

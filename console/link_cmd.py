@@ -50,7 +50,8 @@ def revoke(
 ) -> None:
     """Revoke the unit's links made so far for this cycle, and print new ones to send the unit.
 
-    Refused from now on: the unit's portal links to this cycle, and its calendar-feed links while the feed shows it.
+    Refused from now on: every earlier link of the unit in this office — its portal links to any cycle and its
+    calendar-feed links — for good (kept in the data directory's access store).
 
     Example:
 
@@ -58,7 +59,9 @@ def revoke(
     """
 
     async def work(client: Client, settings: Settings) -> links.UnitLinks:
-        return await links.revoke(client, _tokens(settings), cycle, unit, reason, acting(by))
+        return await links.revoke(
+            client, _tokens(settings), links.revocations(settings), cycle, unit, reason, acting(by)
+        )
 
     _emit(run_call(work), json_out)
 
@@ -73,6 +76,6 @@ def new(cycle: CycleOpt, unit: UnitOpt, json_out: JsonFlag = False) -> None:
     """
 
     async def work(client: Client, settings: Settings) -> links.UnitLinks:
-        return await links.fresh(client, _tokens(settings), cycle, unit)
+        return await links.fresh(client, _tokens(settings), links.revocations(settings), cycle, unit)
 
     _emit(run_call(work), json_out)

@@ -6,15 +6,18 @@ and when); the new links are made for the moment it returns, so they open even
 when this machine's clock runs a little behind the Temporal server's.
 """
 
+import asyncio
 import datetime as dt
 
 from pydantic import BaseModel, Field
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError
 
-from activities.portal_tokens import PortalTokens
+from activities.portal_tokens import PortalTokens, latest, office_of
 from console import client_calls as calls
+from console.access_store import FILE_NAME, RevocationStore
 from schemas.cycle import RevokeLinks
+from workers.settings import Settings
 from workflows.reporting_cycle import ReportingCycle
 
 
@@ -37,9 +40,22 @@ class UnitLinks(BaseModel):
     message: str = ""
 
 
+def revocations(settings: Settings) -> RevocationStore:
+    """The global, permanent record of revoked links (shared by the consoles and the CLI on one data directory)."""
+    return RevocationStore(settings.data_dir / FILE_NAME)
+
+
+async def valid_from(
+    revoked: RevocationStore, cycle_id: str, unit_id: str, in_cycle: dt.datetime | None
+) -> dt.datetime | None:
+    """From when the unit's links count: the later of the cycle's revocation and the unit's global one."""
+    stored = await asyncio.to_thread(revoked.valid_from, office_of(cycle_id), unit_id)
+    return latest(in_cycle, stored)
+
+
 def _links(tokens: PortalTokens, cycle_id: str, unit_id: str, valid_from: dt.datetime | None) -> tuple[str, str]:
     portal = tokens.portal_link(cycle_id, unit_id, not_before=valid_from)
-    return portal, tokens.feed_link(unit_id, not_before=valid_from)
+    return portal, tokens.feed_link(office_of(cycle_id), unit_id, not_before=valid_from)
 
 
 async def _has_ended(client: Client, cycle_id: str) -> bool:
@@ -50,8 +66,13 @@ async def _has_ended(client: Client, cycle_id: str) -> bool:
     return desc.status != WorkflowExecutionStatus.RUNNING
 
 
-async def revoke(client: Client, tokens: PortalTokens, cycle_id: str, unit_id: str, reason: str, by: str) -> UnitLinks:
-    """Revoke the unit's links to this cycle made until now, and make new ones."""
+async def revoke(
+    client: Client, tokens: PortalTokens, revoked: RevocationStore, cycle_id: str, unit_id: str, reason: str, by: str
+) -> UnitLinks:
+    """Revoke every link of the unit made until now (all its cycles in this office, and its feed), make new ones.
+
+    The cycle's Update records who, when and why in the unit's timeline; the access store keeps the moment
+    for the (office, unit) pair, so it holds for the unit's other cycles and after this one ends."""
     call = RevokeLinks(unit_id=unit_id, reason=reason, by=by)
     try:
         result = await calls.update(client, cycle_id, ReportingCycle.revoke_links, call)
@@ -64,26 +85,28 @@ async def revoke(client: Client, tokens: PortalTokens, cycle_id: str, unit_id: s
             "page read-only until they expire (DUBAN_PORTAL_TOKEN_DAYS); to cut off every link now, change "
             "DUBAN_SECRET_KEY (signs everyone out)"
         ) from err
-    portal, feed = _links(tokens, cycle_id, unit_id, result.links_valid_from)
+    await asyncio.to_thread(revoked.revoke, office_of(cycle_id), unit_id, result.links_valid_from)
+    since = await valid_from(revoked, cycle_id, unit_id, result.links_valid_from)
+    portal, feed = _links(tokens, cycle_id, unit_id, since)
     return UnitLinks(
         cycle_id=cycle_id,
         unit_id=unit_id,
         portal_link=portal,
         feed_link=feed,
-        links_valid_from=result.links_valid_from,
+        links_valid_from=since,
         message=result.message,
     )
 
 
-async def fresh(client: Client, tokens: PortalTokens, cycle_id: str, unit_id: str) -> UnitLinks:
+async def fresh(
+    client: Client, tokens: PortalTokens, revoked: RevocationStore, cycle_id: str, unit_id: str
+) -> UnitLinks:
     """New links for a unit of the cycle, revoking nothing (the unit must be one of the cycle's)."""
     # Asked of the board first: a failed query's reason reaches the client encrypted ("Encoded failure").
     status = await calls.cycle_status(client, cycle_id)
     if all(row.unit_id != unit_id for row in status.units):
         raise calls.Rejected(f"unknown unit {unit_id!r} in cycle {cycle_id}")
     view = await calls.unit_view(client, cycle_id, unit_id)
-    valid_from = view.state.links_valid_from
-    portal, feed = _links(tokens, cycle_id, unit_id, valid_from)
-    return UnitLinks(
-        cycle_id=cycle_id, unit_id=unit_id, portal_link=portal, feed_link=feed, links_valid_from=valid_from
-    )
+    since = await valid_from(revoked, cycle_id, unit_id, view.state.links_valid_from)
+    portal, feed = _links(tokens, cycle_id, unit_id, since)
+    return UnitLinks(cycle_id=cycle_id, unit_id=unit_id, portal_link=portal, feed_link=feed, links_valid_from=since)

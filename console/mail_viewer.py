@@ -17,7 +17,7 @@ from typing import Any
 import icalendar
 from pydantic import BaseModel, Field
 
-from workers.dev.smtp_sink import ENVELOPE_HEADER
+from schemas.notify import ENVELOPE_HEADER
 
 
 class InviteInfo(BaseModel):

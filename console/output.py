@@ -7,6 +7,7 @@ from typing import Any, NoReturn
 import typer
 from pydantic import BaseModel
 from rich.console import Console
+from rich.markup import escape
 
 BAD_INPUT = 2
 FAILURE = 1
@@ -30,10 +31,11 @@ def emit_json(value: Any) -> None:
 
 def bad_input(reason: str) -> NoReturn:
     """Exit 2 with a one-line reason on stderr; the caller has changed nothing yet."""
-    err_console.print(f"[red]error:[/red] {reason}", highlight=False, soft_wrap=True)
+    # Escaped: a reason quoting `duban[embedded]` or a unit id in brackets is text, not Rich markup.
+    err_console.print(f"[red]error:[/red] {escape(reason)}", highlight=False, soft_wrap=True)
     raise typer.Exit(BAD_INPUT)
 
 
 def failure(reason: str) -> NoReturn:
-    err_console.print(f"[red]failed:[/red] {reason}", highlight=False, soft_wrap=True)
+    err_console.print(f"[red]failed:[/red] {escape(reason)}", highlight=False, soft_wrap=True)
     raise typer.Exit(FAILURE)

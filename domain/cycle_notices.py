@@ -103,9 +103,15 @@ def unit_message(
 
 def late_line(spec: CycleSpec, unit_state: UnitState, days_late: int) -> UnitLine:
     unit = unit_by_id(spec, unit_state.unit_id)
+    return UnitLine(unit_id=unit.id, unit_name=unit.name, due=unit_state.due, status="overdue", days_late=days_late)
+
+
+def _date_only(lines: list[UnitLine]) -> list[UnitLine]:
     # A list line prints the date only: without the rule's wording a 1,000-line list stays ~150 KB.
-    due = unit_state.due.model_copy(update={"rule": "", "rule_zh": ""})
-    return UnitLine(unit_id=unit.id, unit_name=unit.name, due=due, status="overdue", days_late=days_late)
+    return [
+        line.model_copy(update={"due": line.due.model_copy(update={"rule": "", "rule_zh": ""})}) if line.due else line
+        for line in lines
+    ]
 
 
 def share_lists(messages: list[Notification]) -> tuple[list[Notification], dict[str, MessageContext]]:
@@ -113,6 +119,9 @@ def share_lists(messages: list[Notification]) -> tuple[list[Notification], dict[
 
     A bulletin to every unit of a 1,000-unit office is then one 1,000-line list and 1,000 short
     notifications, not 1,000 copies of the list (which once grew a cycle's history past 50 MB).
+    The shared lines keep each unit's date, not the rule's wording. (Only here, behind the cycle's
+    `lists-once` patch: shorter lines change where a large outbox splits into batches, so running
+    histories that sent full lines must keep them.)
     """
     shared: dict[str, MessageContext] = {}
     names: dict[int, str] = {}
@@ -122,7 +131,13 @@ def share_lists(messages: list[Notification]) -> tuple[list[Notification], dict[
             out.append(n)
             continue
         name = names.setdefault(id(n.context), f"list:{n.key}")
-        shared.setdefault(name, n.context)
+        if name not in shared:
+            shared[name] = n.context.model_copy(
+                update={
+                    "late_units": _date_only(n.context.late_units),
+                    "missing_units": _date_only(n.context.missing_units),
+                }
+            )
         out.append(n.model_copy(update={"context": MessageContext(), "shared": name}))
     return out, shared
 

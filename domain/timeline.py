@@ -78,7 +78,7 @@ def settable_due(day: dt.date, cal: HolidayCalendar) -> Due:
     try:
         return fixed_due(day, cal)
     except (ValueError, OverflowError) as exc:
-        raise BadDate(f"cannot count a deadline on {day}: {exc}") from exc
+        raise BadDate(str(exc)) from exc
 
 
 def _second_half(spec: CycleSpec) -> bool:

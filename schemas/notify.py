@@ -15,6 +15,10 @@ from schemas.blobs import BlobRef
 from schemas.calendar import Due
 from schemas.people import Contact, Person
 
+# The dev SMTP sink prepends it to each stored message so the mail viewer shows who it was
+# delivered to (Bcc included). Here, not in the sink, so reading the Maildir needs no aiosmtpd.
+ENVELOPE_HEADER = "X-Duban-Envelope-To"
+
 
 class Template(StrEnum):
     NOTICE = "notice"  # 通知: a new cycle is open
@@ -125,3 +129,12 @@ class BatchResult(Model):
     @property
     def refused(self) -> list[Delivery]:
         return [d for d in self.deliveries if d.status is DeliveryStatus.REFUSED]
+
+
+class MailBacklog(Model):
+    """Messages a workflow owes and has not delivered yet: queued, or in a mail activity still retrying.
+
+    Answers the `get_mail_backlog` query of both workflows; the worker's metrics add them up."""
+
+    unsent: int = 0
+    oldest_since: UtcDateTime | None = None  # when the oldest of them was queued

@@ -30,7 +30,12 @@ SEARCH_ATTRIBUTES: dict[str, str] = {
 # in deploy/compose/dynamicconfig and deploy/k8s/temporal/values.yaml), and `plan check` keeps an
 # office's unit ids within the value limit.
 VALUE_LIMIT = 64 * 1024
+# After this many workflow task failures (or timeouts) in a row the server marks the workflow in
+# the TemporalReportedProblems search attribute, which the stuck-cycle alert and runbook look for
+# (docs/operations.md). Self-hosted servers leave it off unless set.
+REPORTED_PROBLEMS_AFTER = 3
 SERVER_LIMITS: dict[str, int] = {
     "frontend.searchAttributesSizeOfValueLimit": VALUE_LIMIT,
     "frontend.searchAttributesTotalSizeLimit": 4 * VALUE_LIMIT,
+    "system.numConsecutiveWorkflowTaskProblemsToTriggerSearchAttribute": REPORTED_PROBLEMS_AFTER,
 }

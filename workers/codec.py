@@ -19,6 +19,15 @@ Search attributes never pass through a codec: the server must read them to
 index them. That is why duban's search attributes carry ids only (campaign,
 office, unit ids, stages, dates), never names, contact data or lead content.
 
+Outside development an unencrypted payload is refused: anyone who can reach the
+Temporal frontend could otherwise start workflows or send Updates and signals
+in clear text that the worker would apply. Decoding does not raise (that would
+fail the whole workflow task and freeze the workflow); it swaps the payload
+for one whose encoding no converter knows (`binary/unencrypted-refused`), so a
+plain Update is *rejected* like any bad argument and the workflow goes on.
+`DUBAN_ACCEPT_PLAIN_PAYLOADS=true` turns the refusal off (e.g. while histories
+written before encryption still run); development accepts them.
+
 Keys come from `DUBAN_PAYLOAD_KEYS` ("id1:base64,id2:base64", 32-byte keys).
 The first key encrypts, every listed key decrypts: to rotate, put a new key
 first and keep the old ones for as long as histories encrypted with them are
@@ -44,6 +53,7 @@ from temporalio.converter import PayloadCodec
 from workers.settings import Settings
 
 ENCODING = b"binary/encrypted"
+REFUSED_ENCODING = b"binary/unencrypted-refused"
 KEY_ID_METADATA = "encryption-key-id"
 COMPRESSION_METADATA = "compression"
 ZLIB = b"zlib"
@@ -108,9 +118,10 @@ def generate_key_line(key_id: str) -> str:
 class EncryptionCodec(PayloadCodec):
     """AES-256-GCM over whole serialized payloads; the first key encrypts, all keys decrypt."""
 
-    def __init__(self, keys: Sequence[PayloadKey]) -> None:
+    def __init__(self, keys: Sequence[PayloadKey], *, accept_plain: bool = True) -> None:
         if not keys:
             raise PayloadKeyError("an encryption codec needs at least one key")
+        self.accept_plain = accept_plain
         self._current = keys[0]
         self._ciphers = {k.key_id: AESGCM(k.secret) for k in keys}
 
@@ -136,9 +147,9 @@ class EncryptionCodec(PayloadCodec):
         return Payload(metadata=metadata, data=nonce + sealed)
 
     def decrypt(self, payload: Payload) -> Payload:
-        # Payloads written before encryption was switched on stay readable.
         if payload.metadata.get("encoding") != ENCODING:
-            return payload
+            # Payloads written before encryption was switched on stay readable where that is allowed.
+            return payload if self.accept_plain else Payload(metadata={"encoding": REFUSED_ENCODING})
         key_id = payload.metadata.get(KEY_ID_METADATA, b"").decode("utf-8", "replace")
         cipher = self._ciphers.get(key_id)
         if cipher is None:
@@ -194,18 +205,27 @@ def _dev_key_file(path: Path) -> str:
     return path.read_text(encoding="utf-8")
 
 
-def codec_from_settings(settings: Settings) -> PayloadCodec | None:
+def accepts_plain(settings: Settings) -> bool:
+    """Whether unencrypted payloads are decoded as they are (development, or the explicit setting)."""
+    if settings.accept_plain_payloads is not None:
+        return settings.accept_plain_payloads
+    return settings.environment == "development"
+
+
+def codec_from_settings(settings: Settings, *, accept_plain: bool | None = None) -> PayloadCodec | None:
     """The codec every client and worker uses (never None: all payloads are encrypted).
 
     Outside development, unset `payload_keys` is an error rather than a silent
-    fallback to clear text.
+    fallback to clear text, and plain payloads are refused (`accept_plain`
+    overrides that, for the codec endpoint which only shows payloads).
     """
+    plain = accepts_plain(settings) if accept_plain is None else accept_plain
     if settings.payload_keys is not None and settings.payload_keys.get_secret_value().strip():
-        return EncryptionCodec(parse_keys(settings.payload_keys.get_secret_value()))
+        return EncryptionCodec(parse_keys(settings.payload_keys.get_secret_value()), accept_plain=plain)
     if settings.environment != "development":
         raise ValueError(
             "DUBAN_PAYLOAD_KEYS must be set outside development (payloads are always encrypted); "
             "create a key with `duban key generate` and set DUBAN_PAYLOAD_KEYS=<id>:<base64>"
         )
     path = settings.data_dir / DEV_KEY_FILE
-    return EncryptionCodec(parse_keys(_dev_key_file(path), source=str(path)))
+    return EncryptionCodec(parse_keys(_dev_key_file(path), source=str(path)), accept_plain=plain)

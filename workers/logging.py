@@ -8,8 +8,9 @@ run id and whatever the workflow added.
 """
 
 import logging
+import re
 import sys
-from typing import TextIO
+from typing import Any, TextIO
 
 import structlog
 from temporalio import activity, workflow
@@ -24,6 +25,32 @@ _SHARED_PROCESSORS: list[structlog.typing.Processor] = [
     structlog.processors.TimeStamper(fmt="iso", utc=True),
     structlog.processors.StackInfoRenderer(),
 ]
+
+# A unit's bearer tokens live in its link paths; the access log (and anything quoting a URL) must not
+# keep them: `/portal/<token>` and `/feed/<token>.ics` keep their shape, the token becomes "…".
+_TOKEN_IN_PATH = re.compile(r"(/(?:portal|feed)/)[^\s\"'/?#]+?(\.ics)?(?=[\s\"'/?#]|$)")
+
+
+def redact_tokens(text: str) -> str:
+    return _TOKEN_IN_PATH.sub(lambda m: f"{m[1]}…{m[2] or ''}", text)
+
+
+def _redact(value: Any) -> Any:
+    if isinstance(value, str):
+        return redact_tokens(value) if "/portal/" in value or "/feed/" in value else value
+    if isinstance(value, dict):
+        return {k: _redact(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_redact(v) for v in value)
+    return value
+
+
+def _redact_processor(
+    logger: structlog.typing.WrappedLogger, method: str, event: structlog.typing.EventDict
+) -> structlog.typing.EventDict:
+    """Every field of every event, from structlog or from stdlib loggers (uvicorn's access log)."""
+    return {k: _redact(v) if not k.startswith("_") else v for k, v in event.items()}
+
 
 # Libraries that log every connection at INFO; their warnings still come through.
 _CHATTY_LOGGERS = ("mail.log", "aiosmtpd", "httpx")
@@ -68,6 +95,7 @@ def configure_logging(settings: Settings, stream: TextIO | None = None) -> None:
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             structlog.processors.format_exc_info if as_json else _keep,
+            _redact_processor,
             renderer,
         ],
     )

@@ -6,15 +6,17 @@ workers, activities and surfaces.
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+from pydantic_settings.exceptions import SettingsError
 
 from schemas.smtp import SmtpSettings
 
@@ -32,11 +34,34 @@ class TemporalSettings(BaseModel):
     tls_ca_cert: Path | None = None
     tls_client_cert: Path | None = None
     tls_client_key: Path | None = None
+    # The name the frontend's certificate carries, when it differs from the address's host.
+    tls_server_name: str | None = None
     api_key: SecretStr | None = None
+    # Origins of the Temporal UI allowed to call the console's /codec from a browser (CORS),
+    # e.g. ["https://temporal.duban.example"]; empty: the dev stack's UI on 127.0.0.1/localhost:ui_port.
+    ui_origins: list[str] = Field(default_factory=list)
     # Worker tuning.
     max_concurrent_workflow_tasks: int = 100
     max_concurrent_activities: int = 50
     max_cached_workflows: int = 1000
+    # On SIGTERM the worker stops polling and lets running activities (a mail batch) finish for
+    # this long; then it cancels them and a mail batch stops between two messages. The pod's or
+    # container's grace period must exceed this plus one SMTP timeout (deploy/ is checked for it).
+    graceful_shutdown_seconds: float = Field(default=30.0, ge=0)
+
+    @field_validator("ui_origins")
+    @classmethod
+    def _origins_are_bare(cls, origins: list[str]) -> list[str]:
+        # A browser's Origin header is scheme://host[:port], nothing more; anything else never matches.
+        for origin in origins:
+            parts = urlsplit(origin)
+            if (
+                parts.scheme not in {"http", "https"}
+                or not parts.hostname
+                or origin.rstrip("/") != (f"{parts.scheme}://{parts.netloc}")
+            ):
+                raise ValueError(f"{origin!r} is not an origin like https://temporal.duban.example[:port]")
+        return [origin.rstrip("/") for origin in origins]
 
 
 class Settings(BaseSettings):
@@ -46,6 +71,8 @@ class Settings(BaseSettings):
         env_prefix="DUBAN_",
         env_nested_delimiter="__",
         extra="ignore",
+        # A settings error names the field; it never repeats the value (which may be a secret).
+        hide_input_in_errors=True,
     )
 
     environment: str = Field(default="development", description="development | staging | production")
@@ -67,9 +94,24 @@ class Settings(BaseSettings):
     operators: dict[str, str] = Field(default_factory=dict)
     leaders: dict[str, str] = Field(default_factory=dict)
     portal_token_days: int = 30
+    # Bearer credentials for the codec endpoint (Temporal UI/CLI), separate from the secret key:
+    # "name:token[:YYYY-MM-DD],..." — every unexpired one is accepted, so a new one can be added
+    # before the old one is removed. Tokens are at least 32 characters.
+    codec_tokens: SecretStr | None = None
+    # Unencrypted payloads are refused outside development (nobody can inject plain Updates
+    # through the frontend); True accepts them, e.g. while histories from before encryption run out.
+    accept_plain_payloads: bool | None = None
+    # Peers whose X-Forwarded-For / X-Forwarded-Proto are believed (uvicorn's forwarded_allow_ips):
+    # comma-separated addresses or networks, e.g. the ingress controller's pod network.
+    trusted_proxies: str = "127.0.0.1"
+    # Where the sign-in limiter and link revocations live: "memory" (one process) or "sqlite"
+    # (a file in the data directory, shared by every console on it). Default: memory in development.
+    access_store: Literal["memory", "sqlite"] | None = None
     max_upload_bytes: int = 20 * 1024 * 1024
     log_json: bool | None = Field(default=None, description="None: JSON unless stderr is a TTY")
     log_level: str = "INFO"
+    # How often the worker recomputes duban's gauges on /metrics (visibility plus one query per running workflow).
+    metrics_refresh_seconds: float = Field(default=30.0, gt=0)
 
     @property
     def blob_dir(self) -> Path:
@@ -82,6 +124,13 @@ class Settings(BaseSettings):
     @property
     def mail_dir(self) -> Path:
         return self.data_dir / "mail"
+
+    @model_validator(mode="after")
+    def _client_cert_and_key_together(self) -> "Settings":
+        t = self.temporal
+        if (t.tls_client_cert is None) != (t.tls_client_key is None):
+            raise ValueError("DUBAN_TEMPORAL__TLS_CLIENT_CERT and DUBAN_TEMPORAL__TLS_CLIENT_KEY go together")
+        return self
 
     @model_validator(mode="after")
     def _no_placeholder_secrets_in_production(self) -> "Settings":
@@ -106,6 +155,35 @@ class Settings(BaseSettings):
         return tuple(sources)
 
 
+class InvalidSettings(ValueError):
+    """Settings that cannot be used; the message names each setting and never includes its value."""
+
+
+def variable_name(loc: tuple[int | str, ...]) -> str:
+    """`("smtp", "port")` -> `DUBAN_SMTP__PORT`; dict keys and list positions are left out."""
+    fields = [str(part) for part in loc[:2] if isinstance(part, str)]
+    if fields and fields[0] not in Settings.model_fields:
+        return f"DUBAN_{fields[0].upper()}"
+    if len(fields) == 2 and not isinstance(Settings.model_fields[fields[0]].annotation, type(BaseModel)):
+        fields = fields[:1]
+    return "DUBAN_" + "__".join(fields).upper()
+
+
+def describe_settings_error(error: ValidationError | SettingsError) -> str:
+    """One line per problem: the variable and what is wrong, never the value."""
+    if isinstance(error, SettingsError):
+        # pydantic-settings says which field failed to parse (e.g. bad JSON) without the text itself.
+        return str(error).split("\n", 1)[0]
+    lines = [
+        f"{variable_name(e['loc'])}: {e['msg']}" if e["loc"] else e["msg"].removeprefix("Value error, ")
+        for e in error.errors(include_input=False, include_url=False)
+    ]
+    return "; ".join(lines)
+
+
 def load_settings(**overrides: Any) -> Settings:
     """Build the settings once, at a process's entry point."""
-    return Settings(**overrides)
+    try:
+        return Settings(**overrides)
+    except (ValidationError, SettingsError) as error:
+        raise InvalidSettings(f"invalid DUBAN_* settings: {describe_settings_error(error)}") from None

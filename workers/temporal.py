@@ -27,19 +27,27 @@ def data_converter(settings: Settings) -> DataConverter:
     )
 
 
+def tls_config(settings: Settings) -> TLSConfig | bool:
+    """TLS to the frontend from settings: off, on with the system's CAs, or with our CA and client certificate."""
+    t = settings.temporal
+    if not (t.tls or t.tls_ca_cert or t.tls_client_cert or t.tls_server_name):
+        return False
+    if not (t.tls_ca_cert or t.tls_client_cert or t.tls_server_name):
+        return True
+    return TLSConfig(
+        server_root_ca_cert=t.tls_ca_cert.read_bytes() if t.tls_ca_cert else None,
+        domain=t.tls_server_name,
+        client_cert=t.tls_client_cert.read_bytes() if t.tls_client_cert else None,
+        client_private_key=t.tls_client_key.read_bytes() if t.tls_client_key else None,
+    )
+
+
 async def connect(settings: Settings) -> Client:
     t = settings.temporal
-    tls: TLSConfig | bool = t.tls
-    if t.tls_client_cert or t.tls_ca_cert:
-        tls = TLSConfig(
-            server_root_ca_cert=t.tls_ca_cert.read_bytes() if t.tls_ca_cert else None,
-            client_cert=t.tls_client_cert.read_bytes() if t.tls_client_cert else None,
-            client_private_key=t.tls_client_key.read_bytes() if t.tls_client_key else None,
-        )
     return await Client.connect(
         t.address,
         namespace=t.namespace,
         data_converter=data_converter(settings),
-        tls=tls,
+        tls=tls_config(settings),
         api_key=t.api_key.get_secret_value() if t.api_key else None,
     )

@@ -1,6 +1,7 @@
 """The duban worker: every workflow and activity on one task queue, with injected clients."""
 
 import asyncio
+from datetime import timedelta
 
 from temporalio.client import Client
 from temporalio.worker import Worker
@@ -39,6 +40,9 @@ def build_worker(client: Client, settings: Settings) -> Worker:
         max_concurrent_workflow_tasks=t.max_concurrent_workflow_tasks,
         max_concurrent_activities=t.max_concurrent_activities,
         max_cached_workflows=t.max_cached_workflows,
+        # Without it SIGTERM cancels a mail batch at once; with it the batch may finish, and if it
+        # cannot, it stops between two messages (activities/mail.py).
+        graceful_shutdown_timeout=timedelta(seconds=t.graceful_shutdown_seconds),
     )
 
 

@@ -34,8 +34,9 @@ with workflow.unsafe.imports_passed_through():
         SignFor,
         Transfer,
     )
-    from schemas.notify import MailBatch
+    from schemas.notify import DeliveryStatus, MailBacklog, MailBatch
     from schemas.visibility import CAMPAIGN, DUE_AT, ESCALATION_LEVEL, STAGE, UNITS
+    from workflows.unsent_mail import UnsentMail
 
 MAIL_TIMEOUT = timedelta(minutes=2)
 # The mail activity heartbeats once per message: a worker killed mid-batch is noticed in this
@@ -58,6 +59,7 @@ class LeadReferral:
         self.book.start()
         self._dirty = False
         self._published: tuple[object, ...] | None = None
+        self._unsent = UnsentMail()
 
     @workflow.run
     async def run(self, spec: LeadInput) -> LeadStatus:
@@ -86,6 +88,8 @@ class LeadReferral:
         if not notifications:
             return
         now = workflow.now()
+        self._unsent.owed(now)
+        self._unsent.in_flight = len(notifications)
         batch = MailBatch(
             scope=self.book.spec.lead_id,
             instant=now,
@@ -109,10 +113,18 @@ class LeadReferral:
             )
             workflow.logger.warning("lead mail failed", extra={"lead_id": self.book.spec.lead_id})
             return
-        for refused in result.refused:
-            self.book.timeline.append(
-                LeadEvent(at=workflow.now(), what="mail_refused", by="duban", detail=f"{refused.key}: {refused.detail}")
-            )
+        finally:
+            self._unsent.in_flight = 0
+            if not self.book.outbox:  # a call queued more meanwhile: it stays owed since `owed`
+                self._unsent.settled()
+        # A refused address, or a person with no address at all: on the lead's timeline, like a cycle's audit.
+        for d in result.deliveries:
+            if d.status in (DeliveryStatus.REFUSED, DeliveryStatus.NO_ADDRESS):
+                self.book.timeline.append(
+                    LeadEvent(
+                        at=workflow.now(), what=f"mail_{d.status.value}", by="duban", detail=f"{d.key}: {d.detail}"
+                    )
+                )
 
     def _publish(self) -> None:
         """Search attributes: ids, stage names, times and levels only — they are not encrypted."""
@@ -142,6 +154,10 @@ class LeadReferral:
     @workflow.query
     def get_status(self, query: LeadStatusQuery) -> LeadStatus:
         return self.book.status(workflow.now())
+
+    @workflow.query
+    def get_mail_backlog(self) -> MailBacklog:
+        return self._unsent.backlog(len(self.book.outbox))
 
     # ---- updates: validators refuse with a reason and change nothing ---------------------------
 

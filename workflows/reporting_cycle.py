@@ -53,6 +53,7 @@ with workflow.unsafe.imports_passed_through():
     from schemas.notify import (
         BatchResult,
         DeliveryStatus,
+        MailBacklog,
         MailBatch,
         MessageContext,
         Notification,
@@ -71,6 +72,7 @@ with workflow.unsafe.imports_passed_through():
         PERIOD,
         STAGE,
     )
+    from workflows.unsent_mail import UnsentMail
 
 ENGINE = "duban"
 SCHEDULED_START = SearchAttributeKey.for_datetime("TemporalScheduledStartTime")
@@ -120,6 +122,7 @@ class ReportingCycle:
     def __init__(self, input: CycleInput) -> None:
         self._wake = False
         self._published: dict[str, object] = {}
+        self._unsent = UnsentMail()
         if input.spec is not None:
             self._start(input.spec, input.state)
 
@@ -413,9 +416,12 @@ class ReportingCycle:
             messages, shared = notices.share_lists(messages)
             self.state.shared.update(shared)
         self.state.outbox.extend(messages)
+        self._unsent.owed(workflow.now())
         self._wake = True
 
     async def _send_outbox(self) -> None:
+        if self.state.outbox:  # e.g. carried over from the previous run
+            self._unsent.owed(workflow.now())
         while self.state.outbox:
             batch, rest = _first_batch(self.state.outbox, self.state.shared)
             # Patched: older runs sent their whole outbox as one batch, and must replay so.
@@ -424,10 +430,12 @@ class ReportingCycle:
             self.state.outbox = rest
             await self._send_batch(batch, workflow.now())
         self.state.shared = {}
+        self._unsent.settled()
 
     async def _send_batch(self, batch: list[Notification], now: dt.datetime) -> BatchResult | None:
         """One mail activity; its failure and every refused delivery go into the audit trail (None: failed)."""
         shared = {n.shared: self.state.shared[n.shared] for n in batch if n.shared}
+        self._unsent.in_flight = len(batch)
         try:
             result = await workflow.execute_activity_method(
                 MailActivity.send_batch,
@@ -444,6 +452,7 @@ class ReportingCycle:
                 summary=f"send {len(batch)} message(s)",
             )
         except ActivityError as err:
+            self._unsent.in_flight = 0
             # Mail that can no longer be useful is reported, not retried forever; the cycle goes on.
             workflow.logger.warning(
                 "mail batch failed", extra={"cycle_id": self.spec.cycle_id, "error": str(err.cause)}
@@ -452,6 +461,7 @@ class ReportingCycle:
                 TimelineEntry(at=now, what="mail_failed", by=ENGINE, detail=f"{len(batch)} message(s): {err.cause}")
             )
             return None
+        self._unsent.in_flight = 0
         refused = [d for d in result.deliveries if d.status in (DeliveryStatus.REFUSED, DeliveryStatus.NO_ADDRESS)]
         for d in refused:
             self.state.audit.append(
@@ -520,6 +530,12 @@ class ReportingCycle:
         return self._status()
 
     @workflow.query
+    def get_mail_backlog(self) -> MailBacklog:
+        if not hasattr(self, "state"):  # still opening: nothing queued yet
+            return MailBacklog()
+        return self._unsent.backlog(len(self.state.outbox))
+
+    @workflow.query
     def get_unit(self, query: UnitQuery) -> UnitView:
         self._ready()
         unit = self.state.units.get(query.unit_id)
@@ -535,6 +551,14 @@ class ReportingCycle:
             state=unit,
             upcoming=[(i.at, i.step) for i in items],
         )
+
+    @workflow.query
+    def get_state(self) -> CycleState:
+        """Everything the cycle holds: each unit's timeline, fired steps and link state, the audit
+        trail, the outbox. For operators' diagnostics and for tests that prove a refused call
+        changed nothing (the board's `get_status` shows only a summary)."""
+        self._ready()
+        return self.state
 
     def _status(self) -> CycleStatus:
         return views.cycle_status(self.spec, self.state, workflow.now())
@@ -649,12 +673,13 @@ class ReportingCycle:
         self._check_settable(day)
 
     def _check_settable(self, day: dt.date) -> None:
-        """Everything the handler will compute from the date: its deadline and that deadline's ladder."""
+        """Everything the handler will compute from the date: its deadline and that deadline's ladder. A date
+        it cannot count (the lunar data ends in 2099) fails here, or the handler would fail the task forever."""
         try:
             due = timeline.settable_due(day, self.spec.calendar)
             timeline.deadline_ladder(self.spec, due, workflow.now())
         except (ValueError, OverflowError) as exc:
-            raise _rejected(str(exc)) from None
+            raise _rejected(f"the date {day} cannot be used as a deadline: {exc}") from None
 
     # ---- updates: office -------------------------------------------------------------------
 

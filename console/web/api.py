@@ -16,6 +16,7 @@ from console.auth import User
 from console.web.actions import CycleAction, CycleActionName, UnitAction, UnitActionName, cycle_action, unit_action
 from console.web.context import api_operator, api_user, ctx, header_csrf
 from console.web.pages import submit_for
+from console.web.responses import ACT, LIST, READ
 from schemas.cycle import ActionResult, CycleStatus, Receipt, UnitView
 from schemas.plan import ReportKind
 
@@ -33,7 +34,7 @@ class CycleItem(BaseModel):
     running: bool
 
 
-@router.get("/cycles", response_model=list[CycleItem])
+@router.get("/cycles", response_model=list[CycleItem], responses=LIST)
 async def cycles(request: Request, user: ApiUser, campaign: str | None = None, period: str | None = None) -> Any:
     refs = await calls.list_cycles(await ctx(request).client(), campaign, period)
     return [
@@ -49,23 +50,28 @@ async def cycles(request: Request, user: ApiUser, campaign: str | None = None, p
     ]
 
 
-@router.get("/status", response_model=list[CycleStatus])
+@router.get("/status", response_model=list[CycleStatus], responses=LIST)
 async def status(request: Request, user: ApiUser, campaign: str | None = None, period: str | None = None) -> Any:
     client = await ctx(request).client()
     return await calls.statuses(client, await calls.list_cycles(client, campaign, period))
 
 
-@router.get("/cycles/{cycle_id}", response_model=CycleStatus)
+@router.get("/cycles/{cycle_id}", response_model=CycleStatus, responses=READ)
 async def cycle(request: Request, user: ApiUser, cycle_id: str) -> Any:
     return await calls.cycle_status(await ctx(request).client(), cycle_id)
 
 
-@router.get("/cycles/{cycle_id}/units/{unit_id}", response_model=UnitView)
+@router.get("/cycles/{cycle_id}/units/{unit_id}", response_model=UnitView, responses=READ)
 async def unit(request: Request, user: ApiUser, cycle_id: str, unit_id: str) -> Any:
     return await calls.unit_view(await ctx(request).client(), cycle_id, unit_id)
 
 
-@router.post("/cycles/{cycle_id}/units/{unit_id}/submit", response_model=Receipt, dependencies=[Depends(header_csrf)])
+@router.post(
+    "/cycles/{cycle_id}/units/{unit_id}/submit",
+    response_model=Receipt,
+    responses=ACT,
+    dependencies=[Depends(header_csrf)],
+)
 async def submit(
     request: Request,
     user: ApiOperator,
@@ -83,18 +89,22 @@ async def submit(
 @router.post(
     "/cycles/{cycle_id}/units/{unit_id}/links/revoke",
     response_model=links.UnitLinks,
+    responses=ACT,
     dependencies=[Depends(header_csrf)],
 )
 async def revoke_links(
     request: Request, user: ApiOperator, cycle_id: str, unit_id: str, body: links.LinkRevocation
 ) -> Any:
-    """Revoke the unit's links to this cycle made so far (portal, and feed while it shows the cycle); new links back."""
+    """Revoke every link of the unit made so far (its portal links in the office, its feed); new links back."""
     c = ctx(request)
-    return await links.revoke(await c.client(), c.tokens, cycle_id, unit_id, body.reason, user.name)
+    return await links.revoke(await c.client(), c.tokens, c.revocations, cycle_id, unit_id, body.reason, user.name)
 
 
 @router.post(
-    "/cycles/{cycle_id}/units/{unit_id}/{action}", response_model=ActionResult, dependencies=[Depends(header_csrf)]
+    "/cycles/{cycle_id}/units/{unit_id}/{action}",
+    response_model=ActionResult,
+    responses=ACT,
+    dependencies=[Depends(header_csrf)],
 )
 async def act_on_unit(
     request: Request, user: ApiOperator, cycle_id: str, unit_id: str, action: UnitActionName, body: UnitAction
@@ -103,7 +113,9 @@ async def act_on_unit(
     return await unit_action(await ctx(request).client(), cycle_id, unit_id, action, body, user.name)
 
 
-@router.post("/cycles/{cycle_id}/{action}", response_model=ActionResult, dependencies=[Depends(header_csrf)])
+@router.post(
+    "/cycles/{cycle_id}/{action}", response_model=ActionResult, responses=ACT, dependencies=[Depends(header_csrf)]
+)
 async def act_on_cycle(
     request: Request, user: ApiOperator, cycle_id: str, action: CycleActionName, body: CycleAction
 ) -> Any:
@@ -112,6 +124,6 @@ async def act_on_cycle(
     return await cycle_action(await c.client(), cycle_id, action, body, user.name, c.settings.calendars_dir)
 
 
-@router.get("/leads")
+@router.get("/leads", responses=LIST)
 async def leads(request: Request, user: ApiUser, campaign: str | None = None) -> list[str]:
     return await calls.list_leads(await ctx(request).client(), campaign)

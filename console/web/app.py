@@ -14,7 +14,9 @@ from temporalio.service import RPCError
 from console import client_calls as calls
 from console.auth import CSRF_COOKIE, new_csrf_token
 from console.web import api, pages, portal
+from console.web.body_gate import BodyGate
 from console.web.context import HERE, Console, SignInRequired, current_user
+from workers.safety import refuse_unsafe
 from workers.settings import Settings, load_settings
 
 
@@ -24,6 +26,8 @@ def _wants_json(request: Request) -> bool:
 
 def create_app(settings: Settings | None = None, *, client: Client | None = None) -> FastAPI:
     settings = settings or load_settings()
+    # `duban console` checked already; this guards `uvicorn console.web.app:create_app --factory` too.
+    refuse_unsafe(settings, "console")
     console = Console(settings, client)
     app = FastAPI(title="督办 duban console API", version="1", docs_url="/api/docs", redoc_url=None)
     app.state.console = console
@@ -94,9 +98,11 @@ def create_app(settings: Settings | None = None, *, client: Client | None = None
         user = current_user(request)
         return user is not None and user.may_act
 
-    from console.codec_api import codec_router
+    from console.codec_api import codec_gate, codec_router
     from console.feed import feed_router
 
+    # Outermost: session, token, CSRF and size are checked before anything reads a body.
+    app.add_middleware(BodyGate, console=console, codec_gate=codec_gate(settings, require_operator=require_operator))
     app.include_router(codec_router(settings, require_operator=require_operator))
     app.include_router(feed_router(settings, console.client))
     app.include_router(api.router)

@@ -13,8 +13,12 @@ from temporalio.client import Client
 
 from activities.portal_tokens import PortalTokens
 from console import client_calls as calls
+from console.access_store import FILE_NAME as ACCESS_FILE
+from console.access_store import RevocationStore
 from console.auth import CSRF_COOKIE, CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE, Auth, User, csrf_ok
+from domain.legaltime.wording import relative_due
 from schemas.calendar import Due
+from schemas.cycle import UnitPhase, UnitRow
 from workers.settings import Settings
 
 HERE = Path(__file__).parent
@@ -36,6 +40,18 @@ def due_text(due: Due | None) -> str:
     if due is None:
         return "—"
     return local(due.at, due.tz) + ("（暂定）" if due.provisional else "")
+
+
+def countdown(due: Due | None, now: dt.datetime | None = None) -> str:
+    """'3天后截止' or '已逾期2天', from the status's own `now` where the page has one, else the request's."""
+    if due is None:
+        return ""
+    return relative_due(due.at, now or dt.datetime.now(dt.UTC))
+
+
+def still_owed(row: UnitRow) -> bool:
+    """A unit whose countdown matters: it has not submitted (or was asked to revise)."""
+    return row.phase in (UnitPhase.PENDING, UnitPhase.RETURNED)
 
 
 def what_zh(what: str) -> str:
@@ -67,11 +83,14 @@ class Console:
         self.tokens = PortalTokens(
             settings.secret_key.get_secret_value(), settings.public_url, settings.portal_token_days
         )
+        self.revocations = RevocationStore(settings.data_dir / ACCESS_FILE)
         self.templates = Jinja2Templates(directory=str(HERE / "templates"))
         env = self.templates.env
         env.globals.update(
             local=local,
             due_text=due_text,
+            countdown=countdown,
+            still_owed=still_owed,
             what_zh=what_zh,
             PHASE_ZH=PHASE_ZH,
             LIGHT_ZH=LIGHT_ZH,

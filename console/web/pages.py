@@ -8,16 +8,16 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
+from activities.portal_tokens import office_of
 from console import client_calls as calls
 from console import links
-from console.auth import SESSION_COOKIE, SESSION_SECONDS, User
+from console.auth import SESSION_COOKIE, SESSION_SECONDS, SignIn, User
 from console.web import charts
 from console.web.actions import CycleAction, CycleActionName, UnitAction, UnitActionName, cycle_action, unit_action
 from console.web.context import FLASH_COOKIE, ctx, form_csrf, page_operator, page_user
 from schemas.cycle import Receipt, SubmitReport
 from schemas.plan import ReportKind
 from workflows.lead_referral import LeadReferral
-from workflows.reporting_cycle import ReportingCycle
 
 router = APIRouter(include_in_schema=False)
 PageUser = Annotated[User, Depends(page_user)]
@@ -58,28 +58,22 @@ async def login(
     next: Annotated[str, Form()] = "/",
 ) -> Response:
     c = ctx(request)
+    # Behind a trusted proxy uvicorn has already put the real client's address here.
     address = request.client.host if request.client else "?"
-    if c.auth.limiter.blocked(username, address):
-        return c.render(
-            request,
-            "login.html",
-            status_code=429,
-            next=next,
-            dev_admin=c.auth.dev_admin_enabled(),
-            error="登录失败次数过多，请一分钟后再试",
-        )
-    user = c.auth.check_password(username, password)
+    outcome, user = await c.auth.sign_in(username, password, address)
     if user is None:
-        c.auth.limiter.failed(username, address)
+        status, error = {
+            SignIn.LOCKED: (429, "登录失败次数过多，请稍后再试"),
+            SignIn.BUSY: (503, "登录请求过多，请稍后再试"),
+        }.get(outcome, (401, "用户名或密码错误"))
         return c.render(
             request,
             "login.html",
-            status_code=401,
+            status_code=status,
             next=next,
             dev_admin=c.auth.dev_admin_enabled(),
-            error="用户名或密码错误",
+            error=error,
         )
-    c.auth.limiter.succeeded(username, address)
     response = redirect(_safe_next(next))
     response.set_cookie(
         SESSION_COOKIE,
@@ -145,9 +139,9 @@ async def unit_page(request: Request, user: PageUser, cycle_id: str, unit_id: st
         charts.lanes([view], min((e.at for e in view.state.timeline), default=view.row.due.at)), dt.datetime.now(dt.UTC)
     )
     # Links only for operators (leadership looks, it does not hand out access), valid from the last revocation.
-    valid_from = view.state.links_valid_from
+    valid_from = await links.valid_from(c.revocations, cycle_id, unit_id, view.state.links_valid_from)
     portal = c.tokens.portal_link(cycle_id, unit_id, not_before=valid_from) if user.may_act else None
-    feed = c.tokens.feed_link(unit_id, not_before=valid_from) if user.may_act else None
+    feed = c.tokens.feed_link(office_of(cycle_id), unit_id, not_before=valid_from) if user.may_act else None
     return c.render(
         request,
         "unit.html",
@@ -196,7 +190,13 @@ async def revoke_links_form(
     c = ctx(request)
     try:
         found = await links.revoke(
-            await c.client(), c.tokens, cycle_id, unit_id, links.LinkRevocation(reason=reason).reason, user.name
+            await c.client(),
+            c.tokens,
+            c.revocations,
+            cycle_id,
+            unit_id,
+            links.LinkRevocation(reason=reason).reason,
+            user.name,
         )
     except (calls.Rejected, ValidationError) as err:
         return redirect(cycle_url(cycle_id, unit_id), f"操作未执行：{err}")
@@ -260,21 +260,18 @@ async def submit_for(
     files: list[UploadFile],
     by: str,
 ) -> Receipt:
-    """Store the text and files in the blob store, then call submit_report (shared by page, portal and API)."""
+    """Store the text and files in the blob store, then call submit_report (shared by page, portal and API);
+    a refused submission leaves no blob behind (`client_calls.submit_files`)."""
     c = ctx(request)
     loaded = await read_files(files, c.settings.max_upload_bytes)
     if not loaded and not text.strip():
         raise calls.Rejected("请填写正文或上传附件 (give a text or at least one file)")
-    attachments = calls.store_uploads(c.settings, loaded)
-    body = calls.store_text(c.settings, text)
     report_title = title.strip() or (loaded[0][0].rsplit(".", 1)[0] if loaded else "报送材料")
     try:
-        call = SubmitReport(
-            unit_id=unit_id, title=report_title[:200], kind=kind, body=body, attachments=attachments, by=by
-        )
+        call = SubmitReport(unit_id=unit_id, title=report_title[:200], kind=kind, by=by)
     except ValidationError as err:
         raise calls.Rejected(str(err.errors()[0]["msg"])) from err
-    return await calls.update(await c.client(), cycle_id, ReportingCycle.submit_report, call)
+    return await calls.submit_files(await c.client(), c.settings, cycle_id, call, text, loaded)
 
 
 @router.post("/cycles/{cycle_id}/units/{unit_id}/submit", dependencies=[Depends(form_csrf)])

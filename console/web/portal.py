@@ -13,6 +13,7 @@ from fastapi.responses import Response
 
 from activities.portal_tokens import PortalGrant, TokenError, check_not_revoked
 from console import client_calls as calls
+from console import links
 from console.web.context import ctx, form_csrf
 from console.web.pages import submit_for
 from schemas.cycle import Receipt, RequestExtension, UnitView
@@ -38,7 +39,9 @@ async def _open(request: Request, token: str) -> tuple[PortalGrant, UnitView] | 
     if isinstance(view, Response):
         return view
     try:
-        check_not_revoked(grant, view.state.links_valid_from)
+        check_not_revoked(
+            grant, await links.valid_from(c.revocations, grant.cycle_id, grant.unit_id, view.state.links_valid_from)
+        )
     except TokenError as err:
         return c.render(request, "portal_error.html", status_code=403, reason=f"链接已被办公室撤销（{err}）")
     return grant, view
@@ -86,6 +89,17 @@ async def _page(
     if isinstance(view, Response):
         return view
     return _render(request, token, view, status_code, receipt, error)
+
+
+@router.get("/portal")
+async def portal_door(request: Request) -> Response:
+    """Where calendar entries point: no token here, so the unit is asked for the link of its own notice."""
+    return ctx(request).render(
+        request,
+        "portal_error.html",
+        status_code=200,
+        reason="请打开办公室通知邮件中本单位的报送链接（日历中的条目不含报送链接）",
+    )
 
 
 @router.get("/portal/{token}")

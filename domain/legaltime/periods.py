@@ -15,9 +15,10 @@ The counting is explained twice from the same notes (`wording.Note`): `Due.rule`
 English, as scripts read it, and `Due.rule_zh` in Chinese, as a notice prints it.
 """
 
-import calendar as monthcal
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
+
+import pendulum
 
 from domain.legaltime.days import CalendarView, describe_day
 from domain.legaltime.wording import (
@@ -36,18 +37,22 @@ END_OF_DAY = time(23, 59, 59)
 
 
 def local_start(start: date | datetime, tz: ZoneInfo) -> datetime:
-    """A naive start is in the office's zone; an aware one is converted to it; a date is its midnight."""
+    """A naive start is in the office's zone; an aware one is converted to it; a date is its midnight.
+
+    The standard library, not pendulum, on purpose: zone conversion with zoneinfo is exact, and the
+    result goes into `Due.at` (a pydantic field), where a pendulum subclass must never end up."""
     if isinstance(start, datetime):
         return start.replace(tzinfo=tz) if start.tzinfo is None else start.astimezone(tz)
     return datetime.combine(start, time(0), tz)
 
 
 def add_months(d: date, months: int) -> date:
-    """Art. 202: the corresponding day of the final month, or its last day when there is none."""
-    index = d.year * 12 + d.month - 1 + months
-    year, month = divmod(index, 12)
-    month += 1
-    return date(year, month, min(d.day, monthcal.monthrange(year, month)[1]))
+    """Art. 202: the corresponding day of the final month, or its last day when there is none.
+
+    pendulum's month arithmetic is exactly that rule (Jan 31 + 1 month = Feb 28, or 29 in a leap
+    year); the result comes back as a plain `date`."""
+    end = pendulum.Date(d.year, d.month, d.day).add(months=months)
+    return date(end.year, end.month, end.day)
 
 
 def roll_day(d: date, roll: Roll, view: CalendarView) -> tuple[date, Note | None]:

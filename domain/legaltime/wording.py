@@ -6,8 +6,11 @@ ISO dates (scripts and tests read it); Chinese is written the way a government
 notice writes dates: 2026年12月14日（星期一）.
 """
 
+import functools
 from datetime import date, datetime, time
 from typing import NamedTuple
+
+import pendulum
 
 ZH_WEEKDAYS = ("星期一", "星期二", "星期三", "星期四", "星期五", "星期六", "星期日")
 
@@ -84,3 +87,23 @@ __all__ = [
     "zh_span",
     "zh_weekday",
 ]
+
+
+# Cached: a mail batch renders the same (deadline, instant) for every unit that shares the deadline,
+# three times per message (text, HTML, Markdown), and pendulum's humanizing costs ~0.1 ms a call.
+@functools.lru_cache(maxsize=1024)
+def relative_due(due_at: datetime, now: datetime, locale: str = "zh-CN") -> str:
+    """How far a deadline is from `now`, in the largest whole unit: '3天后截止', '已逾期2天';
+    in English 'due in 3 days', 'overdue by 2 days'.
+
+    pendulum's humanized differences give the unit and the Chinese words (天, 小时, 分钟);
+    `now` is a parameter (the mail's instant, the page's request), never read from a clock here.
+    """
+    due, then = pendulum.instance(due_at), pendulum.instance(now)
+    english = locale.lower().startswith("en")
+    lang = "en" if english else "zh"
+    if due >= then:
+        ahead = due.diff_for_humans(then, absolute=True, locale=lang)
+        return f"due in {ahead}" if english else f"{ahead}后截止"
+    late = then.diff_for_humans(due, absolute=True, locale=lang)
+    return f"overdue by {late}" if english else f"已逾期{late}"

@@ -29,7 +29,7 @@ def context(unit_id: str = "yaan-gaj", unit_name: str = "雅安市公安局", **
         "contact": CONTACT,
         "office_name": "雅安市打假办",
         "campaign_id": "yaan-2026",
-        "cycle_id": "yaan-2026-Y",
+        "cycle_id": "cycle:yaan-2026:yaan:annual:2026-Y",
         "period": "2026-Y",
         "obligation_title": "2026年度工作总结",
         "unit_id": unit_id,
@@ -56,7 +56,7 @@ def note(
 
 def batch(*notifications: Notification, **extra: object) -> MailBatch:
     fields: dict[str, object] = {
-        "scope": "yaan-2026-Y",
+        "scope": "cycle:yaan-2026:yaan:annual:2026-Y",
         "instant": datetime.now(UTC),
         "notifications": list(notifications),
         "useful_until": datetime.now(UTC) + timedelta(days=1),

@@ -39,7 +39,7 @@ async def test_list_and_show(mailer: MailActivities, sink: SmtpSink) -> None:
     assert shown.exit_code == 0, shown.output
     detail = json.loads(shown.stdout)
     assert "雅打假办发〔2017〕2号" in detail["text"]
-    assert detail["invites"][0]["uid"] == "yaan-2026-Y/yaan-gaj@duban"
+    assert detail["invites"][0]["uid"] == "cycle:yaan-2026:yaan:annual:2026-Y/yaan-gaj@duban"
     assert detail["invites"][0]["alarm"] is True
 
     human = runner.invoke(app, ["list", "--to", "b@yaan.example", "--maildir", str(sink.maildir)])

@@ -86,7 +86,7 @@ def test_portal_link_opens_for_the_unit(renderer: MailRenderer) -> None:
     assert printed
     for token in printed:
         grant = renderer.links.read_portal(token)
-        assert (grant.cycle_id, grant.unit_id) == ("yaan-2026-Y", "yaan-gaj")
+        assert (grant.cycle_id, grant.unit_id) == ("cycle:yaan-2026:yaan:annual:2026-Y", "yaan-gaj")
 
 
 def test_html_escapes_unit_names(renderer: MailRenderer) -> None:
@@ -130,3 +130,27 @@ def test_history_without_rule_zh_falls_back_to_the_english_rule(renderer: MailRe
     old = Due.model_validate({"at": "2026-12-14T15:59:59Z", "rule": "fixed due date Monday 2026-12-14"})
     assert old.rule_zh == ""
     assert "计算方式：fixed due date Monday 2026-12-14" in renderer.render(note("k/old", context=context(due=old))).text
+
+
+class TestCountdown:
+    @pytest.mark.parametrize(
+        ("instant", "zh", "en"),
+        [
+            (datetime(2026, 12, 11, 8, 0, tzinfo=UTC), "（3天后截止）", "(due in 3 days)"),
+            (datetime(2026, 12, 14, 10, 59, 59, tzinfo=UTC), "（5小时后截止）", "(due in 5 hours)"),
+            (datetime(2026, 12, 16, 17, 0, tzinfo=UTC), "（已逾期2天）", "(overdue by 2 days)"),
+        ],
+    )
+    def test_the_deadline_says_how_far_off_it_is_from_the_batch_instant(
+        self, renderer: MailRenderer, instant: datetime, zh: str, en: str
+    ) -> None:
+        """Due 2026-12-14 24:00 Shanghai (15:59:59 UTC): text, HTML and Markdown count from the mail's instant."""
+        for locale, words in (("zh-CN", zh), ("en", en)):
+            out = renderer.render(note("k/reminder", template=Template.REMINDER, locale=locale), instant)
+            for body in (out.text, out.html, out.markdown):
+                assert words in body, (locale, body)
+
+    def test_without_an_instant_there_is_no_countdown(self, renderer: MailRenderer) -> None:
+        """Rendered outside a batch (previews), the deadline stands alone."""
+        out = renderer.render(note("k/reminder", template=Template.REMINDER))
+        assert "截止）" not in out.text and "逾期" not in out.text.split("截止时间：", 1)[1].splitlines()[0]

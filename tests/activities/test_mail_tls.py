@@ -15,10 +15,11 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from pydantic import SecretStr
 from temporalio.exceptions import ApplicationError
+from temporalio.runtime import MetricBuffer, Runtime, TelemetryConfig
 from temporalio.testing import ActivityEnvironment
 
 from activities.blobs import FileBlobStore
-from activities.mail import MailActivities
+from activities.mail import REFUSALS_METRIC, MailActivities
 from activities.sent_ledger import SentLedger
 from schemas.notify import DeliveryStatus
 from tests.activities.conftest import free_port
@@ -148,3 +149,16 @@ async def test_starttls_required_but_not_offered(tmp_path: Path, sink: SmtpSink)
         await ActivityEnvironment().run(m.send_batch, batch(note("k/1")))
     assert caught.value.non_retryable
     assert caught.value.type == "SmtpMisconfigured"
+
+
+async def test_a_refused_login_is_counted_for_the_alert(tmp_path: Path, starttls_sink: SmtpSink, trust: None) -> None:
+    """SmtpAuthRefused adds 1 to duban_mail_refusals{type="SmtpAuthRefused"}, the metric the alert rules watch."""
+    buffer = MetricBuffer(100)
+    runtime = Runtime(telemetry=TelemetryConfig(metrics=buffer))
+    env = ActivityEnvironment()
+    env.metric_meter = runtime.metric_meter
+    m = mailer(tmp_path, port=starttls_sink.port, starttls=True, username="zhang", password=SecretStr("wrong"))
+    with pytest.raises(ApplicationError):
+        await env.run(m.send_batch, batch(note("k/1")))
+    counted = [(u.metric.name, u.attributes.get("type"), u.value) for u in buffer.retrieve_updates()]
+    assert counted == [(REFUSALS_METRIC, "SmtpAuthRefused", 1)]

@@ -2,7 +2,9 @@
 
 Each case gets a clear answer — exit 2 with a one-line reason, HTTP 400 with the
 reason on the page, a rejected Update naming the problem — and changes nothing:
-the cycle's and the lead's status are compared before and after every refusal.
+the cycle's full state (every unit's view, timeline, fired steps and links, the
+audit trail, the outbox) or the lead's status, and the workflow's history length,
+are compared before and after every refusal (tests/snapshots.py).
 The catalogue lives in the lists below; the number tried is printed.
 """
 
@@ -32,9 +34,10 @@ from schemas.cycle import (
     SubmitReport,
     Waive,
 )
-from schemas.lead import CloseLead, Decide, Decision, GiveFeedback, LeadStatus, LeadStatusQuery, SignFor
+from schemas.lead import CloseLead, Decide, Decision, GiveFeedback, SignFor
 from tests.e2e.cycle_stack import CycleStack, cycle_stack_fixture  # noqa: F401 -- the fixture
 from tests.lead_support import AGRICULTURE, CUSTOMS, MARKET, lead_input
+from tests.snapshots import cycle_snapshot, lead_snapshot, quiet_cycle_snapshot, quiet_lead_snapshot
 from workers.dev.binaries import bundled_binary
 from workflows.lead_referral import LeadReferral
 from workflows.reporting_cycle import ReportingCycle
@@ -94,7 +97,7 @@ def _run(argv: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[st
 async def test_cli_arguments(cycle_stack: CycleStack, tmp_path: Path) -> None:
     """Bad dates, unknown units and cycles, missing or unacceptable files: exit 2, one line on stderr."""
     handle = await cycle_stack.open_cycle("cli-bad")
-    before = await handle.query("get_status", result_type=CycleStatus)
+    before = await quiet_cycle_snapshot(cycle_stack.client, handle.id)
     cases = cli_cases(tmp_path, handle.id)
     env = cycle_stack.env()
     with ThreadPoolExecutor(4) as pool:
@@ -107,8 +110,7 @@ async def test_cli_arguments(cycle_stack: CycleStack, tmp_path: Path) -> None:
         if done.returncode != 2 or "Traceback" in done.stderr or fragment.lower() not in reason.lower():
             problems.append(f"duban {' '.join(argv)} → {done.returncode}: {reason[-300:]!r}")
     assert not problems, "\n".join(problems)
-    after = await handle.query("get_status", result_type=CycleStatus)
-    assert after.model_dump(exclude={"now"}) == before.model_dump(exclude={"now"})
+    assert await cycle_snapshot(cycle_stack.client, handle.id) == before
     _count("CLI arguments", len(cases))
 
 
@@ -146,7 +148,7 @@ async def test_portal_uploads(cycle_stack: CycleStack, portal: httpx.AsyncClient
     token = PortalTokens(s.secret_key.get_secret_value(), s.public_url, s.portal_token_days).portal_token(
         handle.id, "unit-a"
     )
-    before = await handle.query("get_status", result_type=CycleStatus)
+    before = await quiet_cycle_snapshot(cycle_stack.client, handle.id)
     blobs_before = sorted(p.name for p in s.blob_dir.rglob("*")) if s.blob_dir.exists() else []
     page = await portal.get(f"/portal/{token}")
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
@@ -158,8 +160,7 @@ async def test_portal_uploads(cycle_stack: CycleStack, portal: httpx.AsyncClient
         assert response.status_code == 400, (name[:40], response.status_code)
         assert reason in response.text, (name[:40], reason)
         assert "Traceback" not in response.text
-    after = await handle.query("get_status", result_type=CycleStatus)
-    assert after.model_dump(exclude={"now"}) == before.model_dump(exclude={"now"})
+    assert await cycle_snapshot(cycle_stack.client, handle.id) == before
     blobs_after = sorted(p.name for p in s.blob_dir.rglob("*")) if s.blob_dir.exists() else []
     assert blobs_after == blobs_before, "a refused upload left a file in the blob store"
     _count("portal uploads", len(UPLOADS))
@@ -175,13 +176,19 @@ async def _refused(
     name: str,
     call: Any,
     fragment: str,
+    quiet: Callable[[], Awaitable[Any]],
     snapshot: Callable[[], Awaitable[Any]],
 ) -> None:
-    before = await snapshot()
+    before = await quiet()
     with pytest.raises(calls.Rejected) as err:
         await calls.update(client, wid, getattr(workflow, name), call)
     assert fragment.lower() in str(err.value).lower(), f"{name}: {err.value}"
-    assert await snapshot() == before, f"{name} was refused but changed the workflow"
+    after = await snapshot()
+    assert after == before, f"{name} was refused but changed the workflow: {_difference(before, after)}"
+
+
+def _difference(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    return [k for k in before if before[k] != after.get(k)]
 
 
 async def test_cycle_updates_from_the_wrong_unit_or_stage(cycle_stack: CycleStack) -> None:
@@ -194,9 +201,11 @@ async def test_cycle_updates_from_the_wrong_unit_or_stage(cycle_stack: CycleStac
     status = await handle.query("get_status", result_type=CycleStatus)
     due_day = status.unit_due.at.astimezone(dt.timezone(dt.timedelta(hours=8))).date()
 
-    async def snapshot() -> dict[str, Any]:
-        s = await handle.query("get_status", result_type=CycleStatus)
-        return s.model_dump(exclude={"now"})
+    def quiet() -> Awaitable[dict[str, Any]]:
+        return quiet_cycle_snapshot(client, wid)
+
+    def snapshot() -> Awaitable[dict[str, Any]]:
+        return cycle_snapshot(client, wid)
 
     cases: list[tuple[str, Any, str]] = [
         ("submit_report", SubmitReport(unit_id="nobody", title="x"), "unknown unit"),
@@ -222,7 +231,7 @@ async def test_cycle_updates_from_the_wrong_unit_or_stage(cycle_stack: CycleStac
         ("revoke_links", RevokeLinks(unit_id="nobody", by="op"), "unknown unit"),
     ]
     for name, call, fragment in cases:
-        await _refused(client, wid, ReportingCycle, name, call, fragment, snapshot)
+        await _refused(client, wid, ReportingCycle, name, call, fragment, quiet, snapshot)
     await calls.update(client, wid, ReportingCycle.close, OfficeAction(reason="测试结束", by="op"))
     await handle.result()
     # A closed cycle has completed: every further call is refused, none is queued.
@@ -232,7 +241,7 @@ async def test_cycle_updates_from_the_wrong_unit_or_stage(cycle_stack: CycleStac
         ("revoke_links", RevokeLinks(unit_id="unit-a", by="op"), "no running workflow"),
     ]
     for name, call, fragment in closed:
-        await _refused(client, wid, ReportingCycle, name, call, fragment, snapshot)
+        await _refused(client, wid, ReportingCycle, name, call, fragment, quiet, snapshot)
     _count("cycle Updates", len(cases) + len(closed))
 
 
@@ -244,11 +253,12 @@ async def test_lead_updates_from_the_wrong_unit_or_stage(cycle_stack: CycleStack
         "LeadReferral", lead, id=lead.lead_id, task_queue=cycle_stack.settings.temporal.task_queue
     )
 
-    async def snapshot() -> dict[str, Any]:
-        s = await handle.query("get_status", LeadStatusQuery(), result_type=LeadStatus)
-        return s.model_dump(exclude={"now"})
+    def quiet() -> Awaitable[dict[str, Any]]:
+        return quiet_lead_snapshot(client, lead.lead_id)
 
-    await snapshot()  # the lead is running
+    def snapshot() -> Awaitable[dict[str, Any]]:
+        return lead_snapshot(client, lead.lead_id)
+
     cases: list[tuple[str, Any, str]] = [
         ("sign_for", SignFor(unit_id=CUSTOMS.id), CUSTOMS.id),
         ("sign_for", SignFor(unit_id=AGRICULTURE.id), AGRICULTURE.id),
@@ -257,9 +267,9 @@ async def test_lead_updates_from_the_wrong_unit_or_stage(cycle_stack: CycleStack
         ("close", CloseLead(unit_id=MARKET.id, result="办结"), "sign"),
     ]
     for name, call, fragment in cases:
-        await _refused(client, lead.lead_id, LeadReferral, name, call, fragment, snapshot)
+        await _refused(client, lead.lead_id, LeadReferral, name, call, fragment, quiet, snapshot)
     await calls.update(client, lead.lead_id, LeadReferral.sign_for, SignFor(unit_id=MARKET.id))
     again = ("sign_for", SignFor(unit_id=MARKET.id), "sign")
-    await _refused(client, lead.lead_id, LeadReferral, *again, snapshot)
+    await _refused(client, lead.lead_id, LeadReferral, *again, quiet, snapshot)
     await handle.terminate("test over")
     _count("lead Updates", len(cases) + 1)

@@ -53,11 +53,17 @@ class CycleStack:
         return env
 
     async def open_cycle(
-        self, name: str, *, opened_days_ago: int = 0, due_days: int = 10, units: dict[str, str] | None = None
+        self,
+        name: str,
+        *,
+        opened_days_ago: int = 0,
+        due_days: int = 10,
+        units: dict[str, str] | None = None,
+        office_id: str = "test-office",
     ) -> WorkflowHandle[object, CycleStatus]:
         """Start a cycle whose units are due `due_days` days after opening (Civil Code day count)."""
         opened = dt.datetime.now(dt.UTC) - dt.timedelta(days=opened_days_ago)
-        office = Office(id="test-office", name="测试打假办", email="office@duban.example")
+        office = Office(id=office_id, name="测试打假办", email="office@duban.example")
         obligation = Obligation(
             id=name,
             title=f"{name} 工作总结",
@@ -66,7 +72,7 @@ class CycleStack:
         )
         wanted = units or UNITS
         spec = CycleSpec(
-            cycle_id=f"cycle:{self.campaign}:test-office:{name}:2026-Y",
+            cycle_id=f"cycle:{self.campaign}:{office_id}:{name}:2026-Y",
             campaign_id=self.campaign,
             campaign_title="测试专项行动",
             office=office,

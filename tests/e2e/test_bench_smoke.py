@@ -79,3 +79,14 @@ class TestBenchSmoke:
         got, total = (int(x) for x in nat["province_submitted"].split("/"))
         assert got == total > 0
         assert nat["submissions"]["n"] == nat["member_units"]
+
+    def test_the_cache_scenario_reads_worker_memory(self, results: dict[str, Any]) -> None:
+        """Each cycle size has two memory readings of one worker, growing with the cycles it caches."""
+        rows = results["cache"]
+        assert [r["units"] for r in rows] == [10, 30]
+        for r in rows:
+            first, second = r["rss_mb"]
+            assert r["idle_rss_mb"] > 10 and first > 10 and second > 10
+            assert r["mb_per_cached_cycle"] == pytest.approx(
+                (second - first) / (r["cycles"][1] - r["cycles"][0]), abs=0.06
+            )

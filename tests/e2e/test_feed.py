@@ -38,7 +38,7 @@ def tokens(stack: CycleStack) -> PortalTokens:
 
 async def events(web: httpx.AsyncClient, stack: CycleStack, unit: str) -> dict[str, icalendar.Event]:
     """The feed's events of this module's campaign (other modules share the dev server), by UID."""
-    response = await web.get(f"/feed/{tokens(stack).feed_token(unit)}.ics")
+    response = await web.get(f"/feed/{tokens(stack).feed_token('test-office', unit)}.ics")
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("text/calendar")
     cal = icalendar.Calendar.from_ical(response.content)
@@ -79,7 +79,8 @@ async def test_feed_follows_reports_and_extensions(web: httpx.AsyncClient, cycle
     status = await calls.cycle_status(stack.client, first.id)
     assert feed[uid_first].decoded("DTSTART") == status.unit_due.at
     assert feed[uid_first].walk("VALARM"), "a subscribed deadline reminds a day before"
-    assert "portal/" in str(feed[uid_first]["URL"])
+    # Read-only: the event points at the console's door, not at the unit's portal (write) link.
+    assert str(feed[uid_first]["URL"]) == f"{stack.settings.public_url}/portal"
     # The same event the notice's invite put in the unit's calendar.
     assert uid_first in invite_uids(stack, "unit-a@units.example")
 
@@ -130,20 +131,27 @@ async def test_bad_tokens_show_nothing(web: httpx.AsyncClient, cycle_stack: Cycl
 async def test_revoked_feed_link_is_refused_and_the_new_one_works(
     web: httpx.AsyncClient, cycle_stack: CycleStack
 ) -> None:
-    """A revocation in one of the cycles the feed shows refuses every older feed link; the new link (and one
-    made in the same second) shows the deadlines, and the portal links inside it open."""
+    """A revocation of the unit refuses every older feed link; the new link (and one made in the same second)
+    shows the deadlines, and the new portal link opens."""
     stack = cycle_stack
     first = await stack.open_cycle("feed-revoke-first", due_days=10)
     second = await stack.open_cycle("feed-revoke-second", due_days=20)
-    old, other_unit = tokens(stack).feed_token("unit-c"), tokens(stack).feed_token("unit-a")
+    old, other_unit = (
+        tokens(stack).feed_token("test-office", "unit-c"),
+        tokens(stack).feed_token("test-office", "unit-a"),
+    )
     assert (await web.get(f"/feed/{old}.ics")).status_code == 200
 
-    fresh = await links.revoke(stack.client, tokens(stack), second.id, "unit-c", "订阅链接外泄", "张三")
+    revoked = links.revocations(stack.settings)
+    fresh = await links.revoke(stack.client, tokens(stack), revoked, second.id, "unit-c", "订阅链接外泄", "张三")
     refused = await web.get(f"/feed/{old}.ics")
     assert refused.status_code == 404
     assert REVOKED in refused.text and "BEGIN:VCALENDAR" not in refused.text
 
-    for token in (fresh.feed_link.rsplit("/feed/", 1)[1].removesuffix(".ics"), tokens(stack).feed_token("unit-c")):
+    for token in (
+        fresh.feed_link.rsplit("/feed/", 1)[1].removesuffix(".ics"),
+        tokens(stack).feed_token("test-office", "unit-c"),
+    ):
         response = await web.get(f"/feed/{token}.ics")
         assert response.status_code == 200, response.text
         found = {
@@ -152,7 +160,6 @@ async def test_revoked_feed_link_is_refused_and_the_new_one_works(
             if f":{stack.campaign}:" in str(e["UID"])
         }
         assert {f"{first.id}/unit-c@duban", f"{second.id}/unit-c@duban"} <= set(found)
-    portal = str(found[f"{second.id}/unit-c@duban"]["URL"])
-    assert (await web.get("/portal/" + portal.rsplit("/portal/", 1)[1])).status_code == 200
+    assert (await web.get("/portal/" + fresh.portal_link.rsplit("/portal/", 1)[1])).status_code == 200
     # Another unit's link, made before the revocation, is not affected.
     assert (await web.get(f"/feed/{other_unit}.ics")).status_code == 200

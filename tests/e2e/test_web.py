@@ -97,12 +97,20 @@ class TestBoardAndActions:
         await sign_in(web)
         page = await web.get("/", params={"campaign": cycle_stack.campaign})
         assert page.status_code == 200
-        assert 'data-cycle="' + handle.id in page.text
-        assert page.text.count('data-light="blue"') >= 3
-        assert "已报 0" in page.text
+        # This cycle's card, not the whole page (other tests' cycles share the board): its three units, blue.
+        card = re.search(
+            rf'<section class="card cycle" data-cycle="{re.escape(handle.id)}">(.*?)</section>', page.text, re.S
+        )
+        assert card is not None, "the cycle has no card on the board"
+        lights = dict(re.findall(r'data-unit="([^"]+)" data-light="([^"]+)"', card[1]))
+        assert lights == {"unit-a": "blue", "unit-b": "blue", "unit-c": "blue"}
+        assert "已报 0" in card[1]
+        # Due about ten days out: the board and the cycle page count down in words (pendulum, zh).
+        assert re.search(r'class="countdown">(1周|2周|\d+天)后截止<', page.text)
         cycle_page = await web.get(f"/cycles/{handle.id}")
         assert cycle_page.status_code == 200
         assert "<svg" in cycle_page.text
+        assert cycle_page.text.count('class="countdown">') >= 3
 
     async def test_action_form_needs_csrf_and_operator(self, web: httpx.AsyncClient, cycle_stack: CycleStack) -> None:
         """A form without the token changes nothing; a leader may look but not act; an operator may act."""
@@ -140,6 +148,7 @@ class TestPortal:
         assert "甲单位" in page.text
         assert "乙单位" not in page.text
         assert "计算依据" in page.text
+        assert re.search(r'class="countdown">[^<]+后截止<', page.text)
         form_token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
         assert form_token
 
@@ -168,7 +177,7 @@ class TestPortal:
         handle = await cycle_stack.open_cycle("web-tokens", units={"unit-a": "甲单位"})
         good = tokens(cycle_stack).portal_token(handle.id, "unit-a")
         assert (await web.get(f"/portal/{good[:-3]}abc")).status_code == 403
-        assert (await web.get(f"/portal/{tokens(cycle_stack).feed_token('unit-a')}")).status_code == 403
+        assert (await web.get(f"/portal/{tokens(cycle_stack).feed_token('test-office', 'unit-a')}")).status_code == 403
         other = PortalTokens("another-secret", "http://x").portal_token(handle.id, "unit-a")
         assert (await web.get(f"/portal/{other}")).status_code == 403
 

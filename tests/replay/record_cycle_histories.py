@@ -26,6 +26,15 @@ every branch of the workflow:
   data by activity (dev server).
 - continue-as-new-1 / continue-as-new-2: a busy cycle continues as new and the
   new run carries on (dev server told to suggest continue-as-new early).
+- big-bulletin: 40 units never report; the bulletin's outbox passes 256 KB and goes
+  out in several batches (the `outbox-in-batches` patch marker) (time-skipping).
+- mail-retry: the SMTP server is down when the notices go out; the mail activity
+  fails and is retried until the server is back; a call arrives during a batch (the
+  `wake-while-busy` patch marker: the loop goes round instead of sleeping) (dev server).
+
+`cycle-prepatch-*.json` were recorded with the workflow code of the commit before each
+patch, in a scratch checkout (big-bulletin as here; prepatch-wake-busy: twenty concurrent
+submissions while the notices go out), not by this script (see test_replay_cycles.py).
 
 Histories use the plain pydantic converter (no payload encryption), so the
 replay needs no key. Re-record after a deliberate, versioned workflow change.
@@ -87,8 +96,9 @@ Scenario = Callable[["Rig"], Awaitable[dict[str, Handle]]]
 class Rig:
     """One server, a worker on its own task queue, an SMTP sink and a blob store."""
 
-    def __init__(self, env: WorkflowEnvironment, settings: Settings) -> None:
+    def __init__(self, env: WorkflowEnvironment, settings: Settings, sink: SmtpSink | None = None) -> None:
         self.env = env
+        self.sink = sink
         self.settings = settings
         self.client: Client = env.client
         self.blobs = FileBlobStore(settings.blob_dir)
@@ -230,7 +240,36 @@ async def bounded(rig: Rig) -> dict[str, Handle]:
     return {"bounded": handle}
 
 
+async def big_bulletin(rig: Rig) -> dict[str, Handle]:
+    handle = await rig.start(cycle_input(plan(40), await rig.now()), "big-bulletin")
+    final = await handle.result()  # nobody reports: the whole ladder, then the cycle closes by itself
+    assert final.counts["overdue"] == 40 and final.stage.value == "closed"
+    return {"big-bulletin": handle}
+
+
 # ---- scenarios on the dev server ----------------------------------------------------------------
+
+
+async def mail_retry(rig: Rig) -> dict[str, Handle]:
+    assert rig.sink is not None
+    rig.sink.stop()
+    handle = await rig.start(cycle_input(plan(2), await rig.now()), "mail-retry")
+
+    async def retried() -> bool:
+        desc = await handle.describe()
+        return any(a.attempt >= 2 for a in desc.raw_description.pending_activities)
+
+    await _wait_for(retried)
+    rig.sink.start()
+
+    async def delivered() -> bool:
+        return len(list((rig.sink.maildir / "new").glob("*"))) >= 2 if rig.sink else False
+
+    await _wait_for(delivered)
+    await handle.execute_update("submit_report", SubmitReport(unit_id="u1", title="总结"))
+    await handle.execute_update("close", OfficeAction(reason="测试结束", by="op"))
+    await handle.result()
+    return {"mail-retry": handle}
 
 
 async def rollup(rig: Rig) -> dict[str, Handle]:
@@ -319,8 +358,9 @@ TIME_SKIPPING: dict[str, Scenario] = {
     "links": links,
     "calendar": calendar,
     "bounded": bounded,
+    "big-bulletin": big_bulletin,
 }
-DEV_SERVER: dict[str, Scenario] = {"rollup": rollup, "template": template}
+DEV_SERVER: dict[str, Scenario] = {"rollup": rollup, "template": template, "mail-retry": mail_retry}
 DEV_SERVER_EARLY_CAN: dict[str, Scenario] = {"continue-as-new": continue_as_new}
 
 
@@ -369,7 +409,7 @@ async def _run(
         )
         try:
             async with build_worker(env.client, settings):
-                handles = await scenario(Rig(env, settings))
+                handles = await scenario(Rig(env, settings, sink))
                 for label, handle in handles.items():
                     recorded[label] = (await handle.fetch_history()).to_json()
                     _write(label, recorded[label])
@@ -379,10 +419,18 @@ async def _run(
     return recorded
 
 
+def without_local_paths(text: str) -> str:
+    """A failed activity's stack trace names files on this machine: keep only the project-relative part."""
+    root = str(Path(__file__).resolve().parents[2])
+    for prefix in sorted({sys.prefix, sys.base_prefix, root, tempfile.gettempdir()}, key=len, reverse=True):
+        text = text.replace(prefix.rstrip("/") + "/", "")
+    return text
+
+
 def _write(label: str, text: str) -> Path:
     HISTORIES.mkdir(parents=True, exist_ok=True)
     path = HISTORIES / f"cycle-{label}.json"
-    path.write_text(text, encoding="utf-8")
+    path.write_text(without_local_paths(text), encoding="utf-8")
     return path
 
 

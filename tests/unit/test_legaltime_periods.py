@@ -1,9 +1,12 @@
 """Due moments by the Civil Code (Arts. 201-203) and working-day rules, on real calendars."""
 
+import calendar
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from activities.holidays import load_calendar
 from domain.legaltime.periods import add_months, compute_due
@@ -233,6 +236,14 @@ class TestAddMonths:
     def test_corresponding_day_or_month_end(self, start: date, n: int, expected: date) -> None:
         """Art. 202: the corresponding day, else the last day of the month."""
         assert add_months(start, n) == expected
+
+    @given(start=st.dates(min_value=date(1990, 1, 1), max_value=date(2090, 12, 31)), n=st.integers(1, 120))
+    def test_matches_the_article_for_any_start(self, start: date, n: int) -> None:
+        """For any start and count, the month is n later and the day is the start's, or that month's last."""
+        end = add_months(start, n)
+        assert type(end) is date  # a plain date, never a pendulum subclass
+        assert (end.year * 12 + end.month) - (start.year * 12 + start.month) == n
+        assert end.day == min(start.day, calendar.monthrange(end.year, end.month)[1])
 
 
 class TestOtherZones:

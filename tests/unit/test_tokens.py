@@ -29,7 +29,7 @@ class TestRevocation:
         """One microsecond earlier is enough, for the portal and the feed alike."""
         for grant in (
             tokens.read_portal(tokens.portal_token("cycle:c", "u1")),
-            tokens.read_feed(tokens.feed_token("u1")),
+            tokens.read_feed(tokens.feed_token("o1", "u1")),
         ):
             with pytest.raises(TokenError, match=REVOKED):
                 check_not_revoked(grant, grant.issued_at + dt.timedelta(microseconds=1))
@@ -43,7 +43,9 @@ class TestRevocation:
         with pytest.raises(TokenError, match=REVOKED):
             check_not_revoked(plain, server_now)
         check_not_revoked(made_for, server_now)
-        feed = tokens.read_feed(tokens.feed_link("u1", not_before=server_now).rsplit("/", 1)[1].removesuffix(".ics"))
+        feed = tokens.read_feed(
+            tokens.feed_link("o1", "u1", not_before=server_now).rsplit("/", 1)[1].removesuffix(".ics")
+        )
         check_not_revoked(feed, server_now)
 
     def test_links_made_before_this_change_still_open_and_can_be_revoked(self, tokens: PortalTokens) -> None:

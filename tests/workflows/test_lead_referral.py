@@ -1,14 +1,19 @@
 """LeadReferral on the time-skipping server: every path, its clocks, its mail and its refusals.
 
-The mail activity is replaced by a test-local `send_batch` that records each
-batch: these tests are about what the workflow asks to send, and when; the real
-activity is tested against a real SMTP server elsewhere.
+The worker is the production one for this workflow: the real sandbox and the real
+mail activity (`MailActivities.send_batch`, sent-ledger and all) delivering to a
+real SMTP sink (aiosmtpd). `MailLog` wraps that activity only to keep each batch it
+was given, so a test can say what the workflow asked to send and when (the batch's
+instant is workflow time); every test ends by checking that each notification the
+activity reported SENT is in the Maildir, to its recipient, under its Message-ID.
 """
 
 import asyncio
 import datetime as dt
 import uuid
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from temporalio import activity
@@ -20,6 +25,8 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from activities.mail import MailActivities
+from activities.mime import message_id
 from domain.lead_stages import LeadBook
 from schemas.lead import (
     Approve,
@@ -32,15 +39,23 @@ from schemas.lead import (
     LeadInput,
     LeadStatus,
     LeadStatusQuery,
+    LeadUnit,
     RequestReconsideration,
     SignFor,
     StageName,
     Transfer,
 )
-from schemas.notify import BatchResult, Delivery, DeliveryStatus, MailBatch
+from schemas.notify import BatchResult, DeliveryStatus, MailBatch
+from schemas.people import Person
 from schemas.visibility import DUE_AT, ESCALATION_LEVEL, SEARCH_ATTRIBUTES, STAGE, UNITS
 from tests.lead_support import AGRICULTURE, MARKET, POLICE, PROCURATORATE, lead_input, save_history
+from tests.plans import caught
+from workers.activities import build_activities
 from workers.dev.binaries import bundled_binary
+from workers.dev.ports import free_port
+from workers.dev.smtp_sink import SmtpSink
+from workers.settings import Settings, SmtpSettings, TemporalSettings
+from workers.worker import workflow_runner
 from workflows.lead_referral import LeadReferral
 
 Handle = WorkflowHandle[LeadReferral, LeadStatus]
@@ -50,6 +65,8 @@ _INDEXED = {
     "Int": IndexedValueType.INDEXED_VALUE_TYPE_INT,
     "Datetime": IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
 }
+# The sink answers 550 to this address on RCPT: a recipient the mail server refuses.
+REFUSING = "refused@yaan.example"
 
 
 async def register_search_attributes(client: Client) -> None:
@@ -62,43 +79,88 @@ async def register_search_attributes(client: Client) -> None:
     )
 
 
-class MailRecorder:
-    """Stands in for the mail activity: records every batch, reports every message sent."""
+class MailLog:
+    """The real mail activity, with a note of each batch it was given and what it answered."""
 
-    def __init__(self) -> None:
+    def __init__(self, mail: MailActivities) -> None:
+        self.mail = mail
         self.batches: list[MailBatch] = []
+        self.results: list[BatchResult] = []
 
     @activity.defn(name="send_batch")
     async def send_batch(self, batch: MailBatch) -> BatchResult:
+        result = await self.mail.send_batch(batch)
         self.batches.append(batch)
-        return BatchResult(
-            deliveries=[
-                Delivery(key=n.key, recipient=n.to.email or n.to.name, status=DeliveryStatus.SENT)
-                for n in batch.notifications
-            ]
-        )
+        self.results.append(result)
+        return result
 
     def sent(self, key_part: str) -> list[tuple[MailBatch, str]]:
         """(batch, recipient email) for every notification whose key contains key_part."""
         return [(b, n.to.email or "") for b in self.batches for n in b.notifications if key_part in n.key]
 
+    def statuses(self) -> dict[str, DeliveryStatus]:
+        return {d.key: d.status for r in self.results for d in r.deliveries}
+
+
+@dataclass
+class LeadEnv:
+    env: WorkflowEnvironment
+    mail: MailLog
+    task_queue: str
+    maildir: Path
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter((self.env, self.mail, self.task_queue))
+
 
 @pytest.fixture
-async def lead_env(task_queue: str) -> AsyncIterator[tuple[WorkflowEnvironment, MailRecorder, str]]:
-    """A time-skipping server of the test's own (~0.1 s to start).
+async def lead_env(task_queue: str, tmp_path: Path) -> AsyncIterator[LeadEnv]:
+    """A time-skipping server of the test's own (~0.1 s to start), the real mail activity, an SMTP sink.
 
     The session's shared server was tried: after one test skipped days ahead, the next test's
     `env.sleep` intermittently hung until the RPC timed out, so each test gets its own clock.
     """
-    mail = MailRecorder()
-    async with await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=str(bundled_binary("temporal-test-server")),
-        # Plain pydantic (no payload key): the recorded histories must replay without a secret.
-        data_converter=pydantic_data_converter,
-    ) as env:
-        await register_search_attributes(env.client)
-        async with Worker(env.client, task_queue=task_queue, workflows=[LeadReferral], activities=[mail.send_batch]):
-            yield env, mail, task_queue
+    sink = SmtpSink("127.0.0.1", free_port(), tmp_path / "mail", refuse=[REFUSING])
+    sink.start()
+    settings = Settings(
+        data_dir=tmp_path / "var",
+        smtp=SmtpSettings(host=sink.host, port=sink.port, timeout_seconds=5.0),
+        temporal=TemporalSettings(task_queue=task_queue),
+    )
+    try:
+        async with await WorkflowEnvironment.start_time_skipping(
+            test_server_existing_path=str(bundled_binary("temporal-test-server")),
+            # Plain pydantic (no payload key): the recorded histories must replay without a secret.
+            data_converter=pydantic_data_converter,
+        ) as env:
+            await register_search_attributes(env.client)
+            real = build_activities(env.client, settings)
+            mail = MailLog(real[0].__self__)  # type: ignore[attr-defined]
+            async with Worker(
+                env.client,
+                task_queue=task_queue,
+                workflows=[LeadReferral],
+                workflow_runner=workflow_runner(),
+                activities=[mail.send_batch, *real[1:]],
+            ):
+                yield LeadEnv(env, mail, task_queue, sink.maildir)
+                delivered_to_maildir(mail, sink.maildir)
+    finally:
+        sink.stop()
+
+
+def delivered_to_maildir(mail: MailLog, maildir: Path) -> None:
+    """Each notification the activity reported SENT is in exactly one Maildir message, to its recipient
+    (several to one person at one instant share a digest, whose Message-ID the delivery names)."""
+    by_id: dict[str, list[str]] = {}
+    for msg in caught(maildir):
+        by_id.setdefault(str(msg["Message-ID"]), []).append(str(msg["To"].addresses[0].addr_spec))
+    to_of = {n.key: n.to.email for b in mail.batches for n in b.notifications}
+    sent = [d for r in mail.results for d in r.deliveries if d.status is DeliveryStatus.SENT]
+    for d in sent:
+        assert by_id.get(d.detail) == [to_of[d.key]], f"{d.key}: {d.detail} delivered to {by_id.get(d.detail)}"
+        assert d.detail == message_id(d.key) or len([x for x in sent if x.detail == d.detail]) > 1, d.key
+    assert set(by_id) == {d.detail for d in sent}, "the Maildir holds messages no delivery reported"
 
 
 async def refer(client: Client, task_queue: str, inp: LeadInput) -> Handle:
@@ -144,7 +206,7 @@ def stage(st: LeadStatus, name: StageName, track: str | None = None, seq: int = 
 
 
 class TestOnTime:
-    async def test_every_stage_met(self, lead_env: tuple[WorkflowEnvironment, MailRecorder, str]) -> None:
+    async def test_every_stage_met(self, lead_env: LeadEnv) -> None:
         """Customs → market regulation: signed, opened, fed back, closed in time; referrer told each step."""
         env, mail, tq = lead_env
         inp = await input_now(env)
@@ -177,9 +239,7 @@ class TestOnTime:
 
 
 class TestMissedSignFor:
-    async def test_escalation_reaches_the_right_people(
-        self, lead_env: tuple[WorkflowEnvironment, MailRecorder, str]
-    ) -> None:
+    async def test_escalation_reaches_the_right_people(self, lead_env: LeadEnv) -> None:
         """签收 missed: e1 to the receiver, its leader and the referrer, e2 to leadership and office, on time."""
         env, mail, tq = lead_env
         inp = await input_now(env)
@@ -214,9 +274,7 @@ class TestMissedSignFor:
 
 
 class TestRefusals:
-    async def test_wrong_unit_and_wrong_stage_change_nothing(
-        self, lead_env: tuple[WorkflowEnvironment, MailRecorder, str]
-    ) -> None:
+    async def test_wrong_unit_and_wrong_stage_change_nothing(self, lead_env: LeadEnv) -> None:
         """Customs signing, or scj closing before deciding: refused with a reason, state untouched."""
         env, _, tq = lead_env
         handle = await refer(env.client, tq, await input_now(env))
@@ -235,9 +293,7 @@ class TestRefusals:
 
 
 class TestDeclineAndReconsideration:
-    async def test_referrer_asks_for_reconsideration(
-        self, lead_env: tuple[WorkflowEnvironment, MailRecorder, str]
-    ) -> None:
+    async def test_referrer_asks_for_reconsideration(self, lead_env: LeadEnv) -> None:
         """Declined with a reason → customs asks for 复议 → market regulation opens the case → closed."""
         env, mail, tq = lead_env
         handle = await refer(env.client, tq, await input_now(env))
@@ -272,7 +328,7 @@ class TestDeclineAndReconsideration:
 
 
 class TestPoliceTransfer:
-    async def test_decree_310_clock(self, lead_env: tuple[WorkflowEnvironment, MailRecorder, str]) -> None:
+    async def test_decree_310_clock(self, lead_env: LeadEnv) -> None:
         """Handed to the police: approval, transfer 24 h after approval (urgent reminder 4 h before), filing
         refused, 复议, filed, materials handed over; the procuratorate involved early."""
         env, mail, tq = lead_env
@@ -333,7 +389,7 @@ class TestPoliceTransfer:
 
 
 class TestJointHandling:
-    async def test_one_late_co_handler(self, lead_env: tuple[WorkflowEnvironment, MailRecorder, str]) -> None:
+    async def test_one_late_co_handler(self, lead_env: LeadEnv) -> None:
         """协办 by market regulation and agriculture: only agriculture, late to sign, is escalated."""
         env, mail, tq = lead_env
         inp = await input_now(env, receivers=[MARKET, AGRICULTURE])
@@ -351,3 +407,45 @@ class TestJointHandling:
         assert stage(st, StageName.SIGN, "yaan-nyj").done_at is None
         assert stage(st, StageName.DECIDE, "yaan-scj").due > stage(st, StageName.SIGN, "yaan-scj").due
         await finish(handle, "joint-late")
+
+
+class TestUndeliverable:
+    async def test_refused_and_missing_addresses_are_recorded_and_the_clock_goes_on(self, lead_env: LeadEnv) -> None:
+        """The receiver's contact is refused (550), its leader has no address: each is on the lead's timeline,
+        the others still get their mail, and the escalation still happens on time."""
+        env, mail, tq = lead_env
+        receiver = LeadUnit(
+            id="yaan-zjj",
+            name="市质监局",
+            contacts=[Person(name="质监局联系人", email=REFUSING)],
+            leader=Person(name="质监局负责人"),  # no email, no webhook
+        )
+        inp = await input_now(env, receivers=[receiver])
+        plan = LeadBook(inp)
+        plan.start()
+        e1_at = next(i.at for i in plan.agenda() if i.key == "escalation:e1")
+        handle = await refer(env.client, tq, inp)
+        await env.sleep(e1_at - await env.get_current_time() + dt.timedelta(minutes=1))
+        await until(lambda: bool(mail.sent("escalation:e1")))
+        statuses = mail.statuses()
+        e1 = {k: v for k, v in statuses.items() if "sign#0:escalation:e1" in k}
+        to = {n.key: n.to for b in mail.batches for n in b.notifications}
+        assert {to[k].email: v for k, v in e1.items()} == {
+            REFUSING: DeliveryStatus.REFUSED,
+            None: DeliveryStatus.NO_ADDRESS,
+            "yaan-hg@yaan.example": DeliveryStatus.SENT,
+        }
+        opened = [k for k in statuses if ":sign#0:opened:" in k]
+        assert opened and all(statuses[k] is DeliveryStatus.REFUSED for k in opened if to[k].email == REFUSING)
+        st = await status(handle)
+        assert st.escalation_level >= 1 and st.stage == "sign"
+        # Every undeliverable notification is on the timeline under its key, with the reason.
+        on_timeline = {(e.what, e.detail.split(": ")[0]) for e in st.timeline if e.what.startswith("mail_")}
+        assert on_timeline == {
+            (f"mail_{v.value}", k)
+            for k, v in statuses.items()
+            if v in (DeliveryStatus.REFUSED, DeliveryStatus.NO_ADDRESS)
+        }
+        assert all("550" in e.detail for e in st.timeline if e.what == "mail_refused")
+        assert REFUSING not in {m["To"].addresses[0].addr_spec for m in caught(lead_env.maildir)}
+        await finish(handle, "undeliverable")

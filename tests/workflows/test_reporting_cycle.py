@@ -27,6 +27,7 @@ from schemas.cycle import (
     Waive,
 )
 from tests.plans import by_template, caught, cycle_input, plan
+from tests.snapshots import cycle_snapshot, quiet_cycle_snapshot
 from tests.workflows.conftest import running_worker
 from workers.dev.smtp_sink import SmtpSink
 from workers.settings import Settings
@@ -83,7 +84,12 @@ class TestLadder:
             final = await handle.result()
         assert final.stage is CycleStage.CLOSED
         rows = _rows(final)
-        assert rows["u2"].days_late >= 0 and rows["u2"].phase is UnitPhase.SUBMITTED  # type: ignore[attr-defined]
+        u2 = rows["u2"]
+        assert u2.phase is UnitPhase.SUBMITTED and u2.submitted_at == late.accepted_at  # type: ignore[attr-defined]
+        # Calendar days between the due day and the day it came in, in the office's zone (Beijing time).
+        beijing = dt.timezone(dt.timedelta(hours=8))
+        expected_late = (late.accepted_at.astimezone(beijing).date() - u2.due.at.astimezone(beijing).date()).days  # type: ignore[attr-defined]
+        assert expected_late >= 1 and u2.days_late == expected_late  # type: ignore[attr-defined]
         assert rows["u3"].overdue and rows["u3"].escalation_level == 3  # type: ignore[attr-defined]
 
         messages = caught(sink.maildir)
@@ -115,13 +121,16 @@ class TestOfficeActions:
         env = dev_server_env
         async with running_worker(env.client, cycle_settings):
             handle = await _start(env, cycle_settings)
-            before = await _status(handle)
-            due_day = before.unit_due.at.astimezone(dt.timezone(dt.timedelta(hours=8))).date()
+            opened = await _status(handle)
+            due_day = opened.unit_due.at.astimezone(dt.timezone(dt.timedelta(hours=8))).date()
 
             async def rejected(name: str, call: object, fragment: str) -> None:
+                """Refused with the reason; every unit's full view, the audit, the outbox and the history as before."""
+                snapshot = await quiet_cycle_snapshot(env.client, handle.id)
                 with pytest.raises(WorkflowUpdateFailedError) as err:
                     await handle.execute_update(name, call)
                 assert fragment in str(err.value.cause)
+                assert await cycle_snapshot(env.client, handle.id) == snapshot, f"{name} refused but changed the cycle"
 
             await rejected("submit_report", SubmitReport(unit_id="nobody", title="x"), "unknown unit")
             await rejected(
@@ -134,6 +143,16 @@ class TestOfficeActions:
                 "return_for_revision",
                 ReturnForRevision(unit_id="u1", reason="r", new_due=due_day, by="op"),
                 "no accepted report",
+            )
+
+            # A date the calendar cannot count is refused by the validator, not left to fail the handler
+            # (which would freeze the workflow: its task retried forever).
+            far = dt.date(2935, 10, 6)
+            await rejected(
+                "request_extension", RequestExtension(unit_id="u1", reason="r", wanted=far), "cannot be used"
+            )
+            await rejected(
+                "decide_extension", DecideExtension(unit_id="u1", approve=True, new_due=far, by="op"), "cannot be used"
             )
 
             wanted = due_day + dt.timedelta(days=7)
@@ -156,7 +175,6 @@ class TestOfficeActions:
             )
             await handle.execute_update("waive", Waive(unit_id="u2", reason="本期无相关工作", by="op"))
             await rejected("submit_report", SubmitReport(unit_id="u2", title="x"), "exempted")
-
             view = await handle.query("get_unit", UnitQuery(unit_id="u1"), result_type=UnitView)
             assert view.state.due.at.astimezone(dt.timezone(dt.timedelta(hours=8))).date() == wanted
             assert view.state.due_version == 1 and not view.state.base_due
@@ -164,6 +182,17 @@ class TestOfficeActions:
             rows = _rows(status)
             assert rows["u2"].light is Light.GREY  # type: ignore[attr-defined]
             assert rows["u3"].phase is UnitPhase.RETURNED  # type: ignore[attr-defined]
+            await rejected(
+                "return_for_revision",
+                ReturnForRevision(unit_id="u3", reason="r", new_due=far, by="op"),
+                "no accepted report",  # returned already: pending again
+            )
+            await handle.execute_update("submit_report", SubmitReport(unit_id="u3", title="修改稿"))
+            await rejected(
+                "return_for_revision",
+                ReturnForRevision(unit_id="u3", reason="r", new_due=far, by="op"),
+                "cannot be used",
+            )
 
             await handle.execute_update("close", OfficeAction(reason="test over", by="op"))
             final = await handle.result()

