@@ -34,6 +34,7 @@ from docx.shared import Mm, Pt, RGBColor
 from docx.text.paragraph import Paragraph
 
 from domain.legaltime.wording import zh_date, zh_moment
+from domain.submission_caps import files_of
 from schemas.cycle import UnitPhase
 from schemas.documents import BulletinRequest
 from schemas.info import InfoStats
@@ -305,9 +306,9 @@ def summary_docx(req: RollupRequest) -> bytes:
     doc = _new_document(req.compiled_at, summary_title(req), req.office_name)
     _masthead(doc, req.office_name, req.document.number)
     _title(doc, summary_title(req))
-    reported = [u for u in req.units if u.submissions]
-    waived = [u for u in req.units if not u.submissions and u.phase is UnitPhase.WAIVED]
-    missing = [u for u in req.units if not u.submissions and u.phase is not UnitPhase.WAIVED]
+    reported = [u for u in req.units if u.reported]
+    waived = [u for u in req.units if u.phase is UnitPhase.WAIVED]
+    missing = [u for u in req.units if u.missing]
     basis = _basis(req.document.upstream_number or req.document.number, req.document.title)
     _para(
         doc,
@@ -332,11 +333,11 @@ def summary_docx(req: RollupRequest) -> bytes:
 
 def _unit_lines(unit: RollupUnit, tz: str) -> list[str]:
     if unit.submissions:
-        lines = []
+        lines = [] if unit.reported else [f"{unit.status_zh}。"]
         for sub in unit.submissions:
             late = "，逾期报送" if sub.late else ""
             when = zh_moment(_local(sub.submitted_at, tz))
-            files = [r.name for r in ([sub.body] if sub.body else []) + sub.attachments]
+            files = [r.name for r in files_of(sub)]
             attached = f"；材料：{'、'.join(files)}" if files else ""
             lines.append(f"《{sub.title}》，{when}报送（回执号{sub.receipt_no}{late}）{attached}。")
         return lines

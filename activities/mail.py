@@ -147,6 +147,7 @@ class MailActivities(MailActivity):
         """Send every notification of one instant; per-recipient results, exactly one message per key."""
         _check_batch(batch)
         _check_useful(batch)
+        batch = _with_shared(batch)
         progress = _Progress()
         email_out, webhook_out = self._plan(batch, progress)
 
@@ -225,22 +226,28 @@ class MailActivities(MailActivity):
             invites.append(Invite(ics=ics, filename=name))
         return invites
 
-    def _attachments(self, batch: MailBatch, out: _Outgoing) -> list[Attachment]:
+    def _attachments(self, batch: MailBatch, out: _Outgoing, made: dict[int, Attachment]) -> list[Attachment]:
         items = []
         for n in out.members:
             for ref in n.attachments:
                 items.append(Attachment(data=self.blobs.get(ref), filename=ref.name, media_type=ref.media_type))
             if n.template is Template.BULLETIN and n.context.late_units:
                 # The 通报 itself, as the Word document leadership files; dated the instant of the rung.
-                req = documents.bulletin_request(n.context, batch.instant)
-                data = documents.bulletin_docx(req)
-                items.append(Attachment(data=data, filename=documents.bulletin_filename(req), media_type=DOCX))
+                # One document for every recipient of a shared list: built once per batch.
+                if id(n.context) not in made:
+                    req = documents.bulletin_request(n.context, batch.instant)
+                    data = documents.bulletin_docx(req)
+                    made[id(n.context)] = Attachment(
+                        data=data, filename=documents.bulletin_filename(req), media_type=DOCX
+                    )
+                items.append(made[id(n.context)])
         return items
 
     # -- email ----------------------------------------------------------------------------------------
 
     async def _send_email(self, batch: MailBatch, pending: list[_Outgoing], progress: _Progress) -> None:
         sender = Address(display_name=self.smtp.sender_name, addr_spec=self.smtp.sender)
+        made: dict[int, Attachment] = {}
         prepared = []
         for out in pending:
             try:
@@ -256,7 +263,7 @@ class MailActivities(MailActivity):
                     envelope,
                     self._render(batch, out),
                     invites=self._invites(batch, out),
-                    attachments=self._attachments(batch, out),
+                    attachments=self._attachments(batch, out, made),
                 )
             except (ValueError, HeaderParseError) as exc:
                 progress.mark(out, DeliveryStatus.REFUSED, f"cannot address {out.address!r}: {exc}")
@@ -467,6 +474,23 @@ def _check_batch(batch: MailBatch) -> None:
                 f"notification key {n.key!r} appears twice in batch {batch.scope}", type="BadBatch", non_retryable=True
             )
         seen.add(n.key)
+
+
+def _with_shared(batch: MailBatch) -> MailBatch:
+    """Every notification with its full context: a shared list put back in place (the same object for all)."""
+    if not batch.shared:
+        return batch
+    missing = sorted({n.shared for n in batch.notifications if n.shared and n.shared not in batch.shared})
+    if missing:
+        raise ApplicationError(
+            f"batch {batch.scope} names shared contexts it does not carry: {', '.join(missing)}",
+            type="BadBatch",
+            non_retryable=True,
+        )
+    notifications = [
+        n.model_copy(update={"context": batch.shared[n.shared]}) if n.shared else n for n in batch.notifications
+    ]
+    return batch.model_copy(update={"notifications": notifications})
 
 
 def _check_useful(batch: MailBatch) -> None:

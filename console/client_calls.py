@@ -23,6 +23,9 @@ from pathlib import Path, PurePath
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.enums.v1 import EventType
+from temporalio.api.workflowservice.v1 import GetWorkflowExecutionHistoryReverseRequest
 from temporalio.client import (
     Client,
     WorkflowExecutionStatus,
@@ -196,14 +199,60 @@ async def query(client: Client, workflow_id: str, method: Callable[[Any, P], R],
         raise (_not_found(err, f"workflow {workflow_id}") or err) from err
 
 
+class Stuck(CallFailed):
+    """The workflow's task fails on every attempt: it answers nothing and does nothing until fixed."""
+
+
 async def cycle_status(client: Client, cycle_id: str) -> CycleStatus:
     handle = client.get_workflow_handle(cycle_id)
     try:
-        return await handle.query(ReportingCycle.get_status, rpc_timeout=QUERY_TIMEOUT)
+        status = await handle.query(ReportingCycle.get_status, rpc_timeout=QUERY_TIMEOUT)
     except (WorkflowQueryFailedError, WorkflowQueryRejectedError) as err:
         raise Rejected(str(err)) from err
     except RPCError as err:
-        raise (_not_found(err, f"workflow {cycle_id}") or err) from err
+        not_found = _not_found(err, f"workflow {cycle_id}")
+        if not_found:
+            raise not_found from err
+        # The server holds a query until the workflow's task completes: a stuck cycle never answers.
+        stuck = await task_trouble(client, cycle_id)
+        if stuck:
+            raise Stuck(f"cycle {cycle_id} is stuck: {stuck}") from None
+        raise
+    trouble = await task_trouble(client, cycle_id)
+    if trouble:
+        status.problems = [trouble, *status.problems]
+    return status
+
+
+async def task_trouble(client: Client, workflow_id: str) -> str | None:
+    """'workflow task failing …' when the server keeps retrying the workflow's task: the workflow is
+    stuck (no timer fires, no call is applied) while its last answered state still looks healthy."""
+    try:
+        desc = await client.get_workflow_handle(workflow_id).describe(rpc_timeout=QUERY_TIMEOUT)
+    except RPCError:
+        return None
+    pending = desc.raw_description.pending_workflow_task
+    reported = desc.search_attributes.get("TemporalReportedProblems") or []
+    if pending.attempt < 2 and not reported:
+        return None
+    detail = "; ".join([str(p) for p in reported] + [await _last_task_failure(client, workflow_id)])
+    return f"workflow task failing (attempt {pending.attempt}): {detail}"
+
+
+async def _last_task_failure(client: Client, workflow_id: str) -> str:
+    """The error of the latest failed workflow task, decoded (failures are encrypted like payloads)."""
+    request = GetWorkflowExecutionHistoryReverseRequest(
+        namespace=client.namespace, execution=WorkflowExecution(workflow_id=workflow_id), maximum_page_size=50
+    )
+    try:
+        page = await client.workflow_service.get_workflow_execution_history_reverse(request, timeout=QUERY_TIMEOUT)
+        for event in page.history.events:
+            if event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED:
+                error = await client.data_converter.decode_failure(event.workflow_task_failed_event_attributes.failure)
+                return f"{type(error).__name__}: {error}"
+    except RPCError:
+        pass
+    return "error not recorded"
 
 
 async def unit_view(client: Client, cycle_id: str, unit_id: str) -> UnitView:

@@ -110,6 +110,8 @@ def print_board(status: CycleStatus) -> None:
             str(row.escalation_level or ""),
         )
     console.print(table)
+    for problem in status.problems:
+        console.print(f"问题 {problem}", style="bold red")
     if status.next_event_at:
         console.print(f"下一事件 {local(status.next_event_at)}: {status.next_event}", style="dim")
     console.print()

@@ -19,7 +19,7 @@ def _address(person: Person) -> str:
 
 
 def unit_by_id(spec: CycleSpec, unit_id: str) -> CycleUnit:
-    return next(u for u in spec.units if u.id == unit_id)
+    return spec.unit(unit_id)
 
 
 def base_context(spec: CycleSpec) -> MessageContext:
@@ -104,6 +104,42 @@ def unit_message(
 def late_line(spec: CycleSpec, unit_state: UnitState, days_late: int) -> UnitLine:
     unit = unit_by_id(spec, unit_state.unit_id)
     return UnitLine(unit_id=unit.id, unit_name=unit.name, due=unit_state.due, status="overdue", days_late=days_late)
+
+
+def _date_only(lines: list[UnitLine]) -> list[UnitLine]:
+    # A list line prints the date only: without the rule's wording a 1,000-line list stays ~150 KB.
+    return [
+        line.model_copy(update={"due": line.due.model_copy(update={"rule": "", "rule_zh": ""})}) if line.due else line
+        for line in lines
+    ]
+
+
+def share_lists(messages: list[Notification]) -> tuple[list[Notification], dict[str, MessageContext]]:
+    """Messages that carry a list of units and share one context: the context once, the messages by name.
+
+    A bulletin to every unit of a 1,000-unit office is then one 1,000-line list and 1,000 short
+    notifications, not 1,000 copies of the list (which once grew a cycle's history past 50 MB).
+    The shared lines keep each unit's date, not the rule's wording. (Only here, behind the cycle's
+    `lists-once` patch: shorter lines change where a large outbox splits into batches, so running
+    histories that sent full lines must keep them.)
+    """
+    shared: dict[str, MessageContext] = {}
+    names: dict[int, str] = {}
+    out: list[Notification] = []
+    for n in messages:
+        if not (n.context.late_units or n.context.missing_units):
+            out.append(n)
+            continue
+        name = names.setdefault(id(n.context), f"list:{n.key}")
+        if name not in shared:
+            shared[name] = n.context.model_copy(
+                update={
+                    "late_units": _date_only(n.context.late_units),
+                    "missing_units": _date_only(n.context.missing_units),
+                }
+            )
+        out.append(n.model_copy(update={"context": MessageContext(), "shared": name}))
+    return out, shared
 
 
 def escalation_messages(

@@ -71,4 +71,5 @@ def cycle_status(spec: CycleSpec, state: CycleState, now: dt.datetime) -> CycleS
         units=[unit_row(spec, state.units[u.id], now) for u in spec.units],
         next_event_at=items[0].at if items else None,
         next_event=items[0].summary if items else "",
+        problems=state.problems,
     )

@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from domain.cycle_spec import opening_months
 from schemas.base import Model
 from schemas.calendar import HolidayCalendar
 from schemas.plan import CampaignPlan, DueSpec, Recipient
@@ -123,6 +124,7 @@ def _cross_checks(plan: CampaignPlan) -> list[Problem]:
                         message="escalates to the office, but the office has no email or staff",
                     )
                 )
+    problems += _opening_days(plan)
     upper = plan.upper_office
     if upper is not None and bool(upper.campaign) != bool(upper.as_unit):
         problems.append(Problem(path="upper_office", message="give both 'campaign' and 'as_unit', or neither"))
@@ -130,6 +132,30 @@ def _cross_checks(plan: CampaignPlan) -> list[Problem]:
         problems.append(
             Problem(path="upper_office", message="the upper office needs an email or a campaign to submit into")
         )
+    return problems
+
+
+# The fewest days each month can have (February: 28, leap years or not).
+_SHORTEST_MONTH = {1: 31, 2: 28, 3: 31, 4: 30, 5: 31, 6: 30, 7: 31, 8: 31, 9: 30, 10: 31, 11: 30, 12: 31}
+
+
+def _opening_days(plan: CampaignPlan) -> list[Problem]:
+    """A periodic cycle opens on its day in every opening month: a Temporal Schedule skips a month that
+    has no such day (a monthly obligation opening on the 31st would open seven times a year). The rule:
+    the opening day must exist in every month it opens in (days 1-28 for monthly obligations)."""
+    problems = []
+    for i, ob in enumerate(plan.obligations):
+        day = int(ob.opens.split("-")[1])
+        short = [m for m in opening_months(ob) if day > _SHORTEST_MONTH[m]]
+        if short:
+            problems.append(
+                Problem(
+                    path=f"obligations[{i}].opens",
+                    message=f"opens on day {day}, which month(s) {', '.join(map(str, short))} may not have;"
+                    " the cycle would not open there: choose a day every opening month has"
+                    + (" (1-28 for a monthly obligation)" if ob.period.value == "monthly" else ""),
+                )
+            )
     return problems
 
 

@@ -68,6 +68,19 @@ def fixed_due(day: dt.date, cal: HolidayCalendar, close: dt.time | None = None) 
     return compute_due(day, DueRule(kind=RuleKind.FIXED, roll=Roll.NONE, close=close), cal)
 
 
+class BadDate(ValueError):
+    """A date a cycle cannot use as a unit's deadline; the message says why."""
+
+
+def settable_due(day: dt.date, cal: HolidayCalendar) -> Due:
+    """The deadline for a date set by hand (what `fixed_due` gives the handler), or BadDate: an Update
+    validator calls this with the handler's arguments, so a handler never fails on a date it let through."""
+    try:
+        return fixed_due(day, cal)
+    except (ValueError, OverflowError) as exc:
+        raise BadDate(str(exc)) from exc
+
+
 def _second_half(spec: CycleSpec) -> bool:
     return spec.period.endswith("-H2")
 
@@ -192,7 +205,17 @@ def pending_items(spec: CycleSpec, state: CycleState) -> list[AgendaItem]:
         if settled(unit):
             continue
         done = set(unit.fired)
-        items.extend(i for i in unit_agenda(spec, unit, shared) if fired_key(i.step, unit.due_version) not in done)
+        since = unit.due_set_at or spec.opened_at
+        key = (unit.due.at, since)
+        if key not in shared:
+            shared[key] = deadline_ladder(spec, unit.due, since)
+        # Fired rungs are dropped before the unit's copies are made: this runs twice per turn of
+        # the cycle's loop over every unit (issue 17: 1,000 units must fit one workflow activation).
+        items.extend(
+            AgendaItem(i.at, i.kind, i.step, unit.unit_id, i.index, i.rule, i.rule_zh)
+            for i in shared[key]
+            if fired_key(i.step, unit.due_version) not in done
+        )
     if state.stage is not CycleStage.CLOSED:
         done = set(state.fired)
         for item in cycle_level_agenda(spec, state):

@@ -8,18 +8,23 @@ anything read at run time.
 import datetime as dt
 from enum import StrEnum
 
-from pydantic import Field
+from pydantic import Field, PrivateAttr
 
 from schemas.base import Model, UtcDateTime
 from schemas.blobs import BlobRef
 from schemas.calendar import Due, HolidayCalendar
-from schemas.notify import DocumentRef, Notification
+from schemas.notify import DocumentRef, MessageContext, Notification
 from schemas.people import Contact, Person
 from schemas.plan import Obligation, Office, ReportKind, UpperOffice
 
 # A deadline day's worth of attachments; the console enforces the same limit before upload.
 MAX_ATTACHMENTS = 20
 MAX_SUBMISSION_BYTES = 50 * 1024 * 1024
+# Every report stays in the cycle's state (and in its continue-as-new input) and in the roll-up:
+# these caps keep both bounded whatever a unit's portal is made to send.
+MAX_REPORTS_PER_KIND = 5  # per unit and kind of report, revisions included
+MAX_CYCLE_FILES = 5000  # files (bodies and attachments) across every report of a cycle
+MAX_CYCLE_BYTES = 2 * 1024 * 1024 * 1024  # bytes across every report of a cycle (the roll-up holds them all)
 
 
 def cycle_workflow_id(campaign_id: str, office_id: str, obligation_id: str, period: str) -> str:
@@ -48,6 +53,15 @@ class CycleTemplate(Model):
     units: list[CycleUnit] = Field(min_length=1)
     tz: str = "Asia/Shanghai"
     locale: str = "zh-CN"
+    # Built on first use, never serialised: a 1,000-unit cycle looks units up by id thousands of
+    # times in one workflow activation, and a scan per lookup made that quadratic (issue 17).
+    _units_by_id: dict[str, CycleUnit] | None = PrivateAttr(default=None)
+
+    def unit(self, unit_id: str) -> CycleUnit:
+        """The plan's unit `unit_id` (KeyError when the cycle has none)."""
+        if self._units_by_id is None:
+            self._units_by_id = {u.id: u for u in self.units}
+        return self._units_by_id[unit_id]
 
 
 class CycleSpec(CycleTemplate):
@@ -143,12 +157,15 @@ class CycleState(Model):
     upward_due: Due | None = None
     fired: list[str] = Field(default_factory=list, description="cycle-level steps done")
     outbox: list[Notification] = Field(default_factory=list)
+    shared: dict[str, MessageContext] = Field(default_factory=dict, description="list contexts the outbox names")
     forwarded_at: UtcDateTime | None = None
+    forward_tried_at: UtcDateTime | None = None
     rollup: BlobRef | None = None
     forward_requested: bool = False
     close_reason: str = ""
     receipts_issued: int = 0
     audit: list[TimelineEntry] = Field(default_factory=list)
+    problems: list[str] = Field(default_factory=list, description="what the office must see: a roll-up that failed")
 
 
 class CycleInput(Model):
@@ -288,6 +305,7 @@ class CycleStatus(Model):
     units: list[UnitRow]
     next_event_at: UtcDateTime | None = None
     next_event: str = ""
+    problems: list[str] = Field(default_factory=list, description="roll-up failures, files missing from the store")
 
 
 class UnitQuery(Model):

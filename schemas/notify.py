@@ -111,6 +111,9 @@ class Notification(Model):
     # Attach an .ics invite for context.due (stable UID per scope+unit, so a moved deadline updates it).
     invite: bool = False
     attachments: list[BlobRef] = Field(default_factory=list)
+    # A list message (通报, escalation to leadership) names every late unit: its context travels once
+    # per batch, in `MailBatch.shared` under this key, instead of once per recipient.
+    shared: str = ""
 
 
 class MailBatch(Model):
@@ -122,6 +125,7 @@ class MailBatch(Model):
     # Past this moment a message is no longer useful; retries stop and the failure is reported.
     useful_until: UtcDateTime | None = None
     digest: bool = True
+    shared: dict[str, MessageContext] = Field(default_factory=dict, description="contexts named by `shared`")
 
 
 class DeliveryStatus(StrEnum):

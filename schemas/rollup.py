@@ -18,6 +18,25 @@ class RollupUnit(Model):
     submissions: list[Submission] = Field(default_factory=list)
     waived_reason: str = ""
 
+    @property
+    def reported(self) -> bool:
+        """Its report stands: a report returned for revision and not yet sent again does not count."""
+        return self.phase is UnitPhase.SUBMITTED
+
+    @property
+    def missing(self) -> bool:
+        return self.phase is not UnitPhase.WAIVED and not self.reported
+
+    @property
+    def status_zh(self) -> str:
+        if self.reported:
+            return "已报送"
+        if self.phase is UnitPhase.WAIVED:
+            return "免报"
+        if self.phase is UnitPhase.RETURNED:
+            return "退回修改，未重新报送"
+        return "未报送"
+
 
 class RollupRequest(Model):
     cycle_id: str
@@ -36,6 +55,8 @@ class RollupPackage(Model):
     summary: BlobRef | None = None  # the consolidated summary document, when one is produced
     reported: list[str] = Field(default_factory=list)
     missing: list[str] = Field(default_factory=list, description="unit ids that did not report (not waived)")
+    # Files the package should hold but the blob store could not give (missing, or not matching their hash).
+    broken_files: list[str] = Field(default_factory=list, description="'<receipt>/<file name>: why' per file")
 
 
 class ForwardRequest(Model):

@@ -8,6 +8,13 @@ processes holding a key. An encoded payload has the metadata
 original `Payload`. The key id is also the GCM associated data, so swapping the
 id in the metadata makes decryption fail instead of silently trying another key.
 
+A serialized payload over `COMPRESS_ABOVE` bytes is zlib-compressed before it is
+sealed, marked `compression: zlib`; the mark is part of the associated data too,
+so it cannot be stripped or added. A 1,000-unit cycle's continue-as-new state and
+its list messages are repetitive JSON, about ten times smaller compressed: that
+is what keeps them under Temporal's payload (512 KB warning, 2 MB error) and
+history limits (issue 17). Payloads sealed before compression stay readable.
+
 Search attributes never pass through a codec: the server must read them to
 index them. That is why duban's search attributes carry ids only (campaign,
 office, unit ids, stages, dates), never names, contact data or lead content.
@@ -33,7 +40,8 @@ import binascii
 import os
 import re
 import secrets
-from collections.abc import Sequence
+import zlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,6 +55,10 @@ from workers.settings import Settings
 ENCODING = b"binary/encrypted"
 REFUSED_ENCODING = b"binary/unencrypted-refused"
 KEY_ID_METADATA = "encryption-key-id"
+COMPRESSION_METADATA = "compression"
+ZLIB = b"zlib"
+# Below this a payload is sealed as it is: small payloads gain nothing from compression.
+COMPRESS_ABOVE = 1024
 DEV_KEY_FILE = "payload.key"
 
 _NONCE_BYTES = 12
@@ -126,11 +138,13 @@ class EncryptionCodec(PayloadCodec):
     def encrypt(self, payload: Payload) -> Payload:
         key_id = self._current.key_id
         nonce = secrets.token_bytes(_NONCE_BYTES)
-        sealed = self._ciphers[key_id].encrypt(nonce, payload.SerializeToString(), key_id.encode())
-        return Payload(
-            metadata={"encoding": ENCODING, KEY_ID_METADATA: key_id.encode()},
-            data=nonce + sealed,
-        )
+        plain = payload.SerializeToString()
+        metadata = {"encoding": ENCODING, KEY_ID_METADATA: key_id.encode()}
+        if len(plain) > COMPRESS_ABOVE:
+            plain = zlib.compress(plain)
+            metadata[COMPRESSION_METADATA] = ZLIB
+        sealed = self._ciphers[key_id].encrypt(nonce, plain, _associated(key_id, metadata))
+        return Payload(metadata=metadata, data=nonce + sealed)
 
     def decrypt(self, payload: Payload) -> Payload:
         if payload.metadata.get("encoding") != ENCODING:
@@ -146,14 +160,22 @@ class EncryptionCodec(PayloadCodec):
             )
         nonce, sealed = payload.data[:_NONCE_BYTES], payload.data[_NONCE_BYTES:]
         try:
-            plain = cipher.decrypt(nonce, sealed, key_id.encode())
+            plain = cipher.decrypt(nonce, sealed, _associated(key_id, payload.metadata))
         except InvalidTag as exc:
             raise PayloadKeyError(
                 f"payload encrypted with key {key_id!r} failed authentication: tampered, truncated or wrong key"
             ) from exc
+        if payload.metadata.get(COMPRESSION_METADATA) == ZLIB:
+            plain = zlib.decompress(plain)  # authenticated above: only a key holder could have written it
         original = Payload()
         original.ParseFromString(plain)
         return original
+
+
+def _associated(key_id: str, metadata: Mapping[str, bytes]) -> bytes:
+    """The GCM associated data: the key id, and the compression mark when there is one."""
+    mark = metadata.get(COMPRESSION_METADATA)
+    return key_id.encode() + (b"/" + mark if mark else b"")
 
 
 def _dev_key_file(path: Path) -> str:

@@ -18,12 +18,11 @@ with workflow.unsafe.imports_passed_through():
     from domain import cycle_notices as notices
     from domain import cycle_spec, timeline
     from domain import cycle_views as views
+    from domain import submission_caps as caps
     from domain.timeline import AgendaItem, ItemKind
     from schemas.activities import HolidayActivity, MailActivity, RollupActivity
     from schemas.calendar import Due
     from schemas.cycle import (
-        MAX_ATTACHMENTS,
-        MAX_SUBMISSION_BYTES,
         ActionResult,
         CycleInput,
         CycleSpec,
@@ -51,9 +50,18 @@ with workflow.unsafe.imports_passed_through():
         UnitView,
         Waive,
     )
-    from schemas.notify import DeliveryStatus, MailBacklog, MailBatch, Notification, Template, UnitLine
+    from schemas.notify import (
+        BatchResult,
+        DeliveryStatus,
+        MailBacklog,
+        MailBatch,
+        MessageContext,
+        Notification,
+        Template,
+        UnitLine,
+    )
     from schemas.plan import ReportKind
-    from schemas.rollup import ForwardRequest, ForwardResult, RollupRequest, RollupUnit
+    from schemas.rollup import ForwardRequest, ForwardResult, RollupPackage, RollupRequest, RollupUnit
     from schemas.visibility import (
         CAMPAIGN,
         DUE_AT,
@@ -69,6 +77,12 @@ with workflow.unsafe.imports_passed_through():
 ENGINE = "duban"
 SCHEDULED_START = SearchAttributeKey.for_datetime("TemporalScheduledStartTime")
 MAIL_RETRY = RetryPolicy(initial_interval=dt.timedelta(seconds=2), maximum_interval=dt.timedelta(minutes=5))
+# The roll-up's steps: a few tries over a few minutes, then the failure is recorded and the cycle goes on.
+BOUNDED_RETRY = RetryPolicy(
+    initial_interval=dt.timedelta(seconds=2), maximum_interval=dt.timedelta(minutes=1), maximum_attempts=5
+)
+OK = (DeliveryStatus.SENT, DeliveryStatus.ALREADY_SENT)
+MAX_PROBLEMS = 20
 # A reminder that arrives a day late is still worth sending; one that arrives a week late is noise.
 MAIL_USEFUL_FOR = dt.timedelta(days=2)
 # The mail activity heartbeats once per message: a worker killed mid-batch is noticed in this
@@ -82,10 +96,17 @@ MAIL_HEARTBEAT = dt.timedelta(seconds=40)
 BATCH_BYTES = 256 * 1024
 
 
-def _first_batch(outbox: list[Notification]) -> tuple[list[Notification], list[Notification]]:
+def _first_batch(
+    outbox: list[Notification], shared: dict[str, MessageContext] | None = None
+) -> tuple[list[Notification], list[Notification]]:
+    """The first messages of the outbox that fit one activity input; a shared list counts once per batch."""
     size = 0
+    counted: set[str] = set()
     for i, n in enumerate(outbox):
         size += len(n.model_dump_json())
+        if shared is not None and n.shared and n.shared not in counted:
+            counted.add(n.shared)
+            size += len(shared[n.shared].model_dump_json())
         if size > BATCH_BYTES and i > 0:
             return outbox[:i], outbox[i:]
     return outbox, []
@@ -253,55 +274,106 @@ class ReportingCycle:
     # ---- roll-up ---------------------------------------------------------------------------
 
     def _supplement_due(self) -> bool:
-        """After forwarding, late reports that complete the picture go up as a supplement."""
-        forwarded = self.state.forwarded_at
-        if forwarded is None or not all(timeline.settled(u) for u in self.state.units.values()):
+        """After forwarding, late reports go up as a supplement: each as it arrives (patched; before,
+        only once every unit had settled, so one unit that never reported held back all the others)."""
+        if self.state.forwarded_at is None:
             return False
-        return any(s.submitted_at > forwarded for u in self.state.units.values() for s in u.submissions)
+        # A failed attempt counts too: the next late report tries again, not every turn of the loop.
+        forwarded = max(self.state.forwarded_at, self.state.forward_tried_at or self.state.forwarded_at)
+        if not any(s.submitted_at > forwarded for u in self.state.units.values() for s in u.submissions):
+            return False
+        return all(timeline.settled(u) for u in self.state.units.values()) or workflow.patched("supplement-each")
 
     def _finished(self) -> bool:
         return self.state.forwarded_at is not None and all(timeline.settled(u) for u in self.state.units.values())
 
     async def _forward(self, now: dt.datetime) -> None:
+        """Compile the package and send it up. A broken dependency (a file gone from the store, an upper
+        office that does not answer, a mail server that refuses) is recorded, never waited on."""
         self.state.forward_requested = False
-        request = self._rollup_request(now)
-        package = await workflow.execute_activity_method(
-            RollupActivity.compile_rollup,
-            request,
-            start_to_close_timeout=dt.timedelta(minutes=5),
-            retry_policy=MAIL_RETRY,
-            summary="compile the roll-up package",
-        )
-        self.state.rollup = package.package
-        result = ForwardResult(delivered=False, how="none", detail="no upper office in the plan")
-        if self.spec.upper_office is not None:
-            result = await workflow.execute_activity_method(
-                RollupActivity.forward_upward,
-                ForwardRequest(
-                    spec_cycle_id=self.spec.cycle_id,
-                    upper=self.spec.upper_office,
-                    period=self.spec.period,
-                    obligation_id=self.spec.obligation.id,
-                    obligation_kind=self.spec.obligation.kind,
-                    package=package,
-                ),
-                start_to_close_timeout=dt.timedelta(minutes=2),
-                retry_policy=MAIL_RETRY,
-                summary="submit the roll-up to the upper office's cycle",
+        # Patched: older runs retried forever and recorded "forwarded" before the mail went out.
+        confirmed = workflow.patched("rollup-confirmed")
+        if confirmed:
+            self.state.problems = []  # the board shows what this roll-up met
+            self.state.forward_tried_at = now
+        try:
+            package = await workflow.execute_activity_method(
+                RollupActivity.compile_rollup,
+                self._rollup_request(now),
+                start_to_close_timeout=dt.timedelta(minutes=5),
+                retry_policy=BOUNDED_RETRY if confirmed else MAIL_RETRY,
+                summary="compile the roll-up package",
             )
-            if not result.delivered and self.spec.upper_office.email:
-                self._queue(notices.rollup_message(self.spec, self.state, package))
-                result = ForwardResult(delivered=True, how="mail", detail=self.spec.upper_office.email)
-        self.state.forwarded_at = now
+        except ActivityError as err:
+            self.state.fired.append("forward")  # not again by itself: `duban forward` tries again
+            self._problem(now, "rollup_failed", f"the roll-up could not be compiled: {err.cause}")
+            return
+        self.state.rollup = package.package
+        result = await self._deliver(package, confirmed)
         self.state.fired.append("forward")
+        broken = f"; {len(package.broken_files)} file(s) missing from the store" if package.broken_files else ""
+        for item in package.broken_files:
+            self._problem(now, "rollup_incomplete", item)
+        if confirmed and not result.delivered and self.spec.upper_office is not None:
+            self._problem(now, "forward_failed", f"{result.how}: {result.detail}{broken}")
+            return
+        self.state.forwarded_at = now
         if self.state.stage in (CycleStage.OPEN, CycleStage.CONSOLIDATING):
             self.state.stage = CycleStage.FORWARDED
         missing = ", ".join(package.missing) or "none"
         self.state.audit.append(
             TimelineEntry(
-                at=now, what="forwarded", by=ENGINE, detail=f"{result.how}: {result.detail}; missing: {missing}"
+                at=now,
+                what="forwarded",
+                by=ENGINE,
+                detail=f"{result.how}: {result.detail}; missing: {missing}{broken}",
             )
         )
+
+    async def _deliver(self, package: RollupPackage, confirmed: bool) -> ForwardResult:
+        """Into the upper office's cycle when it runs here, else by mail; `delivered` only once it is."""
+        upper = self.spec.upper_office
+        if upper is None:
+            return ForwardResult(delivered=False, how="none", detail="no upper office in the plan")
+        request = ForwardRequest(
+            spec_cycle_id=self.spec.cycle_id,
+            upper=upper,
+            period=self.spec.period,
+            obligation_id=self.spec.obligation.id,
+            obligation_kind=self.spec.obligation.kind,
+            package=package,
+        )
+        try:
+            result = await workflow.execute_activity_method(
+                RollupActivity.forward_upward,
+                request,
+                start_to_close_timeout=dt.timedelta(minutes=2),
+                retry_policy=BOUNDED_RETRY if confirmed else MAIL_RETRY,
+                summary="submit the roll-up to the upper office's cycle",
+            )
+        except ActivityError as err:
+            result = ForwardResult(
+                delivered=False, how="cycle", detail=f"the upper office did not take it: {err.cause}"
+            )
+        if result.delivered or not upper.email:
+            return result
+        messages = notices.rollup_message(self.spec, self.state, package)
+        if not confirmed:
+            self._queue(messages)
+            return ForwardResult(delivered=True, how="mail", detail=upper.email)
+        sent = await self._send_batch(messages, workflow.now())
+        refused = [d for d in sent.deliveries if d.status not in OK] if sent else []
+        if sent is None or refused:
+            why = "; ".join(f"{d.status.value} {d.detail}" for d in refused) or "the mail activity failed"
+            return ForwardResult(delivered=False, how="mail", detail=f"{upper.email}: {why}")
+        return ForwardResult(delivered=True, how="mail", detail=upper.email)
+
+    def _problem(self, now: dt.datetime, what: str, detail: str) -> None:
+        """Something the office must see: in the audit trail, and on the board until the next roll-up."""
+        self.state.audit.append(TimelineEntry(at=now, what=what, by=ENGINE, detail=detail))
+        # Bounded: the board shows the latest; the audit trail keeps them all.
+        self.state.problems = [*self.state.problems, f"{what}: {detail}"][-MAX_PROBLEMS:]
+        workflow.logger.warning(what, extra={"cycle_id": self.spec.cycle_id})
 
     def _rollup_request(self, now: dt.datetime) -> RollupRequest:
         units = []
@@ -339,6 +411,10 @@ class ReportingCycle:
     # ---- mail ------------------------------------------------------------------------------
 
     def _queue(self, messages: list[Notification]) -> None:
+        # Patched: older runs carried a list message's whole context once per recipient.
+        if any(n.context.late_units or n.context.missing_units for n in messages) and workflow.patched("lists-once"):
+            messages, shared = notices.share_lists(messages)
+            self.state.shared.update(shared)
         self.state.outbox.extend(messages)
         self._unsent.owed(workflow.now())
         self._wake = True
@@ -347,41 +423,51 @@ class ReportingCycle:
         if self.state.outbox:  # e.g. carried over from the previous run
             self._unsent.owed(workflow.now())
         while self.state.outbox:
-            batch, rest = _first_batch(self.state.outbox)
+            batch, rest = _first_batch(self.state.outbox, self.state.shared)
             # Patched: older runs sent their whole outbox as one batch, and must replay so.
             if rest and not workflow.patched("outbox-in-batches"):
                 batch, rest = self.state.outbox, []
             self.state.outbox = rest
-            now = workflow.now()
-            self._unsent.in_flight = len(batch)
-            try:
-                result = await workflow.execute_activity_method(
-                    MailActivity.send_batch,
-                    MailBatch(
-                        scope=self.spec.cycle_id, instant=now, notifications=batch, useful_until=now + MAIL_USEFUL_FOR
-                    ),
-                    start_to_close_timeout=dt.timedelta(minutes=5),
-                    heartbeat_timeout=MAIL_HEARTBEAT,
-                    retry_policy=MAIL_RETRY,
-                    summary=f"send {len(batch)} message(s)",
-                )
-            except ActivityError as err:
-                self._unsent.in_flight = 0
-                # Mail that can no longer be useful is reported, not retried forever; the cycle goes on.
-                workflow.logger.warning(
-                    "mail batch failed", extra={"cycle_id": self.spec.cycle_id, "error": str(err.cause)}
-                )
-                self.state.audit.append(
-                    TimelineEntry(at=now, what="mail_failed", by=ENGINE, detail=f"{len(batch)} message(s): {err.cause}")
-                )
-                continue
-            self._unsent.in_flight = 0
-            refused = [d for d in result.deliveries if d.status in (DeliveryStatus.REFUSED, DeliveryStatus.NO_ADDRESS)]
-            for d in refused:
-                self.state.audit.append(
-                    TimelineEntry(at=now, what=f"mail_{d.status.value}", by=ENGINE, detail=f"{d.key}: {d.detail}")
-                )
+            await self._send_batch(batch, workflow.now())
+        self.state.shared = {}
         self._unsent.settled()
+
+    async def _send_batch(self, batch: list[Notification], now: dt.datetime) -> BatchResult | None:
+        """One mail activity; its failure and every refused delivery go into the audit trail (None: failed)."""
+        shared = {n.shared: self.state.shared[n.shared] for n in batch if n.shared}
+        self._unsent.in_flight = len(batch)
+        try:
+            result = await workflow.execute_activity_method(
+                MailActivity.send_batch,
+                MailBatch(
+                    scope=self.spec.cycle_id,
+                    instant=now,
+                    notifications=batch,
+                    useful_until=now + MAIL_USEFUL_FOR,
+                    shared=shared,
+                ),
+                start_to_close_timeout=dt.timedelta(minutes=5),
+                heartbeat_timeout=MAIL_HEARTBEAT,
+                retry_policy=MAIL_RETRY,
+                summary=f"send {len(batch)} message(s)",
+            )
+        except ActivityError as err:
+            self._unsent.in_flight = 0
+            # Mail that can no longer be useful is reported, not retried forever; the cycle goes on.
+            workflow.logger.warning(
+                "mail batch failed", extra={"cycle_id": self.spec.cycle_id, "error": str(err.cause)}
+            )
+            self.state.audit.append(
+                TimelineEntry(at=now, what="mail_failed", by=ENGINE, detail=f"{len(batch)} message(s): {err.cause}")
+            )
+            return None
+        self._unsent.in_flight = 0
+        refused = [d for d in result.deliveries if d.status in (DeliveryStatus.REFUSED, DeliveryStatus.NO_ADDRESS)]
+        for d in refused:
+            self.state.audit.append(
+                TimelineEntry(at=now, what=f"mail_{d.status.value}", by=ENGINE, detail=f"{d.key}: {d.detail}")
+            )
+        return result
 
     # ---- state helpers ---------------------------------------------------------------------
 
@@ -552,11 +638,9 @@ class ReportingCycle:
         unit = self._unit_for_call(call.unit_id)
         if unit.phase is UnitPhase.WAIVED:
             raise _rejected(f"unit {call.unit_id} was exempted from this report ({unit.waived_reason})")
-        if len(call.attachments) > MAX_ATTACHMENTS:
-            raise _rejected(f"too many attachments: {len(call.attachments)} > {MAX_ATTACHMENTS}")
-        size = sum(a.size for a in call.attachments) + (call.body.size if call.body else 0)
-        if size > MAX_SUBMISSION_BYTES:
-            raise _rejected(f"submission too large: {size} bytes > {MAX_SUBMISSION_BYTES}")
+        reason = caps.refusal(self.state, unit, call)
+        if reason:
+            raise _rejected(reason)
 
     @workflow.update
     def request_extension(self, call: RequestExtension) -> Receipt:
@@ -586,14 +670,15 @@ class ReportingCycle:
         current = timeline.local_date(unit.due.at, unit.due.tz)
         if day <= current:
             raise _rejected(f"the new date {day} must be after the current due date {current}")
-        self._check_countable(day)
+        self._check_settable(day)
 
-    def _check_countable(self, day: dt.date) -> None:
-        # The handler will count this date on the holiday calendar; a date it cannot count (e.g. the
-        # year 2935) must be refused here, or the handler's error would fail the workflow task forever.
+    def _check_settable(self, day: dt.date) -> None:
+        """Everything the handler will compute from the date: its deadline and that deadline's ladder. A date
+        it cannot count (the lunar data ends in 2099) fails here, or the handler would fail the task forever."""
         try:
-            timeline.fixed_due(day, self.spec.calendar)
-        except ValueError as exc:
+            due = timeline.settable_due(day, self.spec.calendar)
+            timeline.deadline_ladder(self.spec, due, workflow.now())
+        except (ValueError, OverflowError) as exc:
             raise _rejected(f"the date {day} cannot be used as a deadline: {exc}") from None
 
     # ---- updates: office -------------------------------------------------------------------
@@ -656,7 +741,7 @@ class ReportingCycle:
         today = timeline.local_date(workflow.now(), self.spec.calendar.tz)
         if call.new_due < today:
             raise _rejected(f"the new due date {call.new_due} is in the past")
-        self._check_countable(call.new_due)
+        self._check_settable(call.new_due)
 
     @workflow.update
     def waive(self, call: Waive) -> ActionResult:
@@ -760,6 +845,14 @@ class ReportingCycle:
             raise _rejected(f"holiday data is for {call.calendar.tz}, the cycle counts in {self.spec.calendar.tz}")
         if self.spec.period_year not in call.calendar.years:
             raise _rejected(f"holiday data does not cover {self.spec.period_year}")
+        # The handler recomputes every deadline and its ladder on the new data: so does the validator.
+        trial = self.spec.model_copy(update={"calendar": call.calendar})
+        try:
+            due = timeline.unit_due(trial)
+            timeline.upward_due(trial, due)
+            timeline.deadline_ladder(trial, due, workflow.now())
+        except (ValueError, OverflowError) as exc:
+            raise _rejected(f"the holiday data cannot count this cycle's deadlines: {exc}") from None
 
     def _audit(self, by: str, what: str, unit_id: str = "") -> None:
         self.state.audit.append(TimelineEntry(at=workflow.now(), what=what, by=by, detail=unit_id))

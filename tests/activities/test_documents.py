@@ -216,7 +216,50 @@ class TestWiring:
         with zipfile.ZipFile(io.BytesIO(blobs.get(package.package))) as zf:
             assert zf.read(package.summary.name) == summary
         assert "（二）雅安海关" in texts(summary)
-        assert package.missing == ["yaan-gaj", "yaan-hg", "yaan-scjgj", "mingshan"]
+        # The unit's phase decides: accepted reports stand (this fixture's carry no files), pending units are missing.
+        assert package.missing == ["yaan-hg", "mingshan"]
+        assert package.reported == ["yaan-gaj", "yaan-scjgj"] and package.broken_files == []
+
+    async def test_a_missing_or_corrupt_file_is_named_and_the_package_still_built(self, tmp_path) -> None:  # type: ignore[no-untyped-def]
+        """A report's file gone from the store, another truncated: the package holds the rest, says what is
+        missing in index.json and 汇总.txt, and compile_rollup returns instead of failing (and retrying forever)."""
+        blobs = FileBlobStore(tmp_path / "blobs")
+        kept = blobs.put(b"kept report", "kept.txt")
+        cut = blobs.put(b"a report cut short", "cut.txt")
+        (tmp_path / "blobs" / cut.sha256[:2] / cut.sha256).write_bytes(b"a report")  # truncated on disk
+        gone = BlobRef(sha256="c" * 64, size=5, name="gone.txt")
+        req = rollup_request()
+        sub = req.units[0].submissions[0].model_copy(update={"body": kept, "attachments": [cut, gone]})
+        req.units[0].submissions = [sub]
+        req.units[2].submissions = []
+        package: RollupPackage = await ActivityEnvironment().run(RollupActivities(blobs, None).compile_rollup, req)
+        assert [b.split(":")[0] for b in package.broken_files] == [
+            f"{sub.receipt_no}/cut.txt",
+            f"{sub.receipt_no}/gone.txt",
+        ]
+        with zipfile.ZipFile(io.BytesIO(blobs.get(package.package))) as zf:
+            names = zf.namelist()
+            index = zf.read("index.json").decode()
+            total = zf.read("汇总.txt").decode()
+            assert zf.read(next(n for n in names if n.endswith("kept.txt"))) == b"kept report"
+        assert not any(n.endswith(("cut.txt", "gone.txt")) for n in names)
+        assert '"complete": false' in index and "gone.txt" in index
+        assert "材料缺失：gone.txt" in total and "本汇总不完整" in total
+
+    async def test_a_returned_report_not_sent_again_is_not_counted_as_reported(self, tmp_path) -> None:  # type: ignore[no-untyped-def]
+        """退回修改 and never resubmitted: 未报送 in the summary's counts, the zip index and 汇总.txt."""
+        blobs = FileBlobStore(tmp_path / "blobs")
+        req = rollup_request()
+        req.units[0].phase = UnitPhase.RETURNED
+        req.units[0].submissions[0].body = blobs.put(b"first version", "总结.docx")
+        req.units[2].submissions[0].body = blobs.put(b"market report", "总结.docx")
+        package: RollupPackage = await ActivityEnvironment().run(RollupActivities(blobs, None).compile_rollup, req)
+        assert "yaan-gaj" in package.missing and "yaan-gaj" not in package.reported
+        body = "\n".join(texts(summary_docx(req)))
+        assert "应报送单位5个，已报送1个，免报1个，未报送3个。" in body
+        assert "退回修改，未重新报送。" in body
+        with zipfile.ZipFile(io.BytesIO(blobs.get(package.package))) as zf:
+            assert "1. 市公安局：退回修改，未重新报送" in zf.read("汇总.txt").decode()
 
     async def test_bulletin_mail_carries_the_word_document(self, mailer: MailActivities, sink: SmtpSink) -> None:
         """Leadership's 通报 mail has the .docx attached, naming the late units; a reminder has none."""

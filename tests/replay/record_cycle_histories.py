@@ -17,6 +17,8 @@ every branch of the workflow:
 - calendar: holiday data arrives (`update_calendar`) and moves every open
   deadline; everyone reports, the roll-up goes to the upper office by mail, the
   cycle closes because everything is settled (time-skipping).
+- bounded: the branches patched for issue 17 (rollup-confirmed with a file missing
+  from the store and the roll-up by mail, supplement-each, lists-once) (time-skipping).
 - rollup-child / rollup-parent: the office forwards early, a late report goes up
   as a supplement into the parent cycle found by visibility; the parent is
   closed by its office (dev server).
@@ -54,6 +56,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.blobs import FileBlobStore
 from domain import cycle_spec
+from schemas.blobs import BlobRef
 from schemas.calendar import DueRule, HolidayCalendar, RuleKind, YearCalendar
 from schemas.cycle import (
     ActionResult,
@@ -209,6 +212,34 @@ async def calendar(rig: Rig) -> dict[str, Handle]:
     return {"calendar": handle}
 
 
+async def bounded(rig: Rig) -> dict[str, Handle]:
+    """The branches patched for issue 17: the roll-up recorded as forwarded only once the upper office's
+    mail went out, with a file missing from the store named (rollup-confirmed); a late report going up
+    on its own while another unit never reports (supplement-each); the escalations' list messages
+    carrying their list once (lists-once)."""
+    upper = UpperOffice(id="sc", name="省打假办", email="province@sc.example")
+    handle = await rig.start(cycle_input(plan(3, upper=upper), await rig.now()), "bounded")
+    kept = rig.blobs.put("雅安市公安局工作总结".encode(), "总结.txt", "text/plain")
+    gone = BlobRef(sha256="0" * 64, size=10, name="缺失.pdf")  # never stored
+    await handle.execute_update("submit_report", SubmitReport(unit_id="u1", title="总结", attachments=[kept, gone]))
+    await handle.execute_update("forward_upward", OfficeAction(reason="省里催要", by="op"))
+
+    async def forwarded() -> bool:
+        return (await rig.status(handle)).forwarded_at is not None
+
+    await _wait_for(forwarded)
+    status = await rig.status(handle)
+    assert any("rollup_incomplete" in p for p in status.problems), status.problems
+    await rig.env.sleep(status.unit_due.at - await rig.now() + dt.timedelta(hours=1))
+    late = await handle.execute_update(
+        "submit_report", SubmitReport(unit_id="u2", title="年度总结（补报）"), result_type=Receipt
+    )
+    assert late.late
+    final = await handle.result()  # u3 never reports: escalations, the bulletin, closing after the keep-open
+    assert final.stage.value == "closed" and final.counts["overdue"] == 1
+    return {"bounded": handle}
+
+
 async def big_bulletin(rig: Rig) -> dict[str, Handle]:
     handle = await rig.start(cycle_input(plan(40), await rig.now()), "big-bulletin")
     final = await handle.result()  # nobody reports: the whole ladder, then the cycle closes by itself
@@ -326,6 +357,7 @@ TIME_SKIPPING: dict[str, Scenario] = {
     "office-actions": office_actions,
     "links": links,
     "calendar": calendar,
+    "bounded": bounded,
     "big-bulletin": big_bulletin,
 }
 DEV_SERVER: dict[str, Scenario] = {"rollup": rollup, "template": template, "mail-retry": mail_retry}

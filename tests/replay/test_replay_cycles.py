@@ -20,6 +20,7 @@ the loop acts on what is due at `workflow.now()` when it wakes, so on a running
 history it does exactly what it did (`test_a_longer_timer_alone_replays`).
 """
 
+import json
 from pathlib import Path
 
 import pytest
@@ -49,6 +50,7 @@ EXPECTED = {
     "cycle-template",  # opened from a template (Schedule path), holidays by activity
     "cycle-continue-as-new-1",  # continues as new under a long history
     "cycle-continue-as-new-2",  # the new run carries the state on
+    "cycle-bounded",  # issue 17's patches: roll-up confirmed (a file missing), supplement each, lists once
     "cycle-big-bulletin",  # a 40-unit bulletin goes out in batches (outbox-in-batches marker)
     "cycle-mail-retry",  # the mail activity fails while SMTP is down, is retried; a call during a batch
     "cycle-prepatch-wake-busy",  # twenty calls during the notices, before wake-while-busy
@@ -67,6 +69,21 @@ def replayer(workflows: list[type]) -> Replayer:
 def test_histories_are_there() -> None:
     """The recorded set covers every branch (a missing file would silently shrink the replay)."""
     assert {p.stem for p in HISTORIES} >= EXPECTED
+
+
+def patch_ids(history: WorkflowHistory) -> set[str]:
+    """The `workflow.patched` ids a history recorded (each a marker with its id in the payload)."""
+    return {
+        json.loads(e.marker_recorded_event_attributes.details["patch-data"].payloads[0].data)["id"]
+        for e in history.events
+        if e.HasField("marker_recorded_event_attributes")
+    }
+
+
+def test_the_patched_branches_of_issue_17_are_recorded() -> None:
+    """The replay passes the new side of each issue-17 patch, not only the old one."""
+    bounded = load(Path(__file__).parent / "histories" / "cycle-bounded.json")
+    assert patch_ids(bounded) >= {"rollup-confirmed", "supplement-each", "lists-once"}
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])

@@ -1,14 +1,18 @@
 """The payload codec: AES-256-GCM round trips, tamper detection, key rotation, key configuration."""
 
 import base64
+import secrets
 import stat
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from pydantic import SecretStr
 from temporalio.api.common.v1 import Payload
 
 from workers.codec import (
+    COMPRESS_ABOVE,
+    COMPRESSION_METADATA,
     DEV_KEY_FILE,
     ENCODING,
     KEY_ID_METADATA,
@@ -88,6 +92,53 @@ class TestTampering:
         enc.metadata[KEY_ID_METADATA] = b"k2"
         with pytest.raises(PayloadKeyError, match="'k2' failed authentication"):
             await c.decode([enc])
+
+
+def sealed_before_compression(c: EncryptionCodec, payload: Payload) -> Payload:
+    """A payload as the codec sealed it before compression existed: the whole Payload, key id as AAD."""
+    key_id = c.current_key_id
+    secret = base64.b64decode(KEYS[key_id].split(":", 1)[1])
+    nonce = secrets.token_bytes(12)
+    data = nonce + AESGCM(secret).encrypt(nonce, payload.SerializeToString(), key_id.encode())
+    return Payload(metadata={"encoding": ENCODING, KEY_ID_METADATA: key_id.encode()}, data=data)
+
+
+class TestCompression:
+    """Large payloads (a 1,000-unit cycle's state, a bulletin's list) are compressed before sealing."""
+
+    LARGE = b'{"unit_id":"w0001","phase":"pending","timeline":[]}' * 2000
+
+    async def test_a_large_payload_is_compressed_sealed_and_restored(self) -> None:
+        """Over the threshold: marked zlib, several times smaller, decodes to the original."""
+        c = codec("k1")
+        [enc] = await c.encode([plain(self.LARGE)])
+        assert enc.metadata[COMPRESSION_METADATA] == b"zlib"
+        assert len(enc.data) < len(self.LARGE) / 10
+        assert await c.decode([enc]) == [plain(self.LARGE)]
+
+    async def test_a_small_payload_is_not_compressed(self) -> None:
+        """At or under the threshold the payload is sealed as it is (nothing to gain)."""
+        [enc] = await codec("k1").encode([plain(b"x" * (COMPRESS_ABOVE - 64))])
+        assert COMPRESSION_METADATA not in enc.metadata
+
+    @pytest.mark.parametrize("change", ["strip", "add"])
+    async def test_the_compression_mark_is_authenticated(self, change: str) -> None:
+        """Removing the mark from a compressed payload, or adding it to a plain one, fails authentication."""
+        c = codec("k1")
+        [big, small] = await c.encode([plain(self.LARGE), plain()])
+        target = big if change == "strip" else small
+        if change == "strip":
+            del target.metadata[COMPRESSION_METADATA]
+        else:
+            target.metadata[COMPRESSION_METADATA] = b"zlib"
+        with pytest.raises(PayloadKeyError, match="failed authentication"):
+            await c.decode([target])
+
+    async def test_payloads_sealed_before_compression_still_decode(self) -> None:
+        """Histories written by the codec before compression (large payloads included) stay readable."""
+        c = codec("k1")
+        old = sealed_before_compression(c, plain(self.LARGE))
+        assert await c.decode([old]) == [plain(self.LARGE)]
 
 
 class TestRotation:
