@@ -16,7 +16,9 @@ from temporalio.client import Client
 from activities.blobs import BlobNotFoundError, FileBlobStore
 from console import client_calls as calls
 from domain.info_book import period_months
+from schemas.blobs import BlobRef
 from schemas.info import (
+    TITLE_MAX,
     BoardQuery,
     DecideItem,
     Decision,
@@ -108,26 +110,34 @@ async def submit(
     work_area: str = "",
     resubmit_of: int | None = None,
 ) -> InfoReceipt:
-    """Store the text and files, then call `submit_item` (the blobs are content-addressed: a refusal leaves
-    at most unreferenced copies of what was uploaded)."""
+    """Store the text and files, then call `submit_item` with their references.
+
+    As for a cycle's reports (`client_calls.submit_files`): the blobs must exist before the Update, and
+    when the channel refuses the item the blobs this call created are swept again, so a refused item
+    leaves nothing behind. Only a refusal sweeps: after a timeout the Update may have been applied."""
     if not files and not text.strip():
         raise calls.Rejected("请填写正文或上传附件 (give a text or at least one file)")
-    attachments = calls.store_uploads(settings, files)
-    body = calls.store_text(settings, text)
+    created: list[BlobRef] = []
     try:
-        call = SubmitItem(
-            unit_id=unit_id,
-            kind=kind,
-            title=title.strip()[:200],
-            body=body,
-            attachments=attachments,
-            work_area=work_area,
-            resubmit_of=resubmit_of,
-            by=by,
-        )
-    except ValueError as err:
-        raise calls.Rejected(f"invalid item: {err}") from err
-    return await calls.update(client, channel_id, InfoChannel.submit_item, call)
+        attachments = calls.store_uploads(settings, files, created)
+        body = calls.store_text(settings, text, created=created)
+        try:
+            call = SubmitItem(
+                unit_id=unit_id,
+                kind=kind,
+                title=title.strip()[:TITLE_MAX],
+                body=body,
+                attachments=attachments,
+                work_area=work_area,
+                resubmit_of=resubmit_of,
+                by=by,
+            )
+        except ValueError as err:
+            raise calls.Rejected(f"invalid item: {err}") from err
+        return await calls.update(client, channel_id, InfoChannel.submit_item, call)
+    except calls.Rejected:
+        calls.sweep(settings, created)
+        raise
 
 
 def parse_item(text: str) -> tuple[str, int]:

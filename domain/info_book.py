@@ -17,11 +17,11 @@ from zoneinfo import ZoneInfo
 from domain.legaltime.days import CalendarView
 from domain.legaltime.ladder import reminder_moments, snap_later
 from domain.legaltime.periods import compute_due
+from domain.submission_caps import item_refusal
 from schemas.calendar import Due, HolidayCalendar
-from schemas.cycle import MAX_ATTACHMENTS, CycleUnit
+from schemas.cycle import CycleUnit
 from schemas.info import (
     DECISION_STATE,
-    MAX_ITEM_BYTES,
     DecideItem,
     Decision,
     ForwardItem,
@@ -50,9 +50,6 @@ from schemas.people import Person
 from schemas.plan import CampaignPlan
 
 ENGINE = "duban"
-# Open items (to review, returned, waiting to go up) are carried in the workflow's state; past
-# this many the office must review before units send more, so the state stays well under 2 MB.
-MAX_OPEN_ITEMS = 1000
 # What the office leaves waiting goes up by itself this long before its limit, so it lands inside it.
 FORWARD_MARGIN = dt.timedelta(minutes=5)
 STATE_ZH = {"pending": "待审核", "adopted": "已采用", "returned": "已退回", "filed": "已存档"}
@@ -263,23 +260,16 @@ class InfoBook:
             raise Refused("an item needs a title")
         if call.body is None and not call.attachments:
             raise Refused("an item needs a text or at least one file")
-        if len(call.attachments) > MAX_ATTACHMENTS:
-            raise Refused(f"too many attachments: {len(call.attachments)} > {MAX_ATTACHMENTS}")
-        size = sum(a.size for a in call.attachments) + (call.body.size if call.body else 0)
-        if size > MAX_ITEM_BYTES:
-            raise Refused(f"item too large: {size} bytes > {MAX_ITEM_BYTES}")
-        if call.resubmit_of is None:
-            if len(self.open_items()) >= MAX_OPEN_ITEMS:
-                raise Refused(
-                    f"{MAX_OPEN_ITEMS} items are waiting for the office; it must review some before more can be sent"
-                )
-            return
-        old = self.item(call.resubmit_of)
-        if old is None or old.unit_id != call.unit_id:
-            raise Refused(f"unit {call.unit_id} has no item {call.resubmit_of} in this channel to resubmit")
-        if old.state is not InfoState.RETURNED or old.settled_at is not None:
-            what = "its resubmission window has ended" if old.settled_at else STATE_ZH[old.state.value]
-            raise Refused(f"item {call.resubmit_of} cannot be resubmitted ({what})")
+        if call.resubmit_of is not None:
+            old = self.item(call.resubmit_of)
+            if old is None or old.unit_id != call.unit_id:
+                raise Refused(f"unit {call.unit_id} has no item {call.resubmit_of} in this channel to resubmit")
+            if old.state is not InfoState.RETURNED or old.settled_at is not None:
+                what = "its resubmission window has ended" if old.settled_at else STATE_ZH[old.state.value]
+                raise Refused(f"item {call.resubmit_of} cannot be resubmitted ({what})")
+        capped = item_refusal(self.state, call)
+        if capped:
+            raise Refused(capped)
 
     def _pending(self, no: int) -> InfoItem:
         item = self.item(no)

@@ -27,7 +27,15 @@ __all__ = ["MAX_ATTACHMENTS", "InfoKind", "InfoPlan"]
 
 # An item is a short piece of news with a few files, not a year's report.
 MAX_ITEM_BYTES = 20 * 1024 * 1024
+# Open items (to review, returned, waiting to go up) are carried in the channel's state: past these
+# the office must review before more are sent, so the state stays far under Temporal's 2 MB payload
+# limit even if nobody reviews, and one unit (or a leaked link) cannot take the whole channel.
+MAX_OPEN_ITEMS = 1000
+MAX_OPEN_ITEMS_PER_UNIT = 100
+# Versions of one item (returned and sent again), like a cycle's reports per kind: bounds its events.
+MAX_ITEM_VERSIONS = 5
 TITLE_MAX = 200
+BY_MAX = 200  # who acted: an operator's name or a unit's id, kept in every event of the item
 NOTE_MAX = 1000
 
 
@@ -185,7 +193,7 @@ class SubmitItem(Model):
     attachments: list[BlobRef] = Field(default_factory=list)
     work_area: str = ""
     resubmit_of: int | None = None
-    by: str = ""
+    by: str = Field(default="", max_length=BY_MAX)
     origin: str = Field(default="", max_length=300)
 
 
@@ -207,19 +215,19 @@ class DecideItem(Model):
     no: int
     decision: Decision
     note: str = Field(default="", max_length=NOTE_MAX)
-    by: str = Field(min_length=1)
+    by: str = Field(min_length=1, max_length=BY_MAX)
 
 
 class ForwardItem(Model):
     """Send an adopted item up now, before its limit."""
 
     no: int
-    by: str = Field(min_length=1)
+    by: str = Field(min_length=1, max_length=BY_MAX)
 
 
 class CloseChannel(Model):
     reason: str = Field(default="", max_length=NOTE_MAX)
-    by: str = Field(min_length=1)
+    by: str = Field(min_length=1, max_length=BY_MAX)
 
 
 class ItemResult(Model):

@@ -19,6 +19,17 @@ from schemas.cycle import (
     SubmitReport,
     UnitState,
 )
+from schemas.info import (
+    MAX_ITEM_BYTES,
+    MAX_ITEM_VERSIONS,
+    MAX_OPEN_ITEMS,
+    MAX_OPEN_ITEMS_PER_UNIT,
+    InfoCarried,
+    InfoItem,
+    InfoState,
+    SubmitItem,
+)
+from schemas.info_plan import InfoKind
 from schemas.plan import ReportKind
 
 AT = dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC)
@@ -100,3 +111,66 @@ def test_bytes_per_cycle_across_every_unit() -> None:
     assert _refusal(state, SubmitReport(unit_id="last", title="t", attachments=[_file(room)])) is None
     reason = _refusal(state, SubmitReport(unit_id="last", title="t", attachments=[_file(room + 1)]))
     assert reason is not None and "bytes of reports" in reason
+
+
+# ---- information items (issue 22): the same per-upload caps, plus what may wait for the office ----
+
+
+def _item(no: int, unit: str, *, settled: bool = False, version: int = 1) -> InfoItem:
+    return InfoItem(
+        no=no,
+        unit_id=unit,
+        kind=InfoKind.TYPICAL_CASE,
+        title="t",
+        submitted_at=AT,
+        month="2026-03",
+        version=version,
+        state=InfoState.RETURNED if version > 1 else InfoState.PENDING,
+        settled_at=AT if settled else None,
+    )
+
+
+def _call(unit: str = "u", files: list[BlobRef] | None = None, resubmit_of: int | None = None) -> SubmitItem:
+    return SubmitItem(
+        unit_id=unit,
+        kind=InfoKind.TYPICAL_CASE,
+        title="t",
+        body=_file(1),
+        attachments=files or [],
+        resubmit_of=resubmit_of,
+    )
+
+
+def test_an_item_has_the_attachment_cap_of_a_report_and_its_own_byte_cap() -> None:
+    empty = InfoCarried()
+    assert caps.item_refusal(empty, _call(files=[_file(1, i) for i in range(MAX_ATTACHMENTS)])) is None
+    assert "too many attachments" in (caps.item_refusal(empty, _call(files=[_file(1, i) for i in range(21)])) or "")
+    assert caps.item_refusal(empty, _call(files=[_file(MAX_ITEM_BYTES - 1)])) is None  # with the 1-byte body
+    assert "item too large" in (caps.item_refusal(empty, _call(files=[_file(MAX_ITEM_BYTES)])) or "")
+
+
+def test_one_unit_cannot_fill_the_channel() -> None:
+    """A unit at its cap of open items is refused; another unit is not; settled items do not count."""
+    mine = [_item(n, "u") for n in range(1, MAX_OPEN_ITEMS_PER_UNIT + 1)]
+    state = InfoCarried(items=mine)
+    reason = caps.item_refusal(state, _call("u"))
+    assert reason is not None and "the most one unit may have" in reason
+    assert caps.item_refusal(state, _call("v")) is None
+    mine[0].settled_at = AT
+    assert caps.item_refusal(state, _call("u")) is None
+
+
+def test_the_channel_refuses_new_items_past_its_open_cap_but_not_resubmissions() -> None:
+    units = [f"u{i}" for i in range(MAX_OPEN_ITEMS // MAX_OPEN_ITEMS_PER_UNIT)]
+    items = [_item(n, units[n % len(units)], version=2 if n == 0 else 1) for n in range(MAX_OPEN_ITEMS)]
+    state = InfoCarried(items=items)
+    reason = caps.item_refusal(state, _call("new-unit"))
+    assert reason is not None and "must review some" in reason
+    assert caps.item_refusal(state, _call(units[0], resubmit_of=0)) is None
+
+
+def test_an_item_may_be_sent_again_only_so_often() -> None:
+    state = InfoCarried(items=[_item(1, "u", version=MAX_ITEM_VERSIONS - 1), _item(2, "u", version=MAX_ITEM_VERSIONS)])
+    assert caps.item_refusal(state, _call(resubmit_of=1)) is None
+    reason = caps.item_refusal(state, _call(resubmit_of=2))
+    assert reason is not None and "send it as a new item" in reason
