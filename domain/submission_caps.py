@@ -19,7 +19,6 @@ from schemas.cycle import (
     MAX_REPORTS_PER_KIND,
     MAX_SUBMISSION_BYTES,
     CycleState,
-    Submission,
     SubmitReport,
     UnitState,
 )
