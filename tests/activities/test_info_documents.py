@@ -51,6 +51,20 @@ def test_bulletin_names_period_totals_units_and_the_silent(tmp_path: Path) -> No
     assert info_bulletin_docx(stats) == data  # the same figures give the same bytes
 
 
+def test_monthly_bulletin_counts_only_that_month(tmp_path: Path) -> None:
+    """The monthly 通报: its title names the month; an item of another month is not counted in it."""
+    b, _ = _stats(tmp_path)
+    store = FileBlobStore(tmp_path)
+    april = MARCH + dt.timedelta(days=31)
+    b.apply_submit(submit_call(store, "u3", "四月信息", kind=InfoKind.TYPICAL_CASE), april)
+    march = statistics(b.spec, b.state, "2026-M03", april)
+    assert info_bulletin_title(march) == "关于2026年3月专项行动信息报送采用情况的通报"
+    text = _text(info_bulletin_docx(march))
+    assert "共收到各单位报送信息3条，采用2条" in text and "以下单位未报送信息：测试单位3" in text
+    in_april = _text(info_bulletin_docx(statistics(b.spec, b.state, "2026-04", april)))
+    assert "共收到各单位报送信息1条，采用0条" in in_april
+
+
 async def test_archive_page_holds_every_settled_item(tmp_path: Path) -> None:
     """Settled items are written as one JSON page; a retry lands on the same blob."""
     b, _ = _stats(tmp_path)

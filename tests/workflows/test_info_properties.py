@@ -33,7 +33,7 @@ from workers.dev.smtp_sink import SmtpSink
 from workers.settings import Settings
 from workflows.info_channel import InfoChannel
 
-EXAMPLES = 150
+EXAMPLES = 100  # ~0.2 s a call on a loaded 2-core machine; the coverage asserted below still holds
 
 blobs = st.builds(
     BlobRef,
