@@ -1,6 +1,7 @@
 """`duban info` as a user runs it: the installed command in a subprocess, against a live dev server,
 worker and SMTP sink. Bad input exits 2 with the reason on stderr and changes nothing."""
 
+import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -13,7 +14,7 @@ from activities.portal_tokens import PortalTokens
 from console.web.app import create_app
 from schemas.info_plan import InfoPlan
 from tests.e2e.cycle_stack import CycleStack, cycle_stack_fixture  # noqa: F401 -- the fixture
-from tests.e2e.test_cycle_cli import duban
+from tests.e2e.test_cycle_cli import Run, duban
 from tests.info_support import end_started, info_plan, start_channel
 
 
@@ -55,25 +56,30 @@ async def test_submit_list_review_and_score(cycle_stack: CycleStack, tmp_path: P
     )  # fmt: skip
     assert again.json()["version"] == 2
 
-    listed = (await duban(cycle_stack, "info", "list", *common, "--json")).json()
+    everything, by_unit, by_state = await asyncio.gather(
+        duban(cycle_stack, "info", "list", *common, "--json"),
+        duban(cycle_stack, "info", "list", *common, "--unit", "u1", "--json"),
+        duban(cycle_stack, "info", "list", *common, "--state", "pending", "--json"),
+    )
+    listed = everything.json()
     assert [r["no"] for r in listed] == [3, 2, 1]
     assert {r["no"]: r["state"] for r in listed} == {1: "adopted", 2: "pending", 3: "filed"}
-    (mine,) = (await duban(cycle_stack, "info", "list", *common, "--unit", "u1", "--json")).json()
+    (mine,) = by_unit.json()
     assert mine["files"][0]["name"] == "案例.txt" and mine["decided_by"]
-    pending = (await duban(cycle_stack, "info", "list", *common, "--state", "pending", "--json")).json()
-    assert [r["title"] for r in pending] == ["补充后"]
+    assert [r["title"] for r in by_state.json()] == ["补充后"]
 
     quarter = f"{dt.date.today().year}-Q{(dt.date.today().month - 1) // 3 + 1}"
     out = tmp_path / "通报.docx"
-    stats = (
-        await duban(cycle_stack, "info", "stats", *common, "--period", quarter, "--docx", str(out), "--json")
-    ).json()
+    as_json, human = await asyncio.gather(
+        duban(cycle_stack, "info", "stats", *common, "--period", quarter, "--docx", str(out), "--json"),
+        duban(cycle_stack, "info", "stats", *common, "--period", quarter),
+    )
+    stats = as_json.json()
     rows = {r["unit_id"]: r for r in stats["rows"]}
     assert (rows["u1"]["sent"], rows["u1"]["adopted"], rows["u1"]["rate"]) == (1, 1, 1.0)
     assert (rows["u2"]["sent"], rows["u2"]["adopted"], rows["u2"]["filed"]) == (2, 0, 1)
     assert stats["total"]["sent"] == 3
     assert "信息报送采用情况的通报" in "\n".join(par.text for par in docx.Document(str(out)).paragraphs)
-    human = await duban(cycle_stack, "info", "stats", *common, "--period", quarter)
     assert human.code == 0 and "采用率" in human.out
 
 
@@ -103,8 +109,15 @@ async def test_bad_input_exits_2_and_changes_nothing(cycle_stack: CycleStack, tm
         (("info", "list", *common, "--unit", "nobody"), "unknown unit"),
         (("info", "list", *common, "--state", "lost"), "lost"),
     ]  # fmt: skip
-    for args, reason in cases:
-        run = await duban(cycle_stack, *args)
+    # Four at a time: each is a fresh `duban` process (most of its time is Python importing the CLI).
+    gate = asyncio.Semaphore(4)
+
+    async def refused(args: tuple[str, ...]) -> Run:
+        async with gate:
+            return await duban(cycle_stack, *args)
+
+    runs = await asyncio.gather(*(refused(args) for args, _ in cases))
+    for (args, reason), run in zip(cases, runs, strict=True):
         assert run.code == 2, (args, run.code, run.out, run.err)
         assert reason in run.err, (args, run.err)
     after = (await duban(cycle_stack, "info", "list", *common, "--json")).json()
