@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from domain.legaltime.days import CalendarView
 from domain.legaltime.ladder import reminder_moments, snap_later
 from domain.legaltime.periods import compute_due
-from domain.submission_caps import item_refusal
+from domain.submission_caps import decision_refusal, item_refusal
 from schemas.calendar import Due, HolidayCalendar
 from schemas.cycle import CycleUnit
 from schemas.info import (
@@ -284,6 +284,9 @@ class InfoBook:
             raise Refused(f"item {item_id(self.spec.channel_id, call.no)} is already {STATE_ZH[item.state.value]}")
         if call.decision is Decision.RETURN and not call.note.strip():
             raise Refused("returning an item needs a note saying what to add or change")
+        too_long = decision_refusal(self.state, call)
+        if too_long:
+            raise Refused(too_long)
         if call.decision is Decision.ADOPT and self.forwards:
             # The handler computes the limit; a rule that cannot be computed must be refused here.
             try:

@@ -11,6 +11,7 @@ handlers then take the call as it is.
 
 from typing import Protocol
 
+from schemas.base import Model
 from schemas.blobs import BlobRef
 from schemas.cycle import (
     MAX_ATTACHMENTS,
@@ -23,13 +24,19 @@ from schemas.cycle import (
     UnitState,
 )
 from schemas.info import (
+    DECISION_HEADROOM,
+    MAX_HELD_BYTES,
     MAX_ITEM_BYTES,
     MAX_ITEM_VERSIONS,
     MAX_OPEN_ITEMS,
     MAX_OPEN_ITEMS_PER_UNIT,
+    DecideItem,
     InfoCarried,
     SubmitItem,
 )
+
+# What an item adds beyond the call that brings it: its number, state, dates, month, first event.
+ITEM_OVERHEAD = 600
 
 
 class Upload(Protocol):
@@ -98,8 +105,15 @@ def item_refusal(state: InfoCarried, call: SubmitItem) -> str | None:
                 f"item {call.resubmit_of} has been sent {old.version} times, the most an item may be;"
                 " send it as a new item"
             )
-        return None
     open_items = [i for i in state.items if i.settled_at is None]
+    held = held_bytes(state)
+    if held + _json_bytes(call) + ITEM_OVERHEAD > MAX_HELD_BYTES:
+        return (
+            f"the channel's items already take {held} bytes, the most it may hold;"
+            " more can be sent once the office has reviewed some"
+        )
+    if call.resubmit_of is not None:
+        return None
     if len(open_items) >= MAX_OPEN_ITEMS:
         return f"{MAX_OPEN_ITEMS} items are waiting for the office; it must review some before more can be sent"
     mine = sum(1 for i in open_items if i.unit_id == call.unit_id)
@@ -109,3 +123,28 @@ def item_refusal(state: InfoCarried, call: SubmitItem) -> str | None:
             " more can be sent once some are reviewed"
         )
     return None
+
+
+def decision_refusal(state: InfoCarried, call: DecideItem) -> str | None:
+    """Why a decision's note no longer fits the channel's state, or None. A decision without a note
+    always fits: adopting or filing settles the item, and settled items are paged out."""
+    note = len(call.note.strip().encode("utf-8"))
+    if not note:
+        return None
+    held = held_bytes(state)
+    # The note is kept twice: on the item and in its decision's event.
+    if held + 2 * note > MAX_HELD_BYTES + DECISION_HEADROOM:
+        return (
+            f"the channel's items already take {held} bytes, the most it may hold: adopt or file without"
+            " a note until items have gone up or been paged out"
+        )
+    return None
+
+
+def held_bytes(state: InfoCarried) -> int:
+    """What the items the channel holds weigh in its carried state (JSON, before compression)."""
+    return sum(_json_bytes(i) for i in state.items)
+
+
+def _json_bytes(model: Model) -> int:
+    return len(model.model_dump_json().encode("utf-8"))

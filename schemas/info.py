@@ -34,6 +34,13 @@ MAX_OPEN_ITEMS = 1000
 MAX_OPEN_ITEMS_PER_UNIT = 100
 # Versions of one item (returned and sent again), like a cycle's reports per kind: bounds its events.
 MAX_ITEM_VERSIONS = 5
+# What the items held in the state may weigh (JSON, before compression): counts alone do not bound
+# it (a title, 21 file names of 255 characters, 1,000-character notes). New items are refused past
+# MAX_HELD_BYTES; a decision with a note past the headroom above it (a bare adopt or file always
+# goes through: it settles the item, which then leaves the state). Continue-as-new carries all of
+# it, and Temporal refuses payloads over 2 MB.
+MAX_HELD_BYTES = 1024 * 1024
+DECISION_HEADROOM = 256 * 1024
 TITLE_MAX = 200
 BY_MAX = 200  # who acted: an operator's name or a unit's id, kept in every event of the item
 NOTE_MAX = 1000

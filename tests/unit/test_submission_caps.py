@@ -2,6 +2,7 @@
 a reason, and lets the report at the limit through."""
 
 import datetime as dt
+import zlib
 
 import pytest
 
@@ -20,10 +21,14 @@ from schemas.cycle import (
     UnitState,
 )
 from schemas.info import (
+    DECISION_HEADROOM,
+    MAX_HELD_BYTES,
     MAX_ITEM_BYTES,
     MAX_ITEM_VERSIONS,
     MAX_OPEN_ITEMS,
     MAX_OPEN_ITEMS_PER_UNIT,
+    DecideItem,
+    Decision,
     InfoCarried,
     InfoItem,
     InfoState,
@@ -174,3 +179,39 @@ def test_an_item_may_be_sent_again_only_so_often() -> None:
     assert caps.item_refusal(state, _call(resubmit_of=1)) is None
     reason = caps.item_refusal(state, _call(resubmit_of=2))
     assert reason is not None and "send it as a new item" in reason
+
+
+def _heavy(no: int, unit: str) -> InfoItem:
+    """An item as large as a unit can make one: a long title, 20 files with long names, a body."""
+    item = _item(no, unit)
+    long_name = "某" * 250 + ".pdf"
+    refs = [BlobRef(sha256=f"{no * 100 + i:064x}", size=1, name=long_name) for i in range(MAX_ATTACHMENTS + 1)]
+    return item.model_copy(update={"title": "标" * 200, "body": refs[0], "attachments": refs[1:]})
+
+
+def test_what_the_held_items_weigh_is_capped_not_only_their_count() -> None:
+    """Far fewer than MAX_OPEN_ITEMS heavy items fill the byte budget: new items and noted returns are then
+    refused, a bare adoption still goes through (it settles the item, which is then paged out)."""
+    units = [f"u{i}" for i in range(20)]
+    items: list[InfoItem] = []
+    while caps.held_bytes(InfoCarried(items=items)) <= MAX_HELD_BYTES:
+        items.append(_heavy(len(items) + 1, units[len(items) % len(units)]))
+    state = InfoCarried(items=items)
+    assert len(items) < MAX_OPEN_ITEMS // 2
+    reason = caps.item_refusal(state, _call("new-unit"))
+    assert reason is not None and "the most it may hold" in reason
+    note = DecideItem(no=1, decision=Decision.RETURN, note="请" * 1000, by="op")
+    while caps.held_bytes(state) <= MAX_HELD_BYTES + DECISION_HEADROOM:
+        state.items.append(_heavy(len(state.items) + 1, "u0"))
+    assert "adopt or file without a note" in (caps.decision_refusal(state, note) or "")
+    assert caps.decision_refusal(state, DecideItem(no=1, decision=Decision.ADOPT, by="op")) is None
+    # Every item the budget lets in stays far below Temporal's 2 MB payload limit once compressed.
+    assert len(zlib.compress(state.model_dump_json().encode())) < 1024 * 1024
+
+
+def test_the_budget_holds_hundreds_of_typical_items() -> None:
+    """A typical item (a 30-character title, a text and two files) leaves room for 500 and more."""
+    refs = [BlobRef(sha256=f"{i:064x}", size=1, name="关于查获假冒灯具案的情况报告.pdf") for i in range(3)]
+    typical = _item(0, "u").model_copy(update={"title": "标" * 30, "body": refs[0], "attachments": refs[1:]})
+    items = [typical.model_copy(update={"no": n, "unit_id": f"u{n % 10}"}) for n in range(1, 501)]
+    assert caps.item_refusal(InfoCarried(items=items), _call("u-new")) is None
