@@ -127,6 +127,7 @@ class InfoChannel:
     # ---- going up --------------------------------------------------------------------------
 
     async def _forward(self, item: InfoItem) -> None:
+        self._publish()
         upper = self.book.spec.upper_office
         assert upper is not None  # only waiting items reach here, and only when the office forwards
         now = workflow.now()
@@ -162,6 +163,7 @@ class InfoChannel:
             self.book.forwarded(item, now, "none", result.detail)
 
     async def _archive(self) -> None:
+        self._publish()
         items = self.book.take_settled()
         page = await workflow.execute_activity_method(
             InfoActivity.archive_info_items,
@@ -177,6 +179,7 @@ class InfoChannel:
     async def _send_outbox(self) -> None:
         """Send what is queued now; mail queued meanwhile waits for the next turn of the loop, so a
         steady stream of calls cannot keep the loop from its other work (continuing as new)."""
+        self._publish()
         state = self.book.state
         queued, state.outbox = state.outbox, []
         for start in range(0, len(queued), MAIL_BATCH):
@@ -209,7 +212,12 @@ class InfoChannel:
                 )
 
     def _publish(self) -> None:
-        """Search attributes: ids, a stage and the earliest forwarding limit — never titles or names."""
+        """Search attributes: ids, a stage and the earliest forwarding limit — never titles or names.
+
+        Called before every activity is scheduled (and before sleeping), not only at one point of
+        the loop: a call applied in the same workflow task as an activity's result can find the loop
+        at a different await on replay than it did live (seen with rejected Updates in between), and
+        the commands must come out in the same order either way — the upsert first, then the activity."""
         waiting = self.book.waiting()
         due = min((i.forward_due.at for i in waiting if i.forward_due), default=None)
         stage = "closed" if self.book.closed else "open"
