@@ -95,7 +95,7 @@ class TestOnTime:
         b.apply_close(CloseLead(unit_id="yaan-scj", result="结案"), t0 + dt.timedelta(days=17))
         feedback = next(r for r in b.records if r.name is StageName.FEEDBACK)
         assert feedback.met is False
-        assert feedback.outcome == "ended with the track"
+        assert feedback.outcome == "随办理结束"
 
     def test_notification_keys_are_unique(self) -> None:
         """Every queued notification has its own key (it becomes the Message-ID)."""
@@ -179,16 +179,16 @@ class TestRefusals:
         """Customs cannot sign for its own referral; the book is unchanged."""
         b = book(local(2026, 11, 2, 10))
         before = b.status(local(2026, 11, 2, 11)).model_dump()
-        with pytest.raises(Refused, match="waiting for: sign by yaan-scj"):
+        with pytest.raises(Refused, match="正在等待：yaan-scj 签收"):
             b.check_sign_for(SignFor(unit_id="yaan-hg"))
-        with pytest.raises(Refused, match="no part"):
+        with pytest.raises(Refused, match="不是线索"):
             b.apply_sign_for(SignFor(unit_id="yaan-nyj"), local(2026, 11, 2, 11))
         assert b.status(local(2026, 11, 2, 11)).model_dump() == before
 
     def test_wrong_stage_is_refused(self) -> None:
         """Closing before signing for is refused with what the lead is waiting for."""
         b = book(local(2026, 11, 2, 10))
-        with pytest.raises(Refused, match="cannot close"):
+        with pytest.raises(Refused, match="不能办结"):
             b.check_close(CloseLead(unit_id="yaan-scj", result="x"))
 
     def test_police_decision_without_police_policy(self) -> None:
@@ -254,7 +254,7 @@ class TestPaths:
         b.apply_approve(Approve(unit_id="yaan-scj"), t0 + dt.timedelta(hours=1))
         b.apply_transfer(Transfer(unit_id="yaan-scj"), t0 + dt.timedelta(hours=5))
         assert open_stage(b) == [("file", "yaan-gaj")]
-        with pytest.raises(Refused, match="open or decline"):
+        with pytest.raises(Refused, match="只能决定立案"):
             b.check_decide(Decide(unit_id="yaan-gaj", decision=Decision.TRANSFER, to=AGRICULTURE))
         b.apply_decide(Decide(unit_id="yaan-gaj", decision=Decision.DECLINE, reason="不够立案标准"), t0)
         assert open_stage(b) == [("reconsider_request", "yaan-scj")]

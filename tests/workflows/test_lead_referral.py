@@ -267,7 +267,7 @@ class TestMissedSignFor:
         assert desc.typed_search_attributes.get(ESCALATION_LEVEL) == 2
         assert desc.typed_search_attributes.get(STAGE) == "sign"
         late = await handle.execute_update(LeadReferral.sign_for, SignFor(unit_id="yaan-scj"))
-        assert "late" in late.message
+        assert "超时" in late.message
         assert stage(await status(handle), StageName.SIGN).met is False
         await until(lambda: bool(mail.sent("sign#0:done:referrer")))
         await finish(handle, "missed-sign")
@@ -282,11 +282,11 @@ class TestRefusals:
         with pytest.raises(WorkflowUpdateFailedError) as wrong_unit:
             await handle.execute_update(LeadReferral.sign_for, SignFor(unit_id="yaan-hg"))
         assert isinstance(wrong_unit.value.cause, ApplicationError)
-        assert "sign by yaan-scj" in wrong_unit.value.cause.message
+        assert "yaan-scj 签收" in wrong_unit.value.cause.message
         with pytest.raises(WorkflowUpdateFailedError) as wrong_stage:
             await handle.execute_update(LeadReferral.close, CloseLead(unit_id="yaan-scj", result="x"))
         assert isinstance(wrong_stage.value.cause, ApplicationError)
-        assert "cannot close" in wrong_stage.value.cause.message
+        assert "不能办结" in wrong_stage.value.cause.message
         after = await status(handle)
         assert after.model_dump(exclude={"now"}) == before.model_dump(exclude={"now"})
         await finish(handle, "refusals")
