@@ -18,6 +18,8 @@ from activities.mail_render import MailRenderer
 from activities.portal_tokens import PortalTokens
 from console.web.context import Console
 from domain.lead_stages import LeadBook
+from schemas.calendar import HolidayCalendar
+from schemas.cycle import NewCalendar
 from schemas.lead import (
     Approve,
     CloseLead,
@@ -75,6 +77,15 @@ def run(steps: list[Step]) -> tuple[list[Notification], list[LeadStatus]]:
 
 
 SCJ = "yaan-scj"
+
+
+def holiday_on_sign_due(book: LeadBook) -> HolidayCalendar:
+    day = book.records[0].due.astimezone(SH).date()
+    cal = book.spec.calendar.model_copy(deep=True)
+    cal.years[day.year].holidays[day] = "测试假日"
+    return cal
+
+
 PATHS: dict[str, list[Step]] = {
     "opened-and-closed": [
         lambda b, t: b.apply_sign_for(SignFor(unit_id=SCJ), t),
@@ -103,6 +114,8 @@ PATHS: dict[str, list[Step]] = {
         lambda b, t: b.apply_sign_for(SignFor(unit_id=SCJ), t),
         lambda b, t: b.apply_decide(Decide(unit_id=SCJ, decision=Decision.TRANSFER, to=AGRICULTURE), t),
     ],
+    # The year's holiday notice makes the sign-for due day a rest day: the limit moves.
+    "moved": [lambda b, t: b.apply_update_calendar(NewCalendar(calendar=holiday_on_sign_due(b)), t)],
     # Nobody acts for a month: reminders, due moments and every escalation rung fire.
     "missed": [lambda b, t: None, lambda b, t: b.fire_due(t + dt.timedelta(days=30))],
 }
@@ -117,7 +130,7 @@ def test_the_paths_pass_every_stage_and_event(walked: dict[str, tuple[list[Notif
     """The walk is complete: mail for every stage, and opened/reminder/missed/done mail among them."""
     mails = [m for ms, _ in walked.values() for m in ms]
     assert {m.context.stage for m in mails} >= {s.value for s in StageName}
-    assert {m.context.stage_event for m in mails} >= {"opened", "reminder", "missed", "done"}
+    assert {m.context.stage_event for m in mails} >= {"opened", "reminder", "missed", "done", "moved"}
 
 
 def test_no_english_stage_name_in_any_lead_mail(
@@ -138,6 +151,8 @@ def test_no_english_stage_name_in_any_lead_mail(
     assert first.subject.endswith("·签收")
     assert "计算方式：自2026年12月1日起（当日不计入）计1个工作日" in first.text
     assert "24:00 前\n计算方式" in first.text
+    moved = renderer.render(next(m for m in walked["moved"][0] if m.context.stage_event == "moved"))
+    assert moved.subject.startswith("【线索时限调整】") and "签收阶段的时限由 2026年12月2日" in moved.text
 
 
 @pytest.fixture(scope="module")
