@@ -60,6 +60,10 @@ class Refused(ValueError):
     """A call the lead cannot accept now; the message says why (shown to the caller as is)."""
 
 
+# The longest real 放假调休安排 lists about 30 rest days; a year with far more is a broken file.
+MAX_HOLIDAYS_A_YEAR = 100
+
+
 @dataclass(frozen=True)
 class AgendaItem:
     """One future event of an open stage: a reminder, its due moment, or an escalation rung."""
@@ -428,8 +432,19 @@ class LeadBook:
         missing = sorted(needed - set(call.calendar.years))
         if missing:
             raise Refused(f"节假日数据缺少 {', '.join(map(str, missing))} 年，无法重新计算本线索的时限")
+        crowded = [y.year for y in call.calendar.years.values() if len(y.holidays) > MAX_HOLIDAYS_A_YEAR]
+        if crowded:
+            # No State Council notice comes near it; a file like that is a mistake, and stages opened
+            # later on it could find no working day (a handler failing after its validator passed).
+            raise Refused(f"{crowded[0]} 年的节假日超过 {MAX_HOLIDAYS_A_YEAR} 天，不是一份放假安排")
         try:
             self._recounted(call.calendar)
+            # The stages the next calls open start about when the open ones are due: count them too.
+            policies = [p for p in (self.spec.policy, self.spec.police_policy) if p is not None]
+            for record in self.open_records():
+                for policy in policies:
+                    for stage in policy.stages:
+                        compute_due(record.due, stage.limit, call.calendar)
         except (ValueError, OverflowError) as exc:
             raise Refused(f"该节假日数据无法计算本线索的时限：{exc}") from None
 

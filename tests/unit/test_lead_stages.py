@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 from console.lead_cmd import app as lead_app
 from domain.lead_policies import between_agencies, decree_310, default_policies, policies_for
 from domain.lead_stages import LeadBook, Refused
+from schemas.cycle import NewCalendar
 from schemas.lead import (
     Approve,
     CloseLead,
@@ -290,3 +291,30 @@ class TestPaths:
         with pytest.raises(Refused, match="already involved"):
             b.check_involve(Involve(unit=PROCURATORATE))
         assert any(n.context.stage == "involve" and n.to.email == CUSTOMS.contacts[0].email for n in b.outbox)
+
+
+class TestNewHolidayData:
+    def test_a_year_of_holidays_is_refused_and_changes_nothing(self) -> None:
+        """A calendar no notice could be (every day of 2027 a holiday) is refused before any stage moves."""
+        b = book(local(2026, 12, 30, 10))
+        before = [r.model_copy() for r in b.records]
+        cal = b.spec.calendar.model_copy(deep=True)
+        start = dt.date(2027, 1, 1)
+        cal.years[2027].holidays = {start + dt.timedelta(days=i): "假" for i in range(365)}
+        with pytest.raises(Refused, match="不是一份放假安排"):
+            b.check_update_calendar(NewCalendar(calendar=cal))
+        assert b.records == before
+
+    def test_a_moved_due_is_mailed_to_the_actor_once(self) -> None:
+        """The notice makes the sign-for due day a holiday: the due moves to the next working day, one mail."""
+        b = book(local(2026, 12, 1, 10))
+        b.take_outbox()
+        day = b.records[0].due.astimezone(SH).date()
+        cal = b.spec.calendar.model_copy(deep=True)
+        cal.years[day.year].holidays[day] = "测试假日"
+        moved = b.apply_update_calendar(NewCalendar(calendar=cal, by="office"), local(2026, 12, 1, 11))
+        assert moved.moved == ["yaan-scj:sign#0"]
+        assert b.records[0].due.astimezone(SH).date() == dt.date(2026, 12, 3)
+        assert [n.to.email for n in b.take_outbox()] == ["yaan-scj@yaan.example"]
+        again = b.apply_update_calendar(NewCalendar(calendar=cal, by="office"), local(2026, 12, 1, 12))
+        assert again.moved == [] and b.take_outbox() == []
