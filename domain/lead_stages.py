@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 from domain.lead_wording import TRACK_STATE_ZH, decision_zh, stage_zh
 from domain.legaltime.ladder import escalation_moments, reminder_moments
 from domain.legaltime.periods import compute_due
+from schemas.blobs import BlobRef
 from schemas.calendar import Due, HolidayCalendar, LadderStep
 from schemas.cycle import NewCalendar
 from schemas.lead import (
@@ -80,6 +81,14 @@ class AgendaItem:
 
 
 _TERMINAL_TEXT = TRACK_STATE_ZH
+
+
+def _with_materials(note: str, materials: list[BlobRef]) -> str:
+    """A note followed by the names of the materials that came with it (their bytes stay in the blob store)."""
+    if not materials:
+        return note
+    names = "、".join(m.name or m.sha256[:12] for m in materials)
+    return f"{note}（材料：{names}）" if note else f"材料：{names}"
 
 
 def _persons(people: Iterable[Person | None]) -> list[Person]:
@@ -567,8 +576,8 @@ class LeadBook:
     def apply_transfer(self, call: Transfer, now: datetime) -> LeadReceipt:
         record = self.check_transfer(call)
         track = self.tracks[record.track]
-        self._done(record, now, call.note or "已移送")
-        self._event(now, "transferred", call.unit_id, call.by, track.unit, call.note)
+        self._done(record, now, _with_materials(call.note or "已移送", call.materials))
+        self._event(now, "transferred", call.unit_id, call.by, track.unit, _with_materials(call.note, call.materials))
         # Art. 8: the police decide on filing within 3 days of accepting the transfer.
         self._open(track, StageName.FILE, now)
         return self._receipt("transfer", call, record, now, f"已移送{self._late(record, now)}")
@@ -584,8 +593,8 @@ class LeadBook:
     def apply_hand_over(self, call: HandOver, now: datetime) -> LeadReceipt:
         record = self.check_hand_over(call)
         track = self.tracks[record.track]
-        self._done(record, now, call.note or "材料已移交")
-        self._event(now, "handed_over", call.unit_id, call.by, track.unit, call.note)
+        self._done(record, now, _with_materials(call.note or "材料已移交", call.materials))
+        self._event(now, "handed_over", call.unit_id, call.by, track.unit, _with_materials(call.note, call.materials))
         self._end_track(track, TrackState.HANDED_OVER, now)
         return self._receipt("hand_over", call, record, now, f"材料已移交{self._late(record, now)}")
 
@@ -655,14 +664,18 @@ class LeadBook:
             record.name.value, event, now, self.units[record.unit], due, level, detail, previous_due
         )
         scope = f"{self.spec.lead_id}:{record.track}:{record.name.value}#{record.seq}:{step or event}"
+        # The acting unit (and its leader) get the unit's own signed link to act on the lead; others
+        # (the referrer, the office, leadership) hear about it without a link to act for that unit.
+        acting = context.model_copy(update={"portal_link": True})
         for i, (role, person) in enumerate(self._recipients(record, roles)):
+            mine = role in (LeadRecipient.ACTOR.value, LeadRecipient.ACTOR_LEADER.value)
             self.outbox.append(
                 Notification(
                     key=f"{scope}:{role}:{i}",
                     template=Template.LEAD_STAGE,
                     to=person,
                     role=role,
-                    context=context,
+                    context=acting if mine else context,
                     attachments=[],
                 )
             )

@@ -215,6 +215,7 @@ class Transfer(LeadCall):
     """移送: the approved case and its materials go to the police."""
 
     note: str = Field(default="", max_length=2000)
+    materials: list[BlobRef] = Field(default_factory=list, max_length=50, description="移送材料 in the blob store")
 
 
 class RequestReconsideration(LeadCall):
@@ -225,6 +226,7 @@ class HandOver(LeadCall):
     """Seized goods and materials handed to the police after filing."""
 
     note: str = Field(default="", max_length=2000)
+    materials: list[BlobRef] = Field(default_factory=list, max_length=50, description="移交材料 in the blob store")
 
 
 class Involve(Model):
