@@ -9,6 +9,7 @@ from temporalio import activity
 
 from schemas.calendar import HolidayCalendar
 from schemas.cycle import HolidayRequest
+from schemas.holiday_check import HolidayCheckInput, HolidayCheckResult
 from schemas.info import ArchivePage, ArchiveRequest, InfoForwardRequest, InfoForwardResult
 from schemas.notify import BatchResult, MailBatch
 from schemas.rollup import ForwardRequest, ForwardResult, RollupPackage, RollupRequest
@@ -49,4 +50,11 @@ class InfoActivity:
     @activity.defn(name="archive_info_items")
     async def archive_info_items(self, request: ArchiveRequest) -> ArchivePage:
         """Write settled items as one page into the blob store; its reference back."""
+        raise NotImplementedError
+
+
+class HolidayCheckActivity:
+    @activity.defn(name="recompute_provisional")
+    async def recompute_provisional(self, request: HolidayCheckInput) -> HolidayCheckResult:
+        """Send the published holiday data to every running cycle and lead counted on a provisional year."""
         raise NotImplementedError

@@ -12,6 +12,7 @@ from activities.mail import MailActivities
 from activities.portal_tokens import PortalTokens
 from activities.rollup import RollupActivities
 from activities.sent_ledger import SentLedger
+from workers.holiday_check import HolidayRecheck
 from workers.settings import Settings
 
 
@@ -29,7 +30,7 @@ def build_activities(client: Client | None, settings: Settings) -> list[Callable
     rollup = RollupActivities(blobs, client)
     holidays = HolidayFiles(settings.calendars_dir)
     info = InfoActivities(blobs, client)
-    return [
+    found: list[Callable[..., Any]] = [
         mail.send_batch,
         rollup.compile_rollup,
         rollup.forward_upward,
@@ -37,3 +38,7 @@ def build_activities(client: Client | None, settings: Settings) -> list[Callable
         info.forward_info_item,
         info.archive_info_items,
     ]
+    if client is not None:
+        # The daily holiday check sends Updates to cycles and leads: it needs the client.
+        found.append(HolidayRecheck(client, settings.calendars_dir).recompute_provisional)
+    return found
