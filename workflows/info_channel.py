@@ -201,14 +201,17 @@ class InfoChannel:
                 )
             except ActivityError as err:
                 # Mail that can no longer be useful is logged, not retried forever; the channel goes on.
+                # The error's type only: its message may quote an address (personal data, never logged).
                 workflow.logger.warning(
-                    "mail batch failed", extra={"channel_id": self.book.spec.channel_id, "error": str(err.cause)}
+                    "mail batch failed",
+                    extra={"channel_id": self.book.spec.channel_id, "error": type(err.cause).__name__},
                 )
                 continue
             refused = [d for d in result.deliveries if d.status in (DeliveryStatus.REFUSED, DeliveryStatus.NO_ADDRESS)]
             if refused:
+                # A delivery's key ends in the recipient's address: counted, not logged.
                 workflow.logger.warning(
-                    "mail refused", extra={"channel_id": self.book.spec.channel_id, "keys": [d.key for d in refused]}
+                    "mail refused", extra={"channel_id": self.book.spec.channel_id, "refused": len(refused)}
                 )
 
     def _publish(self) -> None:
