@@ -57,7 +57,7 @@ from temporalio.exceptions import ApplicationError
 from activities import documents, webhooks
 from activities.blobs import BlobNotFoundError, FileBlobStore
 from activities.invites import deadline_invite
-from activities.mail_render import MailRenderer, Rendered, locale_of, topic
+from activities.mail_render import Download, MailRenderer, Rendered, locale_of, topic
 from activities.mime import Attachment, Envelope, Invite, build_message, message_id
 from activities.portal_tokens import PortalTokens
 from activities.sent_ledger import SentLedger
@@ -203,9 +203,9 @@ class MailActivities(MailActivity):
                 pending.append(_Outgoing(channel, out.address, rest))
         return pending
 
-    def _render(self, batch: MailBatch, out: _Outgoing) -> Rendered:
+    def _render(self, batch: MailBatch, out: _Outgoing, downloads: Sequence[Download] = ()) -> Rendered:
         if len(out.members) == 1:
-            return self.renderer.render(out.members[0], batch.instant)
+            return self.renderer.render(out.members[0], batch.instant, downloads)
         return self.renderer.render_digest(out.members, batch.instant)
 
     def _invites(self, batch: MailBatch, out: _Outgoing) -> list[Invite]:
@@ -226,10 +226,21 @@ class MailActivities(MailActivity):
             invites.append(Invite(ics=ics, filename=name))
         return invites
 
-    def _attachments(self, batch: MailBatch, out: _Outgoing, made: dict[int, Attachment]) -> list[Attachment]:
+    def _attachments(
+        self, batch: MailBatch, out: _Outgoing, made: dict[int, Attachment]
+    ) -> tuple[list[Attachment], list[Download]]:
+        """The message's files: attached in order while they fit `max_attachment_bytes`, the rest
+        linked (a roll-up package of hundreds of megabytes would be refused by any relay)."""
         items = []
+        linked = []
+        budget = self.smtp.max_attachment_bytes
         for n in out.members:
             for ref in n.attachments:
+                if ref.size > budget:
+                    url = self.renderer.links.file_link(ref) if self.renderer.links else None
+                    linked.append(Download(name=ref.name, size=ref.size, url=url))
+                    continue
+                budget -= ref.size
                 items.append(Attachment(data=self.blobs.get(ref), filename=ref.name, media_type=ref.media_type))
             if n.template is Template.BULLETIN and n.context.late_units:
                 # The 通报 itself, as the Word document leadership files; dated the instant of the rung.
@@ -241,7 +252,7 @@ class MailActivities(MailActivity):
                         data=data, filename=documents.bulletin_filename(req), media_type=DOCX
                     )
                 items.append(made[id(n.context)])
-        return items
+        return items, linked
 
     # -- email ----------------------------------------------------------------------------------------
 
@@ -259,11 +270,12 @@ class MailActivities(MailActivity):
                     date=datetime.now(UTC),
                     headers=_duban_headers(batch, out),
                 )
+                attachments, linked = self._attachments(batch, out, made)
                 msg = build_message(
                     envelope,
-                    self._render(batch, out),
+                    self._render(batch, out, linked),
                     invites=self._invites(batch, out),
-                    attachments=self._attachments(batch, out, made),
+                    attachments=attachments,
                 )
             except (ValueError, HeaderParseError) as exc:
                 progress.mark(out, DeliveryStatus.REFUSED, f"cannot address {out.address!r}: {exc}")

@@ -1,6 +1,7 @@
 """The worst path a plan the check accepts can take, on the dev server: does the cycle still end?
 
     .venv/bin/python -m bench.worst_path --units 1000 [--can-after-events N]
+    .venv/bin/python -m bench --only worst [--worst-units 200,500,1000]   (the same, as a bench scenario)
 
 Every unit is late; the three escalation rungs (the unit's leader and the office,
 the leadership, a bulletin 通报 to every unit and the leadership) fall on one
@@ -236,19 +237,14 @@ async def run_worst_path(client: Client, settings: Settings, n_units: int) -> Ou
     return Outcome(n_units, status, len(sizes), sizes, events, largest, round(time.monotonic() - started, 1))
 
 
-async def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m bench.worst_path", description=__doc__.split("\n")[0])
-    ap.add_argument("--units", type=int, default=1000)
-    ap.add_argument(
-        "--can-after-events", type=int, default=0, help="suggest continue-as-new after N events (0: default)"
-    )
-    args = ap.parse_args(argv)
+async def measure(n_units: int, can_after_events: int = 0) -> Outcome:
+    """One worst path on its own dev server (in memory), SMTP sink and worker, in a temporary folder."""
     with tempfile.TemporaryDirectory() as tmp:
         sink = SmtpSink("127.0.0.1", free_port(), Path(tmp) / "mail")
         sink.start()
         extra = server_limit_args()
-        if args.can_after_events:
-            extra += ["--dynamic-config-value", f"limit.historyCount.suggestContinueAsNew={args.can_after_events}"]
+        if can_after_events:
+            extra += ["--dynamic-config-value", f"limit.historyCount.suggestContinueAsNew={can_after_events}"]
         base = Settings(data_dir=Path(tmp) / "var")
         env = await WorkflowEnvironment.start_local(
             dev_server_existing_path=str(bundled_binary("temporal")),
@@ -267,12 +263,27 @@ async def main(argv: list[str] | None = None) -> int:
             }
         )
         try:
-            outcome = await run_worst_path(env.client, settings, args.units)
+            outcome = await run_worst_path(env.client, settings, n_units)
         finally:
             await env.shutdown()
             sink.stop()
         outcome.mails = sum(1 for _ in (sink.maildir / "new").iterdir())
-    print(json.dumps({**asdict(outcome), "holds": outcome.holds}, ensure_ascii=False))
+    return outcome
+
+
+def figures(outcome: Outcome) -> dict[str, Any]:
+    return {**asdict(outcome), "holds": outcome.holds}
+
+
+async def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m bench.worst_path", description=__doc__.split("\n")[0])
+    ap.add_argument("--units", type=int, default=1000)
+    ap.add_argument(
+        "--can-after-events", type=int, default=0, help="suggest continue-as-new after N events (0: default)"
+    )
+    args = ap.parse_args(argv)
+    outcome = await measure(args.units, args.can_after_events)
+    print(json.dumps(figures(outcome), ensure_ascii=False))
     return 0 if outcome.holds else 1
 
 
