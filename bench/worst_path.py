@@ -41,6 +41,7 @@ from console import client_calls
 from domain import cycle_spec
 from schemas.calendar import DueRule, LadderStep, RuleKind, StepUnit
 from schemas.cycle import (
+    CYCLE_TASK_TIMEOUT,
     CycleInput,
     DecideExtension,
     OfficeAction,
@@ -184,7 +185,11 @@ async def run_worst_path(client: Client, settings: Settings, n_units: int) -> Ou
     tenth = unit_ids[: max(1, n_units // 10)]
     async with build_worker(client, settings):
         handle = await client.start_workflow(
-            "ReportingCycle", CycleInput(spec=spec), id=cycle_id, task_queue=settings.temporal.task_queue
+            "ReportingCycle",
+            CycleInput(spec=spec),
+            id=cycle_id,
+            task_queue=settings.temporal.task_queue,
+            task_timeout=CYCLE_TASK_TIMEOUT,
         )
         first_run = handle.first_execution_run_id or handle.result_run_id or ""
         later = (now + dt.timedelta(days=20)).date()

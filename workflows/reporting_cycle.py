@@ -100,6 +100,7 @@ class ReportingCycle:
         self._wake = False
         self._published: dict[str, object] = {}
         self._mail = MailOutbox()
+        self._declared_order = False  # the `instant-order` branch (see _act_on_due_items)
         if input.spec is not None:
             self._start(input.spec, input.state)
 
@@ -192,13 +193,18 @@ class ReportingCycle:
                 self._close("every unit settled and the roll-up forwarded")
                 return True
             return False
-        # Patched: older runs acted item by item in the sort order of the kinds' names.
+        # Patched: older runs acted item by item in the sort order of the kinds' names, and sent the
+        # whole instant's mail afterwards.
         if workflow.patched("instant-order"):
-            steps = timeline.due_steps(due + requested)
+            self._declared_order = True
+            for step in timeline.due_steps(due + requested):
+                await self._take(step, now)
+                # Each step's mail goes out before the next step is worked out: one workflow activation
+                # builds one step's messages (a 1,000-unit rung: ~2,000), never a whole instant's.
+                await self._send_outbox()
         else:
-            steps = timeline.legacy_due_steps(due, requested)
-        for step in steps:
-            await self._take(step, now)
+            for step in timeline.legacy_due_steps(due, requested):
+                await self._take(step, now)
         return True
 
     async def _take(self, step: Step, now: dt.datetime) -> None:
@@ -416,7 +422,7 @@ class ReportingCycle:
     def _queue(self, messages: list[Notification]) -> None:
         # Patched: older runs carried a list message's whole context once per recipient.
         if any(n.context.late_units or n.context.missing_units for n in messages) and workflow.patched("lists-once"):
-            messages, shared = notices.share_lists(messages)
+            messages, shared = notices.share_lists(messages, repeated_only=self._declared_order)
             self.state.shared.update(shared)
         self.state.outbox.extend(messages)
         self._mail.owed(workflow.now())
