@@ -243,22 +243,29 @@ class MailActivities(MailActivity):
                 budget -= ref.size
                 items.append(Attachment(data=self.blobs.get(ref), filename=ref.name, media_type=ref.media_type))
             if n.template is Template.BULLETIN and n.context.late_units:
-                # The 通报 itself, as the Word document leadership files; dated the instant of the rung.
-                # One document for every recipient of a shared list: built once per batch.
-                if id(n.context) not in made:
+                items.append(made[id(n.context)])  # built by `_bulletin_documents`
+        return items, linked
+
+    async def _bulletin_documents(self, batch: MailBatch, pending: list[_Outgoing]) -> dict[int, Attachment]:
+        """The 通报 itself, as the Word document leadership files, dated the instant of the rung: one
+        document for every recipient of a shared list, built once per batch, off the event loop (a
+        1,000-line table takes seconds, which would hold up every workflow task of this worker)."""
+        made: dict[int, Attachment] = {}
+        for out in pending:
+            for n in out.members:
+                if n.template is Template.BULLETIN and n.context.late_units and id(n.context) not in made:
                     req = documents.bulletin_request(n.context, batch.instant)
-                    data = documents.bulletin_docx(req)
+                    data = await asyncio.to_thread(documents.bulletin_docx, req)
                     made[id(n.context)] = Attachment(
                         data=data, filename=documents.bulletin_filename(req), media_type=DOCX
                     )
-                items.append(made[id(n.context)])
-        return items, linked
+        return made
 
     # -- email ----------------------------------------------------------------------------------------
 
     async def _send_email(self, batch: MailBatch, pending: list[_Outgoing], progress: _Progress) -> None:
         sender = Address(display_name=self.smtp.sender_name, addr_spec=self.smtp.sender)
-        made: dict[int, Attachment] = {}
+        made = await self._bulletin_documents(batch, pending)
         prepared = []
         for out in pending:
             try:
@@ -284,6 +291,11 @@ class MailActivities(MailActivity):
                 progress.mark(out, DeliveryStatus.REFUSED, f"attachment missing from the blob store: {exc}")
                 continue
             prepared.append((out, msg))
+            # Building a message is CPU work on the worker's event loop: yield between messages, or a
+            # batch of hundreds (a bulletin's Word document, every receipt of a deadline-day burst)
+            # holds the loop for seconds, and with it every workflow task's completion (seen at 1,000
+            # units: 20-30 s workflow tasks, then aborted Updates).
+            await asyncio.sleep(0)
         if not prepared:
             return
 

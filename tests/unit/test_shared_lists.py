@@ -48,9 +48,7 @@ def test_a_one_line_list_for_one_recipient_stays_in_its_message() -> None:
         for m in notices.escalation_messages(spec, f"escalate:{i}", i, late, "v0")
     ]
     one_line_alone = [
-        m
-        for m in messages
-        if len(m.context.late_units) == 1 and sum(n.context is m.context for n in messages) == 1
+        m for m in messages if len(m.context.late_units) == 1 and sum(n.context is m.context for n in messages) == 1
     ]
     assert one_line_alone, "the plan's ladder has no per-unit rung"
 
