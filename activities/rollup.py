@@ -5,12 +5,15 @@ import json
 import os
 import tempfile
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from temporalio import activity
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
+from temporalio.workflow import UpdateMethodMultiParam
 
 from activities import documents
 from activities.blobs import BlobNotFoundError, FileBlobStore
@@ -29,10 +32,20 @@ def _safe(name: str) -> str:
     return "".join(c if c not in '/\\:*?"<>|' else "_" for c in name)[:120] or "file"
 
 
+@dataclass(frozen=True)
+class UpperCycles:
+    """How to reach an upper office's cycle on this deployment: the Temporal client and the cycle's
+    `submit_report` Update (`ReportingCycle.submit_report`, handed in by the worker: activities may
+    not import workflows, docs/architecture.md), so the call is checked by mypy, not named by a string."""
+
+    client: Client
+    submit_report: UpdateMethodMultiParam[[Any, SubmitReport], Receipt]
+
+
 class RollupActivities(RollupActivity):
-    def __init__(self, blobs: FileBlobStore, client: Client | None) -> None:
+    def __init__(self, blobs: FileBlobStore, upper: UpperCycles | None) -> None:
         self.blobs = blobs
-        self.client = client
+        self.upper = upper
 
     @activity.defn(name="compile_rollup")
     async def compile_rollup(self, request: RollupRequest) -> RollupPackage:
@@ -117,7 +130,7 @@ class RollupActivities(RollupActivity):
     async def forward_upward(self, request: ForwardRequest) -> ForwardResult:
         """Submit the package to the parent office's cycle when it runs on this deployment."""
         upper = request.upper
-        if not (upper.campaign and upper.as_unit) or self.client is None:
+        if not (upper.campaign and upper.as_unit) or self.upper is None:
             return ForwardResult(delivered=False, how="none", detail="the upper office does not run a cycle here")
         parent_id = await self._find_parent(request)
         if parent_id is None:
@@ -130,10 +143,9 @@ class RollupActivities(RollupActivity):
             attachments=[request.package.package] + ([request.package.summary] if request.package.summary else []),
             by=request.spec_cycle_id,
         )
-        handle = self.client.get_workflow_handle(parent_id)
+        handle = self.upper.client.get_workflow_handle(parent_id)
         try:
-            # By name: activities may not import workflows (docs/architecture.md); it is ReportingCycle.submit_report.
-            receipt = await handle.execute_update("submit_report", call, result_type=Receipt)
+            receipt = await handle.execute_update(self.upper.submit_report, call)
         except WorkflowUpdateFailedError as err:
             raise ApplicationError(
                 f"the upper cycle refused the roll-up: {err.cause}", type="RollupRefused", non_retryable=True
@@ -147,7 +159,7 @@ class RollupActivities(RollupActivity):
     async def _find_parent(self, request: ForwardRequest) -> str | None:
         """The upper office's running cycle for the same obligation: same period when it has one
         (scheduled cycles carry a time suffix in their ids), else the newest running one."""
-        assert self.client is not None
+        assert self.upper is not None
         upper = request.upper
         # Started ids end ":<period>"; scheduled ones "-<scheduled time>" (added by Temporal).
         prefix = f"cycle:{upper.campaign}:{upper.id}:{request.obligation_id}"
@@ -156,7 +168,7 @@ class RollupActivities(RollupActivity):
             f"AND DubanCampaign = '{upper.campaign}' AND DubanOffice = '{upper.id}'"
         )
         found: list[tuple[str, str]] = []
-        async for wf in self.client.list_workflows(query):
+        async for wf in self.upper.client.list_workflows(query):
             if wf.id.startswith(prefix) and wf.id[len(prefix) : len(prefix) + 1] in (":", "-"):
                 period = wf.typed_search_attributes.get(PERIOD) or ""
                 found.append((wf.id, period))

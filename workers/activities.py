@@ -10,10 +10,11 @@ from activities.holidays import HolidayFiles
 from activities.info import InfoActivities
 from activities.mail import MailActivities
 from activities.portal_tokens import PortalTokens
-from activities.rollup import RollupActivities
+from activities.rollup import RollupActivities, UpperCycles
 from activities.sent_ledger import SentLedger
 from workers.holiday_check import HolidayRecheck
 from workers.settings import Settings
+from workflows.reporting_cycle import ReportingCycle
 
 
 def build_activities(client: Client | None, settings: Settings) -> list[Callable[..., Any]]:
@@ -27,7 +28,7 @@ def build_activities(client: Client | None, settings: Settings) -> list[Callable
         webhooks={name: url.get_secret_value() for name, url in settings.webhooks.items()},
         webhook_sink_dir=settings.data_dir / "webhooks",
     )
-    rollup = RollupActivities(blobs, client)
+    rollup = RollupActivities(blobs, UpperCycles(client, ReportingCycle.submit_report) if client else None)
     holidays = HolidayFiles(settings.calendars_dir)
     info = InfoActivities(blobs, client)
     found: list[Callable[..., Any]] = [

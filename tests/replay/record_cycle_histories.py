@@ -26,6 +26,9 @@ every branch of the workflow:
   data by activity (dev server).
 - continue-as-new-1 / continue-as-new-2: a busy cycle continues as new and the
   new run carries on (dev server told to suggest continue-as-new early).
+- instant-order: the ladder scenario with what falls due at one instant acted on in the
+  notice's declared order (`timeline.INSTANT_ORDER`, the `instant-order` patch marker;
+  cycle-ladder.json was recorded before it) (time-skipping).
 - big-bulletin: 40 units never report; the bulletin's outbox passes 256 KB and goes
   out in several batches (the `outbox-in-batches` patch marker) (time-skipping).
 - mail-retry: the SMTP server is down when the notices go out; the mail activity
@@ -247,6 +250,13 @@ async def big_bulletin(rig: Rig) -> dict[str, Handle]:
     return {"big-bulletin": handle}
 
 
+async def instant_order(rig: Rig) -> dict[str, Handle]:
+    """The ladder again, acted on in the declared order of one instant (the `instant-order` marker);
+    cycle-ladder.json, recorded before it, keeps the order of the kinds' names."""
+    handles = await ladder(rig)
+    return {"instant-order": handles["ladder"]}
+
+
 # ---- scenarios on the dev server ----------------------------------------------------------------
 
 
@@ -359,6 +369,7 @@ TIME_SKIPPING: dict[str, Scenario] = {
     "calendar": calendar,
     "bounded": bounded,
     "big-bulletin": big_bulletin,
+    "instant-order": instant_order,
 }
 DEV_SERVER: dict[str, Scenario] = {"rollup": rollup, "template": template, "mail-retry": mail_retry}
 DEV_SERVER_EARLY_CAN: dict[str, Scenario] = {"continue-as-new": continue_as_new}
