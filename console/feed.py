@@ -28,8 +28,9 @@ from temporalio.service import RPCError
 
 from activities.invites import PRODID, deadline_invite
 from activities.portal_tokens import PortalTokens, TokenError, check_not_revoked, latest
+from activities.records import Records
 from console import client_calls as calls
-from console.access_store import FILE_NAME, RevocationStore
+from console.access_store import RevocationStore
 from schemas.cycle import UnitPhase, UnitView
 from schemas.notify import MessageContext
 from schemas.people import ID_PATTERN
@@ -111,7 +112,7 @@ def feed_calendar(unit_id: str, views: list[UnitView], tokens: PortalTokens) -> 
 def feed_router(settings: Settings, client_factory: ClientFactory) -> APIRouter:
     """The feed route; `client_factory` hands out the console's (lazily connected) Temporal client."""
     tokens = PortalTokens(settings.secret_key.get_secret_value(), settings.public_url, settings.portal_token_days)
-    revocations = RevocationStore(settings.data_dir / FILE_NAME)
+    revocations = RevocationStore(Records(settings.records_url_value()))
     router = APIRouter(include_in_schema=False)
 
     @router.get("/feed/{token}.ics")
@@ -121,7 +122,7 @@ def feed_router(settings: Settings, client_factory: ClientFactory) -> APIRouter:
         except TokenError as err:
             return PlainTextResponse(str(err), status_code=404)
         # The unit's global revocation is checked first: a refused link costs no Temporal call.
-        stored = await asyncio.to_thread(revocations.valid_from, grant.office_id, grant.unit_id)
+        stored = await revocations.valid_from(grant.office_id, grant.unit_id)
         try:
             check_not_revoked(grant, stored)
         except TokenError as err:

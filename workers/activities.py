@@ -9,17 +9,21 @@ from activities.blobs import FileBlobStore
 from activities.holidays import HolidayFiles
 from activities.mail import MailActivities
 from activities.portal_tokens import PortalTokens
+from activities.records import Records
 from activities.rollup import RollupActivities
 from activities.sent_ledger import SentLedger
 from workers.settings import Settings
 
 
-def build_activities(client: Client | None, settings: Settings) -> list[Callable[..., Any]]:
+def build_activities(
+    client: Client | None, settings: Settings, records: Records | None = None
+) -> list[Callable[..., Any]]:
+    records = records or Records(settings.records_url_value())
     blobs = FileBlobStore(settings.blob_dir)
     links = PortalTokens(settings.secret_key.get_secret_value(), settings.public_url, settings.portal_token_days)
     mail = MailActivities(
         settings.smtp,
-        SentLedger(settings.data_dir / "sent-ledger.sqlite"),
+        SentLedger(records),
         blobs,
         links,
         webhooks={name: url.get_secret_value() for name, url in settings.webhooks.items()},

@@ -15,6 +15,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_exponential
 
+from activities.records import Records
 from workers.gauges import DubanGauges
 from workers.health import HealthServer, SdkTelemetry
 from workers.logging import get_logger
@@ -67,7 +68,12 @@ async def serve_worker(settings: Settings, health_host: str = "127.0.0.1", healt
             gauges = DubanGauges(telemetry.runtime.metric_meter)
             refresher = asyncio.create_task(gauges.keep_fresh(client, settings.metrics_refresh_seconds))
             stack.push_async_callback(_cancelled, refresher)
-        worker = build_worker(client, settings)
+        # The records database first: a SQLite file is created or migrated here, and a PostgreSQL
+        # schema older than this code stops the worker before it takes any task.
+        records = Records(settings.records_url_value())
+        await records.ready()
+        stack.push_async_callback(records.dispose)
+        worker = build_worker(client, settings, records)
         running.worker = worker
         async with worker:
             log.info("worker polling", task_queue=settings.temporal.task_queue, address=settings.temporal.address)

@@ -12,8 +12,8 @@ from fastapi.templating import Jinja2Templates
 from temporalio.client import Client
 
 from activities.portal_tokens import PortalTokens
+from activities.records import Records
 from console import client_calls as calls
-from console.access_store import FILE_NAME as ACCESS_FILE
 from console.access_store import RevocationStore
 from console.auth import CSRF_COOKIE, CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE, Auth, User, csrf_ok
 from domain.legaltime.wording import relative_due
@@ -79,11 +79,13 @@ class Console:
 
     def __init__(self, settings: Settings, client: Client | None = None) -> None:
         self.settings = settings
-        self.auth = Auth(settings)
+        # The records database: revocations, the shared sign-in limiter, the archive of closed cycles.
+        self.records = Records(settings.records_url_value())
+        self.auth = Auth(settings, self.records)
         self.tokens = PortalTokens(
             settings.secret_key.get_secret_value(), settings.public_url, settings.portal_token_days
         )
-        self.revocations = RevocationStore(settings.data_dir / ACCESS_FILE)
+        self.revocations = RevocationStore(self.records)
         self.templates = Jinja2Templates(directory=str(HERE / "templates"))
         env = self.templates.env
         env.globals.update(
