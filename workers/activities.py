@@ -5,6 +5,7 @@ from typing import Any
 
 from temporalio.client import Client
 
+from activities.archive import Archive, ArchiveActivities
 from activities.blobs import FileBlobStore
 from activities.holidays import HolidayFiles
 from activities.mail import MailActivities
@@ -13,6 +14,7 @@ from activities.records import Records
 from activities.rollup import RollupActivities
 from activities.sent_ledger import SentLedger
 from workers.settings import Settings
+from workers.temporal import data_converter
 
 
 def build_activities(
@@ -31,4 +33,12 @@ def build_activities(
     )
     rollup = RollupActivities(blobs, client)
     holidays = HolidayFiles(settings.calendars_dir)
-    return [mail.send_batch, rollup.compile_rollup, rollup.forward_upward, holidays.load_holidays]
+    archived = ArchiveActivities(Archive(records, data_converter(settings)))
+    return [
+        mail.send_batch,
+        rollup.compile_rollup,
+        rollup.forward_upward,
+        holidays.load_holidays,
+        archived.archive_cycle,
+        archived.archive_lead,
+    ]

@@ -17,7 +17,8 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from domain.lead_stages import LeadBook, Refused
-    from schemas.activities import MailActivity
+    from schemas.activities import ArchiveActivity, MailActivity
+    from schemas.archive import ArchivedLead
     from schemas.lead import (
         Approve,
         CloseLead,
@@ -45,6 +46,9 @@ MAIL_HEARTBEAT = timedelta(seconds=40)
 MAIL_RETRY = RetryPolicy(initial_interval=timedelta(seconds=5), maximum_interval=timedelta(minutes=5))
 # Mail for a lead stage is useless a day later; past that the batch gives up and the timeline says so.
 MAIL_USEFUL_FOR = timedelta(hours=24)
+# Retried until the records database takes it: the lead completes only once it is kept beyond retention.
+ARCHIVE_TIMEOUT = timedelta(minutes=2)
+ARCHIVE_RETRY = RetryPolicy(initial_interval=timedelta(seconds=5), maximum_interval=timedelta(minutes=10))
 
 
 def _refuse(exc: Refused) -> ApplicationError:
@@ -81,7 +85,20 @@ class LeadReferral:
         # Updates accepted in the last instant finish before the workflow completes.
         await workflow.wait_condition(workflow.all_handlers_finished)
         await self._send_mail()
+        if workflow.patched("archive-at-close"):
+            await self._archive()
         return self.book.status(workflow.now())
+
+    async def _archive(self) -> None:
+        """Keep the closed lead in the records database, for when Temporal's retention has dropped it."""
+        closed = ArchivedLead(input=self.book.spec, status=self.book.status(workflow.now()))
+        await workflow.execute_activity_method(
+            ArchiveActivity.archive_lead,
+            closed,
+            start_to_close_timeout=ARCHIVE_TIMEOUT,
+            retry_policy=ARCHIVE_RETRY,
+            summary="archive the closed lead",
+        )
 
     async def _send_mail(self) -> None:
         notifications = self.book.take_outbox()

@@ -11,6 +11,7 @@ from fastapi import HTTPException, Request, Response
 from fastapi.templating import Jinja2Templates
 from temporalio.client import Client
 
+from activities.archive import Archive
 from activities.portal_tokens import PortalTokens
 from activities.records import Records
 from console import client_calls as calls
@@ -20,6 +21,7 @@ from domain.legaltime.wording import relative_due
 from schemas.calendar import Due
 from schemas.cycle import UnitPhase, UnitRow
 from workers.settings import Settings
+from workers.temporal import data_converter
 
 HERE = Path(__file__).parent
 FLASH_COOKIE = "duban_flash"
@@ -86,6 +88,7 @@ class Console:
             settings.secret_key.get_secret_value(), settings.public_url, settings.portal_token_days
         )
         self.revocations = RevocationStore(self.records)
+        self.archive = Archive(self.records, data_converter(settings))
         self.templates = Jinja2Templates(directory=str(HERE / "templates"))
         env = self.templates.env
         env.globals.update(

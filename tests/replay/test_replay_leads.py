@@ -9,6 +9,8 @@ A change that alters the commands a past lead produced fails here: the negative
 tests replay them against deliberately changed leads (tests/replay/changed_lead.py)
 — an activity added at the start or in the middle of a run, every moment an hour later.
 `lead-undeliverable` has a refused and a missing address on its timeline.
+`lead-archived` is the on-time lead recorded after the `archive-at-close` patch: the closed
+lead goes into the records database (the others were recorded before it and close without).
 """
 
 from pathlib import Path
@@ -37,6 +39,7 @@ def test_histories_are_there() -> None:
         "lead-police-transfer",
         "lead-joint-late",
         "lead-undeliverable",
+        "lead-archived",
     }
 
 
