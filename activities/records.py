@@ -102,10 +102,14 @@ class Records:
         return engine
 
     def _create_engine(self) -> AsyncEngine:
+        # Every use is `begin()`, which ends in COMMIT or ROLLBACK: the pool's own rollback on return
+        # would be one more round trip (PostgreSQL) or thread hop (aiosqlite) per sent message.
         if self.sqlite_path is None:
-            return create_async_engine(self.url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+            return create_async_engine(
+                self.url, pool_pre_ping=True, pool_size=5, max_overflow=5, pool_reset_on_return=None
+            )
         self.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(self.url, connect_args={"timeout": 30.0})
+        engine = create_async_engine(self.url, connect_args={"timeout": 30.0}, pool_reset_on_return=None)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
 
@@ -118,7 +122,7 @@ class Records:
 
     async def revision(self) -> str | None:
         """The schema revision the database is at (None: empty)."""
-        async with self.engine().connect() as conn:
+        async with self.engine().begin() as conn:  # ends the transaction: the pool does not reset connections
             return await conn.run_sync(lambda sync: MigrationContext.configure(sync).get_current_revision())
 
     @staticmethod

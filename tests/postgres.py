@@ -72,7 +72,8 @@ def _run(root: Path, tool: str, *args: str) -> None:
         raise RuntimeError(f"{tool} failed ({done.returncode}): {done.stderr.strip() or done.stdout.strip()}")
 
 
-def start_cluster() -> PostgresCluster:
+def start_cluster(durable: bool = False) -> PostgresCluster:
+    """Start a cluster; `durable` keeps fsync on (bench/ledger.py measures with it, tests need not)."""
     root = Path(tempfile.mkdtemp(prefix="duban-pg-"))
     if os.geteuid() == 0:
         shutil.chown(root, "postgres", "postgres")
@@ -86,10 +87,10 @@ def start_cluster() -> PostgresCluster:
          "--no-sync")  # fmt: skip
     pwfile.unlink()
     port = _free_port()
-    # A test cluster: no fsync, small memory; loopback only and no Unix socket.
-    options = (
-        f"-c listen_addresses=127.0.0.1 -p {port} -c unix_socket_directories='' -c fsync=off -c shared_buffers=32MB"
-    )
+    # Loopback only and no Unix socket; a test cluster needs no fsync.
+    options = f"-c listen_addresses=127.0.0.1 -p {port} -c unix_socket_directories=''"
+    if not durable:
+        options += " -c fsync=off"
     _run(root, "pg_ctl", "-D", str(data), "-o", options, "-l", str(root / "log"), "-w", "-t", "60", "start")
     # -w: pg_ctl returns once the server accepts connections.
     return PostgresCluster(root=root, port=port, password=password)
