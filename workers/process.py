@@ -16,6 +16,7 @@ from temporalio.worker import Worker
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_exponential
 
 from activities.records import Records
+from activities.records_import import import_legacy_files
 from workers.gauges import DubanGauges
 from workers.health import HealthServer, SdkTelemetry
 from workers.logging import get_logger
@@ -72,6 +73,9 @@ async def serve_worker(settings: Settings, health_host: str = "127.0.0.1", healt
         # schema older than this code stops the worker before it takes any task.
         records = Records(settings.records_url_value())
         await records.ready()
+        imported = await import_legacy_files(records, settings.data_dir)
+        if imported:
+            log.info("records: imported the files of an older data directory", **imported)
         stack.push_async_callback(records.dispose)
         worker = build_worker(client, settings, records)
         running.worker = worker
