@@ -10,6 +10,7 @@ from temporalio import activity
 from schemas.archive import ArchivedCycle, ArchivedLead, ArchiveReceipt
 from schemas.calendar import HolidayCalendar
 from schemas.cycle import HolidayRequest
+from schemas.holiday_check import HolidayCheckInput, HolidayCheckResult
 from schemas.notify import BatchResult, MailBatch
 from schemas.rollup import ForwardRequest, ForwardResult, RollupPackage, RollupRequest
 
@@ -49,4 +50,11 @@ class ArchiveActivity:
     @activity.defn(name="archive_lead")
     async def archive_lead(self, lead: ArchivedLead) -> ArchiveReceipt:
         """Keep a closed lead in the records database (idempotent)."""
+        raise NotImplementedError
+
+
+class HolidayCheckActivity:
+    @activity.defn(name="recompute_provisional")
+    async def recompute_provisional(self, request: HolidayCheckInput) -> HolidayCheckResult:
+        """Send the published holiday data to every running cycle and lead counted on a provisional year."""
         raise NotImplementedError

@@ -13,6 +13,7 @@ from activities.portal_tokens import PortalTokens
 from activities.records import Records
 from activities.rollup import RollupActivities
 from activities.sent_ledger import SentLedger
+from workers.holiday_check import HolidayRecheck
 from workers.settings import Settings
 from workers.temporal import data_converter
 
@@ -34,7 +35,7 @@ def build_activities(
     rollup = RollupActivities(blobs, client)
     holidays = HolidayFiles(settings.calendars_dir)
     archived = ArchiveActivities(Archive(records, data_converter(settings)))
-    return [
+    found: list[Callable[..., Any]] = [
         mail.send_batch,
         rollup.compile_rollup,
         rollup.forward_upward,
@@ -42,3 +43,7 @@ def build_activities(
         archived.archive_cycle,
         archived.archive_lead,
     ]
+    if client is not None:
+        # The daily holiday check sends Updates to cycles and leads: it needs the client.
+        found.append(HolidayRecheck(client, settings.calendars_dir).recompute_provisional)
+    return found
