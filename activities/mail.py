@@ -55,7 +55,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities import documents, webhooks
-from activities.blobs import BlobNotFoundError, FileBlobStore
+from activities.blobs import BlobNotFoundError, BlobStore
 from activities.invites import deadline_invite
 from activities.mail_render import MailRenderer, Rendered, locale_of, topic
 from activities.mime import Attachment, Envelope, Invite, build_message, message_id
@@ -130,7 +130,7 @@ class MailActivities(MailActivity):
         self,
         smtp: SmtpSettings,
         ledger: SentLedger,
-        blobs: FileBlobStore,
+        blobs: BlobStore,
         links: PortalTokens | None,
         webhooks: dict[str, str] | None = None,
         webhook_sink_dir: Path | None = None,
@@ -226,11 +226,11 @@ class MailActivities(MailActivity):
             invites.append(Invite(ics=ics, filename=name))
         return invites
 
-    def _attachments(self, batch: MailBatch, out: _Outgoing, made: dict[int, Attachment]) -> list[Attachment]:
+    async def _attachments(self, batch: MailBatch, out: _Outgoing, made: dict[int, Attachment]) -> list[Attachment]:
         items = []
         for n in out.members:
             for ref in n.attachments:
-                items.append(Attachment(data=self.blobs.get(ref), filename=ref.name, media_type=ref.media_type))
+                items.append(Attachment(data=await self.blobs.get(ref), filename=ref.name, media_type=ref.media_type))
             if n.template is Template.BULLETIN and n.context.late_units:
                 # The 通报 itself, as the Word document leadership files; dated the instant of the rung.
                 # One document for every recipient of a shared list: built once per batch.
@@ -263,7 +263,7 @@ class MailActivities(MailActivity):
                     envelope,
                     self._render(batch, out),
                     invites=self._invites(batch, out),
-                    attachments=self._attachments(batch, out, made),
+                    attachments=await self._attachments(batch, out, made),
                 )
             except (ValueError, HeaderParseError) as exc:
                 progress.mark(out, DeliveryStatus.REFUSED, f"cannot address {out.address!r}: {exc}")
