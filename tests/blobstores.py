@@ -168,7 +168,7 @@ class SeaweedS3:
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             try:
-                self.process.wait(timeout=15)
+                self.process.wait(timeout=3)  # a test server: its data is thrown away anyway
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
