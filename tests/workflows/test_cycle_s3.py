@@ -1,5 +1,6 @@
 """One cycle with its blobs in S3 (a real SeaweedFS): a unit's upload goes to the bucket sealed, the
-roll-up reads it back from there and its package reaches the province's cycle — nothing on local disk."""
+roll-up reads it back from there and its package reaches the province's cycle — nothing on local disk.
+The unit downloads its file through the portal, from the bucket."""
 
 import asyncio
 import datetime as dt
@@ -8,11 +9,14 @@ import io
 import json
 import zipfile
 
+import httpx
 from temporalio.testing import WorkflowEnvironment
 
 from activities.blob_seal import MAGIC
 from activities.blobs import object_key
+from activities.portal_tokens import PortalTokens
 from console import client_calls
+from console.web.app import create_app
 from schemas.cycle import CycleStatus, SubmitReport, UnitPhase, UnitQuery, UnitView
 from schemas.plan import UpperOffice
 from tests.plans import cycle_input, plan
@@ -22,6 +26,20 @@ from workers.objects import blob_store
 from workers.settings import Settings
 
 REPORT = "雅安市公安局专项行动工作总结：查处案件12起。".encode()
+SHA = hashlib.sha256(REPORT).hexdigest()
+
+
+async def _download_through_the_portal(env: WorkflowEnvironment, settings: Settings, cycle_id: str) -> None:
+    """The unit downloads its own upload from the bucket; another unit's link cannot reach it."""
+    tokens = PortalTokens(settings.secret_key.get_secret_value(), settings.public_url, settings.portal_token_days)
+    app = create_app(settings, client=env.client)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as web:
+        own = await web.get(f"/portal/{tokens.portal_token(cycle_id, 'u1')}/files/{SHA}")
+        assert own.status_code == 200 and own.content == REPORT
+        assert own.headers["content-disposition"].startswith("attachment;")
+        assert own.headers["x-content-type-options"] == "nosniff"
+        other = await web.get(f"/portal/{tokens.portal_token(cycle_id, 'u2')}/files/{SHA}")
+        assert other.status_code == 404 and REPORT not in other.content
 
 
 async def test_an_uploaded_report_is_sealed_in_the_bucket_and_rolled_up_from_it(
@@ -51,6 +69,7 @@ async def test_an_uploaded_report_is_sealed_in_the_bucket_and_rolled_up_from_it(
         await client_calls.submit_files(
             env.client, settings, child.id, SubmitReport(unit_id="u1", title="总结"), "", [("总结.txt", REPORT)]
         )
+        await _download_through_the_portal(env, settings, child.id)
         await child.execute_update("submit_report", SubmitReport(unit_id="u2", title="总结"))
 
         async def parent_view() -> UnitView:
@@ -70,7 +89,6 @@ async def test_an_uploaded_report_is_sealed_in_the_bucket_and_rolled_up_from_it(
         (entry,) = [n for n in zf.namelist() if n.endswith("总结.txt")]
         assert zf.read(entry) == REPORT
         assert json.loads(zf.read("index.json"))["complete"] is True
-    sha = hashlib.sha256(REPORT).hexdigest()
-    stored = b"".join([piece async for piece in store.objects.read(object_key(sha))])
+    stored = b"".join([piece async for piece in store.objects.read(object_key(SHA))])
     assert stored.startswith(MAGIC) and REPORT not in stored
     assert not settings.blob_dir.exists()  # the bucket holds the files, not the worker's disk
