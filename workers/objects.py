@@ -25,7 +25,7 @@ def objects_from_settings(settings: Settings) -> Objects:
         path_style=cfg.path_style,
     )
     # Roll-up zips and uploads are staged here before they go to the bucket: a pod's own disk.
-    return S3Objects(location, settings.data_dir / "scratch")
+    return S3Objects(location, cfg.scratch_dir or settings.data_dir / "scratch")
 
 
 def blob_store(settings: Settings) -> BlobStore:

@@ -78,6 +78,9 @@ class ObjectSettings(BaseModel):
     secret_key: SecretStr | None = None
     # Path-style requests (endpoint/bucket/key) for MinIO, SeaweedFS, Ceph RGW; False for Aliyun OSS and AWS.
     path_style: bool = True
+    # Where uploads and roll-up zips are staged before they go to the bucket: this process's own
+    # disk (a pod's emptyDir), never shared. None: <data dir>/scratch.
+    scratch_dir: Path | None = None
 
     @field_validator("url")
     @classmethod
