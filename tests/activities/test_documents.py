@@ -221,28 +221,34 @@ class TestWiring:
         assert package.reported == ["yaan-gaj", "yaan-scjgj"] and package.broken_files == []
 
     async def test_a_missing_or_corrupt_file_is_named_and_the_package_still_built(self, tmp_path) -> None:  # type: ignore[no-untyped-def]
-        """A report's file gone from the store, another truncated: the package holds the rest, says what is
-        missing in index.json and 汇总.txt, and compile_rollup returns instead of failing (and retrying forever)."""
+        """A report's file gone from the store, another truncated, a third tampered with: the package holds
+        the rest, says what is missing in index.json and 汇总.txt, and compile_rollup returns instead of
+        failing (and retrying forever)."""
         blobs = local_store(tmp_path / "blobs")
         kept = await blobs.put(b"kept report", "kept.txt")
         cut = await blobs.put(b"a report cut short", "cut.txt")
         (tmp_path / "blobs" / cut.sha256[:2] / cut.sha256).write_bytes(b"a report")  # truncated on disk
+        forged = await blobs.put(b"a report someone edited", "forged.txt")
+        sealed = tmp_path / "blobs" / forged.sha256[:2] / forged.sha256
+        sealed.write_bytes(sealed.read_bytes()[:-1] + bytes([sealed.read_bytes()[-1] ^ 1]))  # tampered ciphertext
         gone = BlobRef(sha256="c" * 64, size=5, name="gone.txt")
         req = rollup_request()
-        sub = req.units[0].submissions[0].model_copy(update={"body": kept, "attachments": [cut, gone]})
+        sub = req.units[0].submissions[0].model_copy(update={"body": kept, "attachments": [cut, forged, gone]})
         req.units[0].submissions = [sub]
         req.units[2].submissions = []
         package: RollupPackage = await ActivityEnvironment().run(RollupActivities(blobs, None).compile_rollup, req)
         assert [b.split(":")[0] for b in package.broken_files] == [
             f"{sub.receipt_no}/cut.txt",
+            f"{sub.receipt_no}/forged.txt",
             f"{sub.receipt_no}/gone.txt",
         ]
+        assert "failed authentication" in package.broken_files[1]
         with zipfile.ZipFile(io.BytesIO(await blobs.get(package.package))) as zf:
             names = zf.namelist()
             index = zf.read("index.json").decode()
             total = zf.read("汇总.txt").decode()
             assert zf.read(next(n for n in names if n.endswith("kept.txt"))) == b"kept report"
-        assert not any(n.endswith(("cut.txt", "gone.txt")) for n in names)
+        assert not any(n.endswith(("cut.txt", "forged.txt", "gone.txt")) for n in names)
         assert '"complete": false' in index and "gone.txt" in index
         assert "材料缺失：gone.txt" in total and "本汇总不完整" in total
 
