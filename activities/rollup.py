@@ -30,9 +30,13 @@ def _safe(name: str) -> str:
     return "".join(c if c not in '/\\:*?"<>|' else "_" for c in name)[:120] or "file"
 
 
-def _write_entries(zf: zipfile.ZipFile, entries: list[tuple[str, str | bytes]]) -> None:
+def _finish(zf: zipfile.ZipFile, request: RollupRequest, entries: list[tuple[str, str]], summary_name: str) -> bytes:
+    """The index, the 汇总 and the Word summary into the zip, in one trip to a thread; returns the summary."""
     for name, data in entries:
         zf.writestr(zipfile.ZipInfo(name, _FIXED_ZIP_TIME), data)
+    summary = documents.summary_docx(request)
+    zf.writestr(zipfile.ZipInfo(summary_name, _FIXED_ZIP_TIME), summary)
+    return summary
 
 
 class RollupActivities(RollupActivity):
@@ -99,12 +103,10 @@ class RollupActivities(RollupActivity):
                 }
                 text = json.dumps(index, ensure_ascii=False, indent=2)
                 # The consolidated summary (汇总报告) in official-document layout, also stored on its own.
-                summary = await asyncio.to_thread(documents.summary_docx, request)
                 summary_name = documents.summary_filename(request)
-                await asyncio.to_thread(
-                    _write_entries, zf, [("index.json", text), ("汇总.txt", "\n".join(lines) + "\n")]
+                summary = await asyncio.to_thread(
+                    _finish, zf, request, [("index.json", text), ("汇总.txt", "\n".join(lines) + "\n")], summary_name
                 )
-                await asyncio.to_thread(_write_entries, zf, [(summary_name, summary)])
             name = f"{request.cycle_id.replace(':', '_')}-rollup.zip"
             ref = await self.blobs.put_file(zip_path, name, "application/zip")
         finally:
