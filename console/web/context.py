@@ -16,6 +16,7 @@ from console import client_calls as calls
 from console.access_store import FILE_NAME as ACCESS_FILE
 from console.access_store import RevocationStore
 from console.auth import CSRF_COOKIE, CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE, Auth, User, csrf_ok
+from domain import lead_wording
 from domain.legaltime.wording import relative_due
 from schemas.calendar import Due
 from schemas.cycle import UnitPhase, UnitRow
@@ -92,6 +93,9 @@ class Console:
             countdown=countdown,
             still_owed=still_owed,
             what_zh=what_zh,
+            lead_stage_zh=lead_wording.stage_zh,
+            lead_event_zh=lead_wording.event_zh,
+            lead_state_zh=lead_wording.track_state_zh,
             PHASE_ZH=PHASE_ZH,
             LIGHT_ZH=LIGHT_ZH,
             STAGE_ZH=STAGE_ZH,
