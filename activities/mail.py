@@ -55,7 +55,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities import documents, webhooks
-from activities.blobs import BlobNotFoundError, FileBlobStore
+from activities.blobs import BlobNotFoundError, BlobStore
 from activities.invites import deadline_invite
 from activities.mail_render import Download, MailRenderer, Rendered, locale_of, topic
 from activities.mime import Attachment, Envelope, Invite, build_message, message_id
@@ -130,7 +130,7 @@ class MailActivities(MailActivity):
         self,
         smtp: SmtpSettings,
         ledger: SentLedger,
-        blobs: FileBlobStore,
+        blobs: BlobStore,
         links: PortalTokens | None,
         webhooks: dict[str, str] | None = None,
         webhook_sink_dir: Path | None = None,
@@ -226,7 +226,7 @@ class MailActivities(MailActivity):
             invites.append(Invite(ics=ics, filename=name))
         return invites
 
-    def _attachments(
+    async def _attachments(
         self, batch: MailBatch, out: _Outgoing, made: dict[int, Attachment]
     ) -> tuple[list[Attachment], list[Download]]:
         """The message's files: attached in order while they fit `max_attachment_bytes`, the rest
@@ -241,7 +241,7 @@ class MailActivities(MailActivity):
                     linked.append(Download(name=ref.name, size=ref.size, url=url))
                     continue
                 budget -= ref.size
-                items.append(Attachment(data=self.blobs.get(ref), filename=ref.name, media_type=ref.media_type))
+                items.append(Attachment(data=await self.blobs.get(ref), filename=ref.name, media_type=ref.media_type))
             if n.template is Template.BULLETIN and n.context.late_units:
                 items.append(made[id(n.context)])  # built by `_bulletin_documents`
         return items, linked
@@ -277,7 +277,7 @@ class MailActivities(MailActivity):
                     date=datetime.now(UTC),
                     headers=_duban_headers(batch, out),
                 )
-                attachments, linked = self._attachments(batch, out, made)
+                attachments, linked = await self._attachments(batch, out, made)
                 msg = build_message(
                     envelope,
                     self._render(batch, out, linked),
