@@ -4,6 +4,7 @@ import typer
 
 from console import (
     backup_cmd,
+    blobs_cmd,
     calendar_cmd,
     campaign_cmd,
     cycle_cmd,
@@ -36,6 +37,7 @@ app.add_typer(export_cmd.app, name="export")
 app.add_typer(user_cmd.user_app, name="user")
 app.add_typer(db_cmd.app, name="db")
 backup_cmd.register(app)
+app.add_typer(blobs_cmd.app, name="blobs")
 
 
 def main() -> None:

@@ -194,7 +194,7 @@ def refer(
         if not file.is_file():
             bad_input(f"{file}: no such file")
         try:
-            content = calls.store_uploads(settings, [(file.name, file.read_bytes())])[0]
+            content = asyncio.run(calls.store_uploads(settings, [(file.name, file.read_bytes())]))[0]
         except calls.Rejected as err:
             bad_input(str(err))
     now = datetime.now(UTC)

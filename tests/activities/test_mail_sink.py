@@ -15,8 +15,9 @@ from pathlib import Path
 
 import aiosmtplib
 
+from schemas.notify import ENVELOPE_HEADER
 from tests.activities.conftest import free_port
-from workers.dev.smtp_sink import ENVELOPE_HEADER, serve_sink
+from workers.dev.smtp_sink import serve_sink
 
 
 def sample(subject: str) -> EmailMessage:

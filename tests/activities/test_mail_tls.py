@@ -18,13 +18,13 @@ from temporalio.exceptions import ApplicationError
 from temporalio.runtime import MetricBuffer, Runtime, TelemetryConfig
 from temporalio.testing import ActivityEnvironment
 
-from activities.blobs import FileBlobStore
 from activities.mail import REFUSALS_METRIC, MailActivities
 from activities.records import Records
 from activities.sent_ledger import SentLedger
 from schemas.notify import DeliveryStatus
 from tests.activities.conftest import free_port
 from tests.activities.mail_helpers import batch, note
+from tests.blobstores import local_store
 from workers.dev.smtp_sink import SmtpSink
 from workers.settings import SmtpSettings
 
@@ -103,7 +103,7 @@ def mailer(tmp_path: Path, **smtp: Any) -> MailActivities:
     return MailActivities(
         SmtpSettings(host="127.0.0.1", timeout_seconds=5.0, **smtp),
         SentLedger(Records.in_file(tmp_path / "records.db")),
-        FileBlobStore(tmp_path / "blobs"),
+        local_store(tmp_path / "blobs"),
         None,
     )
 
