@@ -7,14 +7,13 @@
   (content-addressed, so a retry lands on the same blob) and return its reference.
 """
 
-import asyncio
 import json
 
 from temporalio import activity
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities.blobs import FileBlobStore
+from activities.blobs import BlobStore
 from schemas.activities import InfoActivity
 from schemas.info import (
     ArchivePage,
@@ -28,7 +27,7 @@ from schemas.info import (
 
 
 class InfoActivities(InfoActivity):
-    def __init__(self, blobs: FileBlobStore, client: Client | None) -> None:
+    def __init__(self, blobs: BlobStore, client: Client | None) -> None:
         self.blobs = blobs
         self.client = client
 
@@ -63,12 +62,9 @@ class InfoActivities(InfoActivity):
 
     @activity.defn(name="archive_info_items")
     async def archive_info_items(self, request: ArchiveRequest) -> ArchivePage:
-        return await asyncio.to_thread(self._archive, request)
-
-    def _archive(self, request: ArchiveRequest) -> ArchivePage:
         items = sorted(request.items, key=lambda i: i.no)
         data = json.dumps([i.model_dump(mode="json") for i in items], ensure_ascii=False, sort_keys=True)
         first, last = items[0].no, items[-1].no
         name = f"{request.channel_id.replace(':', '_')}-items-{first}-{last}.json"
-        ref = self.blobs.put(data.encode("utf-8"), name, "application/json")
+        ref = await self.blobs.put(data.encode("utf-8"), name, "application/json")
         return ArchivePage(ref=ref, first_no=first, last_no=last, count=len(items))

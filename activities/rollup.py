@@ -1,6 +1,7 @@
 """Roll-up: compile a cycle's submissions into one package and hand it to the upper office's cycle."""
 
 import asyncio
+import contextlib
 import json
 import os
 import tempfile
@@ -16,7 +17,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.workflow import UpdateMethodMultiParam
 
 from activities import documents
-from activities.blobs import BlobNotFoundError, FileBlobStore
+from activities.blobs import BlobNotFoundError, BlobStore
 from domain.submission_caps import files_of
 from schemas.activities import RollupActivity
 from schemas.blobs import BlobRef
@@ -32,6 +33,15 @@ def _safe(name: str) -> str:
     return "".join(c if c not in '/\\:*?"<>|' else "_" for c in name)[:120] or "file"
 
 
+def _finish(zf: zipfile.ZipFile, request: RollupRequest, entries: list[tuple[str, str]], summary_name: str) -> bytes:
+    """The index, the 汇总 and the Word summary into the zip, in one trip to a thread; returns the summary."""
+    for name, data in entries:
+        zf.writestr(zipfile.ZipInfo(name, _FIXED_ZIP_TIME), data)
+    summary = documents.summary_docx(request)
+    zf.writestr(zipfile.ZipInfo(summary_name, _FIXED_ZIP_TIME), summary)
+    return summary
+
+
 @dataclass(frozen=True)
 class UpperCycles:
     """How to reach an upper office's cycle on this deployment: the Temporal client and the cycle's
@@ -43,17 +53,16 @@ class UpperCycles:
 
 
 class RollupActivities(RollupActivity):
-    def __init__(self, blobs: FileBlobStore, upper: UpperCycles | None) -> None:
+    def __init__(self, blobs: BlobStore, upper: UpperCycles | None) -> None:
         self.blobs = blobs
         self.upper = upper
 
     @activity.defn(name="compile_rollup")
     async def compile_rollup(self, request: RollupRequest) -> RollupPackage:
-        return await asyncio.to_thread(self._compile, request)
-
-    def _compile(self, request: RollupRequest) -> RollupPackage:
         """The package from whatever the store still holds: a missing or corrupt file is named in the
-        index and the 汇总 and left out, never a reason to stop (the cycle must go on with its deadlines)."""
+        index and the 汇总 and left out, never a reason to stop (the cycle must go on with its deadlines).
+
+        The store is async (S3); zip writing and compression run on a thread, one call at a time."""
         reported = [u.unit_id for u in request.units if u.reported]
         missing = [u.unit_id for u in request.units if u.missing]
         broken: list[str] = []
@@ -73,7 +82,7 @@ class RollupActivities(RollupActivity):
                         for ref in files_of(sub):
                             arcname = f"{n:03d}-{_safe(unit.unit_id)}/{_safe(sub.receipt_no)}-{_safe(ref.name)}"
                             try:
-                                self._add(zf, arcname, ref)
+                                await self._add(zf, arcname, ref)
                             except BlobNotFoundError as exc:
                                 broken.append(f"{sub.receipt_no}/{ref.name}: {exc}")
                                 lines.append(f"     （材料缺失：{ref.name}）")
@@ -106,25 +115,29 @@ class RollupActivities(RollupActivity):
                     "units": unit_entries,
                 }
                 text = json.dumps(index, ensure_ascii=False, indent=2)
-                zf.writestr(zipfile.ZipInfo("index.json", _FIXED_ZIP_TIME), text)
-                zf.writestr(zipfile.ZipInfo("汇总.txt", _FIXED_ZIP_TIME), "\n".join(lines) + "\n")
                 # The consolidated summary (汇总报告) in official-document layout, also stored on its own.
-                summary = documents.summary_docx(request)
                 summary_name = documents.summary_filename(request)
-                zf.writestr(zipfile.ZipInfo(summary_name, _FIXED_ZIP_TIME), summary)
+                summary = await asyncio.to_thread(
+                    _finish, zf, request, [("index.json", text), ("汇总.txt", "\n".join(lines) + "\n")], summary_name
+                )
             name = f"{request.cycle_id.replace(':', '_')}-rollup.zip"
-            ref = self.blobs.put_file(zip_path, name, "application/zip")
+            ref = await self.blobs.put_file(zip_path, name, "application/zip")
         finally:
-            zip_path.unlink(missing_ok=True)
-        summary_ref = self.blobs.put(summary, summary_name, documents.DOCX_TYPE)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(zip_path)  # the package is in the store now (or the activity is retried)
+        summary_ref = await self.blobs.put(summary, summary_name, documents.DOCX_TYPE)
         if broken:
             activity.logger.warning("roll-up incomplete", extra={"cycle_id": request.cycle_id, "broken": len(broken)})
         return RollupPackage(package=ref, summary=summary_ref, reported=reported, missing=missing, broken_files=broken)
 
-    def _add(self, zf: zipfile.ZipFile, arcname: str, ref: BlobRef) -> None:
-        self.blobs.verify(ref)  # before writing: a zip entry cannot be taken back
-        with zf.open(zipfile.ZipInfo(arcname, _FIXED_ZIP_TIME), "w", force_zip64=True) as entry:
-            self.blobs.copy_to(ref, entry)
+    async def _add(self, zf: zipfile.ZipFile, arcname: str, ref: BlobRef) -> None:
+        await self.blobs.verify(ref)  # before writing: a zip entry cannot be taken back
+        entry = await asyncio.to_thread(zf.open, zipfile.ZipInfo(arcname, _FIXED_ZIP_TIME), "w", force_zip64=True)
+        try:
+            async for chunk in self.blobs.chunks(ref):
+                await asyncio.to_thread(entry.write, chunk)
+        finally:
+            await asyncio.to_thread(entry.close)
 
     @activity.defn(name="forward_upward")
     async def forward_upward(self, request: ForwardRequest) -> ForwardResult:

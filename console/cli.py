@@ -4,9 +4,11 @@ import typer
 
 from console import (
     backup_cmd,
+    blobs_cmd,
     calendar_cmd,
     campaign_cmd,
     cycle_cmd,
+    db_cmd,
     export_cmd,
     info_cmd,
     lead_cmd,
@@ -35,7 +37,9 @@ app.add_typer(info_cmd.app, name="info")
 app.add_typer(mail_cmd.app, name="mail")
 app.add_typer(export_cmd.app, name="export")
 app.add_typer(user_cmd.user_app, name="user")
+app.add_typer(db_cmd.app, name="db")
 backup_cmd.register(app)
+app.add_typer(blobs_cmd.app, name="blobs")
 
 
 def main() -> None:

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from temporalio.client import Client
 
-from activities.blobs import BlobNotFoundError, FileBlobStore
+from activities.blobs import BlobNotFoundError
 from console import client_calls as calls
 from domain.info_book import period_months
 from schemas.blobs import BlobRef
@@ -38,6 +38,7 @@ from schemas.info import (
 )
 from schemas.info_plan import InfoKind
 from schemas.visibility import CAMPAIGN
+from workers.objects import blob_store
 from workers.settings import Settings
 from workflows.info_channel import InfoChannel
 
@@ -75,24 +76,24 @@ async def board(client: Client, channel_id: str) -> InfoBoard:
     return await calls.query(client, channel_id, InfoChannel.get_board, BoardQuery())
 
 
-def archived(settings: Settings, found: ItemsView) -> list[InfoItem]:
+async def archived(settings: Settings, found: ItemsView) -> list[InfoItem]:
     """The settled items a channel paged out, read back from the blob store."""
-    store = FileBlobStore(settings.blob_dir)
+    store = blob_store(settings)
     out: list[InfoItem] = []
     for page in found.archive:
         try:
-            data = json.loads(store.get(page.ref))
+            data = json.loads(await store.get(page.ref))
         except BlobNotFoundError as err:
             raise calls.CallFailed(f"a page of settled items is missing from the blob store: {err}") from err
         out += [InfoItem.model_validate(x) for x in data]
     return out
 
 
-def every_item(
+async def every_item(
     settings: Settings, found: ItemsView, unit_id: str | None = None, state: InfoState | None = None
 ) -> list[InfoItem]:
     """Open and paged-out items, newest first, filtered by unit and state."""
-    items = archived(settings, found) + found.items
+    items = await archived(settings, found) + found.items
     return sorted((i for i in items if unit_id in (None, i.unit_id) and state in (None, i.state)), key=lambda i: -i.no)
 
 
@@ -119,8 +120,8 @@ async def submit(
         raise calls.Rejected("请填写正文或上传附件 (give a text or at least one file)")
     created: list[BlobRef] = []
     try:
-        attachments = calls.store_uploads(settings, files, created)
-        body = calls.store_text(settings, text, created=created)
+        attachments = await calls.store_uploads(settings, files, created)
+        body = await calls.store_text(settings, text, created=created)
         try:
             call = SubmitItem(
                 unit_id=unit_id,
@@ -136,7 +137,7 @@ async def submit(
             raise calls.Rejected(f"invalid item: {err}") from err
         return await calls.update(client, channel_id, InfoChannel.submit_item, call)
     except calls.Rejected:
-        calls.sweep(settings, created)
+        await calls.sweep(settings, created)
         raise
 
 

@@ -147,7 +147,7 @@ def list_items(
         found = await info_calls.view(client, channel, unit)
         if unit and unit not in found.units:
             raise calls.Rejected(f"unknown unit {unit!r} in {channel}")
-        return channel, info_calls.every_item(settings, found, unit, state), found.units
+        return channel, await info_calls.every_item(settings, found, unit, state), found.units
 
     channel, items, names = run_call(work)
     if json_out:

@@ -18,6 +18,7 @@ anything is sent: an unknown one exits 2 and starts nothing. A call the lead
 refuses (wrong unit, wrong stage) exits 2 with the workflow's reason.
 """
 
+import asyncio
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -32,6 +33,7 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes, Workfl
 from temporalio.workflow import UpdateMethodMultiParam
 
 from activities.holidays import calendar_for
+from activities.records import Records
 from console import client_calls as calls
 from console.campaign_store import CampaignNotFoundError, CampaignStore
 from console.display import local
@@ -80,9 +82,17 @@ TrackOpt = Annotated[
 ]
 
 
+async def _load_plan(settings: Settings, campaign_id: str) -> CampaignPlan:
+    records = Records(settings.records_url_value())
+    try:
+        return await CampaignStore(records).load(campaign_id)
+    finally:
+        await records.dispose()
+
+
 def _plan(settings: Settings, campaign_id: str) -> CampaignPlan:
     try:
-        return CampaignStore(settings.campaign_dir).load(campaign_id)
+        return asyncio.run(_load_plan(settings, campaign_id))
     except CampaignNotFoundError as err:
         bad_input(str(err))
     except (ValidationError, ValueError) as err:
@@ -184,7 +194,7 @@ def refer(
         if not file.is_file():
             bad_input(f"{file}: no such file")
         try:
-            content = calls.store_uploads(settings, [(file.name, file.read_bytes())])[0]
+            content = asyncio.run(calls.store_uploads(settings, [(file.name, file.read_bytes())]))[0]
         except calls.Rejected as err:
             bad_input(str(err))
     now = datetime.now(UTC)

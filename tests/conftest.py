@@ -4,6 +4,9 @@
   ladders; every duban search attribute is registered on it.
 - `dev_server_env`: the Go dev server (in memory) for search attributes,
   listing and schedules; tests using it get the `devserver` marker.
+- `postgres_cluster`: a throwaway PostgreSQL cluster (Debian's package), started
+  the first time a test asks for it; `records` gives a test an empty records
+  database, once on a SQLite file and once on PostgreSQL (parametrised).
 - `settings`: per-test settings with a temporary data directory and the
   session's test payload key, so clients built from them read what the
   environments' clients wrote.
@@ -23,11 +26,14 @@ from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.common import SearchAttributeKey
 from temporalio.testing import WorkflowEnvironment
 
+from activities.records import Records, sqlite_url
 from schemas.visibility import SEARCH_ATTRIBUTES
+from tests.blobstores import SeaweedS3
+from tests.postgres import PostgresCluster, start_cluster
 from workers.codec import generate_key_line
 from workers.dev.binaries import bundled_binary
 from workers.dev.stack import server_limit_args
-from workers.settings import Settings, TemporalSettings
+from workers.settings import ObjectSettings, Settings, TemporalSettings
 from workers.temporal import data_converter
 
 _KEY_FACTORIES = {
@@ -137,3 +143,54 @@ def dev_server_settings(settings: Settings, dev_server_env: WorkflowEnvironment)
     """Per-test settings whose Temporal address is the session's dev server (for code that calls `connect`)."""
     target = dev_server_env.client.service_client.config.target_host
     return settings.model_copy(update={"temporal": TemporalSettings(address=target)})
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[PostgresCluster]:
+    """One PostgreSQL cluster for the whole session; each test takes its own database on it."""
+    cluster = start_cluster()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def records_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty records database: a SQLite file, or a fresh database on the session's PostgreSQL."""
+    if request.param == "sqlite":
+        return sqlite_url(tmp_path / "records.db")
+    cluster: PostgresCluster = request.getfixturevalue("postgres_cluster")
+    return await cluster.new_database()
+
+
+@pytest.fixture
+async def records(records_url: str) -> AsyncIterator[Records]:
+    """The records database of `records_url`, migrated to the newest schema."""
+    db = Records(records_url)
+    await db.upgrade()
+    yield db
+    await db.dispose()
+
+
+@pytest.fixture(scope="session")
+def seaweed_s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedS3]:
+    """A real S3 server (SeaweedFS) for the session, started on first use (~4 s).
+
+    Tests share one bucket, each under its own prefix (every bucket costs SeaweedFS volumes)."""
+    server = SeaweedS3(tmp_path_factory.mktemp("seaweed"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+async def s3_settings(settings: Settings, seaweed_s3: SeaweedS3) -> Settings:
+    """Per-test settings whose blob store is a fresh prefix in the session's SeaweedFS bucket."""
+    bucket = await seaweed_s3.create_bucket()
+    objects = ObjectSettings(
+        url=f"s3://{bucket}/{uuid.uuid4().hex[:12]}/blobs",
+        endpoint=seaweed_s3.endpoint,
+        region="us-east-1",
+        access_key=SecretStr(seaweed_s3.access_key),
+        secret_key=SecretStr(seaweed_s3.secret_key),
+    )
+    return settings.model_copy(update={"objects": objects})

@@ -2,13 +2,14 @@
 
 import contextlib
 import datetime as dt
+import hashlib
 import uuid
 from typing import Any
 
 from temporalio.client import Client, WorkflowHandle
 from temporalio.service import RPCError
 
-from activities.blobs import FileBlobStore
+from activities.blobs import BlobStore
 from activities.holidays import load_calendar
 from domain import cycle_spec, info_book
 from schemas.blobs import BlobRef
@@ -17,6 +18,8 @@ from schemas.info_plan import InfoKind, InfoPlan
 from schemas.plan import CampaignPlan, UpperOffice
 from tests.plans import plan
 from workflows.info_channel import InfoChannel
+
+TEXT = "text/plain; charset=utf-8"
 
 Handle = WorkflowHandle[Any, ItemsView]
 # Channels started by a test; the test module's fixture ends those still running, so their timers
@@ -60,14 +63,22 @@ def spec_of(inp: InfoInput) -> InfoSpec:
     return inp.spec
 
 
-def text_blob(store: FileBlobStore, text: str) -> BlobRef:
-    return store.put(text.encode("utf-8"), "正文.txt", "text/plain; charset=utf-8")
+def body_ref(text: str) -> BlobRef:
+    """The reference a text body would have once stored (the pure book never reads it)."""
+    data = text.encode("utf-8")
+    return BlobRef(sha256=hashlib.sha256(data).hexdigest(), size=len(data), name="正文.txt", media_type=TEXT)
 
 
-def submit_call(
-    store: FileBlobStore, unit: str, title: str, kind: InfoKind = InfoKind.TYPICAL_CASE, **kw: Any
+def submit_call(unit: str, title: str, kind: InfoKind = InfoKind.TYPICAL_CASE, **kw: Any) -> SubmitItem:
+    return SubmitItem(unit_id=unit, kind=kind, title=title, body=body_ref(f"{title}：正文"), **kw)
+
+
+async def stored_call(
+    store: BlobStore, unit: str, title: str, kind: InfoKind = InfoKind.TYPICAL_CASE, **kw: Any
 ) -> SubmitItem:
-    return SubmitItem(unit_id=unit, kind=kind, title=title, body=text_blob(store, f"{title}：正文"), **kw)
+    """As `submit_call`, with the body really in the store (a running channel may read it)."""
+    body = await store.put(f"{title}：正文".encode(), "正文.txt", TEXT)
+    return SubmitItem(unit_id=unit, kind=kind, title=title, body=body, **kw)
 
 
 async def submit(handle: Handle, call: SubmitItem) -> InfoReceipt:

@@ -64,6 +64,44 @@ class TemporalSettings(BaseModel):
         return [origin.rstrip("/") for origin in origins]
 
 
+class ObjectSettings(BaseModel):
+    """Where blobs (attachments, report bodies, roll-up packages) are kept; sealed with the payload keys either way."""
+
+    # None: files under <data dir>/blobs. "s3://bucket[/prefix]": any S3-compatible store.
+    url: str | None = None
+    # The S3 API's address, e.g. https://minio.example:9000 or https://oss-cn-hangzhou.aliyuncs.com;
+    # None: AWS's own endpoint for the region.
+    endpoint: str | None = None
+    region: str | None = None
+    # Both empty: botocore's usual chain (AWS_* variables, an instance or pod role).
+    access_key: SecretStr | None = None
+    secret_key: SecretStr | None = None
+    # Path-style requests (endpoint/bucket/key) for MinIO, SeaweedFS, Ceph RGW; False for Aliyun OSS and AWS.
+    path_style: bool = True
+    # Where uploads and roll-up zips are staged before they go to the bucket: this process's own
+    # disk (a pod's emptyDir), never shared. None: <data dir>/scratch.
+    scratch_dir: Path | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _s3_url(cls, url: str | None) -> str | None:
+        if url is None or not url.strip():
+            return None
+        parts = urlsplit(url)
+        if parts.scheme != "s3" or not parts.hostname or parts.query or parts.fragment:
+            raise ValueError("must look like s3://bucket or s3://bucket/prefix")
+        if "@" in parts.netloc:
+            # Credentials go in DUBAN_OBJECTS__ACCESS_KEY/SECRET_KEY, never in a URL that gets printed.
+            raise ValueError("must not carry credentials; set DUBAN_OBJECTS__ACCESS_KEY and SECRET_KEY")
+        return url
+
+    @model_validator(mode="after")
+    def _key_and_secret_together(self) -> "ObjectSettings":
+        if (self.access_key is None) != (self.secret_key is None):
+            raise ValueError("DUBAN_OBJECTS__ACCESS_KEY and DUBAN_OBJECTS__SECRET_KEY go together")
+        return self
+
+
 class Settings(BaseSettings):
     """Everything a duban process needs; `DUBAN_SMTP__HOST` sets `smtp.host`."""
 
@@ -81,6 +119,7 @@ class Settings(BaseSettings):
     calendars_dir: Path | None = None
     temporal: TemporalSettings = TemporalSettings()
     smtp: SmtpSettings = SmtpSettings()
+    objects: ObjectSettings = ObjectSettings()
     console_host: str = "127.0.0.1"
     console_port: int = 8000
     public_url: str = "http://127.0.0.1:8000"
@@ -104,10 +143,15 @@ class Settings(BaseSettings):
     # Peers whose X-Forwarded-For / X-Forwarded-Proto are believed (uvicorn's forwarded_allow_ips):
     # comma-separated addresses or networks, e.g. the ingress controller's pod network.
     trusted_proxies: str = "127.0.0.1"
-    # Where the sign-in limiter and link revocations live: "memory" (one process) or "sqlite"
-    # (a file in the data directory, shared by every console on it). Default: memory in development.
-    access_store: Literal["memory", "sqlite"] | None = None
+    # Where the sign-in limiter counts: "memory" (one process) or "records" (the records database,
+    # shared by every console using it; "sqlite" is its former name). Default: memory in development.
+    # Link revocations are always in the records database.
+    access_store: Literal["memory", "records", "sqlite"] | None = None
     max_upload_bytes: int = 20 * 1024 * 1024
+    # The records database (sent-ledger, sign-in limiter, revocations, campaign plans, archive):
+    # postgresql://user:password@host/db in production; unset, a SQLite file in the data directory.
+    # A secret (it may carry the password): never logged, shown only with the password masked.
+    records_url: SecretStr | None = None
     log_json: bool | None = Field(default=None, description="None: JSON unless stderr is a TTY")
     log_level: str = "INFO"
     # How often the worker recomputes duban's gauges on /metrics (visibility plus one query per running workflow).
@@ -118,12 +162,18 @@ class Settings(BaseSettings):
         return self.data_dir / "blobs"
 
     @property
-    def campaign_dir(self) -> Path:
-        return self.data_dir / "campaigns"
-
-    @property
     def mail_dir(self) -> Path:
         return self.data_dir / "mail"
+
+    @property
+    def records_file(self) -> Path:
+        """The default records database, used when `records_url` is unset."""
+        return self.data_dir / "records.db"
+
+    def records_url_value(self) -> str:
+        if self.records_url is not None and self.records_url.get_secret_value().strip():
+            return self.records_url.get_secret_value().strip()
+        return f"sqlite+aiosqlite:///{self.records_file}"
 
     @model_validator(mode="after")
     def _client_cert_and_key_together(self) -> "Settings":

@@ -5,15 +5,12 @@ the rest (activities/mail.py); the link is signed for that one file (its hash, n
 expires like a portal link. No sign-in: the upper office has no account here.
 """
 
-import asyncio
-import urllib.parse
-
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from activities.blobs import BlobNotFoundError, FileBlobStore
 from activities.portal_tokens import TokenError
 from console.web.context import ctx
+from console.web.downloads import verified_file
 
 router = APIRouter()
 
@@ -25,14 +22,4 @@ async def download(request: Request, token: str) -> Response:
         ref = c.tokens.read_file(token)
     except TokenError as err:
         return c.render(request, "portal_error.html", status_code=403, reason=f"下载链接无效（{err}）")
-    store = FileBlobStore(c.settings.blob_dir)
-    try:
-        data = await asyncio.to_thread(store.get, ref)  # verified against the hash the link carries
-    except BlobNotFoundError:
-        return c.render(request, "portal_error.html", status_code=404, reason="该文件已不在存储中，请联系发件单位")
-    filename = urllib.parse.quote(ref.name)
-    return Response(
-        data,
-        media_type="application/octet-stream",
-        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{filename}"},
-    )
+    return await verified_file(request, ref, "portal_error.html")  # checked against the hash the link carries

@@ -16,17 +16,19 @@ from fastapi.responses import Response
 from temporalio.client import Client
 from temporalio.service import RPCError
 
-from activities.blobs import BlobNotFoundError, FileBlobStore
+from activities.blobs import BlobNotFoundError
 from activities.portal_tokens import PortalGrant, TokenError, check_not_revoked
 from console import client_calls as calls
 from console import info_calls, links
 from console.auth import User
 from console.web import charts
 from console.web.context import ctx, form_csrf, page_operator, page_user
+from console.web.downloads import verified_file
 from console.web.pages import read_files, redirect
 from domain.info_book import STATE_ZH
 from schemas.info import Decision, InfoBoard, InfoItem, InfoReceipt, ItemsView, split_item_id
 from schemas.info_plan import INFO_KIND_ZH, InfoKind, parse_kind
+from workers.objects import blob_store
 
 router = APIRouter(include_in_schema=False)
 PageUser = Annotated[User, Depends(page_user)]
@@ -44,11 +46,11 @@ def _globals(request: Request) -> dict[str, Any]:
     return {"INFO_KIND_ZH": INFO_KIND_ZH, "STATE_ZH": STATE_ZH, "channel_url": channel_url}
 
 
-def _preview(request: Request, item: InfoItem) -> str:
+async def _preview(request: Request, item: InfoItem) -> str:
     if item.body is None:
         return ""
     try:
-        data = FileBlobStore(ctx(request).settings.blob_dir).get(item.body)
+        data = await blob_store(ctx(request).settings).get(item.body)
     except BlobNotFoundError:
         return "（正文缺失）"
     text = data.decode("utf-8", errors="replace")
@@ -90,7 +92,7 @@ async def channel_page(request: Request, user: PageUser, channel_id: str, unit: 
     found = await info_calls.view(client, channel_id)
     board = await info_calls.board(client, channel_id)
     wanted = next((s for s in STATE_ZH if s == state), None)
-    listed = info_calls.every_item(c.settings, found, unit or None, None if wanted is None else wanted)  # type: ignore[arg-type]
+    listed = await info_calls.every_item(c.settings, found, unit or None, None if wanted is None else wanted)  # type: ignore[arg-type]
     pending = sorted((i for i in found.items if i.state.value == "pending"), key=lambda i: i.no)
     # Each unit's current link, for operators only (leadership looks, it does not hand out access).
     unit_links = (
@@ -107,7 +109,7 @@ async def channel_page(request: Request, user: PageUser, channel_id: str, unit: 
         view=found,
         board=board,
         pending=pending,
-        previews={i.no: _preview(request, i) for i in pending},
+        previews={i.no: await _preview(request, i) for i in pending},
         listed=listed[:300],
         unit=unit,
         state=wanted or "",
@@ -190,7 +192,7 @@ async def submit_form(
 async def item_file(request: Request, user: PageUser, channel_id: str, no: int, index: int) -> Response:
     c = ctx(request)
     found = await info_calls.view(await c.client(), channel_id)
-    return _file(request, found, no, index)
+    return await _file(request, found, no, index)
 
 
 @router.get("/info/{channel_id}/stats")
@@ -267,7 +269,7 @@ async def portal_page(
     refused = await _revoked(request, grant, found)
     if refused is not None:
         return c.render(request, "portal_error.html", status_code=403, reason=refused, user=None)
-    mine = info_calls.every_item(c.settings, found, grant.unit_id)
+    mine = await info_calls.every_item(c.settings, found, grant.unit_id)
     return c.render(
         request,
         "info_portal.html",
@@ -330,7 +332,7 @@ async def portal_file(request: Request, token: str, no: int, index: int) -> Resp
     found = await _unit_view(await c.client(), grant) if grant else None
     if grant is None or found is None or await _revoked(request, grant, found) is not None:
         return c.render(request, "portal_error.html", status_code=403, reason="链接无效、已过期或已撤销", user=None)
-    return _file(request, found, no, index, unit_id=grant.unit_id)
+    return await _file(request, found, no, index, unit_id=grant.unit_id)
 
 
 # ---- shared ----------------------------------------------------------------------------------------
@@ -374,20 +376,10 @@ async def _submit(
     )
 
 
-def _file(request: Request, found: ItemsView, no: int, index: int, unit_id: str | None = None) -> Response:
+async def _file(request: Request, found: ItemsView, no: int, index: int, unit_id: str | None = None) -> Response:
     c = ctx(request)
-    item = next((i for i in info_calls.every_item(c.settings, found, unit_id) if i.no == no), None)
+    item = next((i for i in await info_calls.every_item(c.settings, found, unit_id) if i.no == no), None)
     refs = (([item.body] if item.body else []) + item.attachments) if item else []
     if item is None or not 0 <= index < len(refs):
         raise HTTPException(404, "no such file")
-    ref = refs[index]
-    try:
-        data = FileBlobStore(c.settings.blob_dir).get(ref)
-    except BlobNotFoundError as err:
-        raise HTTPException(404, "the file is missing from the blob store") from err
-    name = urllib.parse.quote(ref.name)
-    return Response(
-        data,
-        media_type=ref.media_type,
-        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{name}"},
-    )
+    return await verified_file(request, refs[index], "portal_error.html")

@@ -8,7 +8,6 @@ the lead and offers only what its open stages allow; every action is the lead's 
 who acted and when. The unit and the lead come from the token, never from the form.
 """
 
-import asyncio
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request, UploadFile
@@ -64,9 +63,9 @@ def is_lead_grant(grant: PortalGrant) -> bool:
     return grant.cycle_id.startswith("lead:")
 
 
-def _plan(request: Request, lead_id: str) -> CampaignPlan | None:
+async def _plan(request: Request, lead_id: str) -> CampaignPlan | None:
     try:
-        return CampaignStore(ctx(request).settings.campaign_dir).load(campaign_of(lead_id))
+        return await CampaignStore(ctx(request).records).load(campaign_of(lead_id))
     except (CampaignNotFoundError, ValueError):
         return None
 
@@ -80,9 +79,9 @@ async def _open(request: Request, token: str) -> tuple[PortalGrant, LeadStatus, 
         return c.render(request, "portal_error.html", status_code=403, reason=f"链接无效或已过期（{err}）")
     if not is_lead_grant(grant):
         return c.render(request, "portal_error.html", status_code=403, reason="链接无效")
-    plan = await asyncio.to_thread(_plan, request, grant.cycle_id)
+    plan = await _plan(request, grant.cycle_id)
     if plan is not None:
-        stored = await asyncio.to_thread(c.revocations.valid_from, plan.office.id, grant.unit_id)
+        stored = await c.revocations.valid_from(plan.office.id, grant.unit_id)
         try:
             check_not_revoked(grant, stored)
         except TokenError as err:
@@ -190,7 +189,7 @@ async def act(
         elif action in ("transfer", "hand_over"):
             loaded = await read_files(files or [], settings.max_upload_bytes)
             # Stored before the Update so the lead refers to blobs that exist; swept again if it is refused.
-            materials = await asyncio.to_thread(calls.store_uploads, settings, loaded, created)
+            materials = await calls.store_uploads(settings, loaded, created)
             if action == "transfer":
                 call_t = Transfer(**common, note=text, materials=materials)
                 receipt = await _update(request, grant, LeadReferral.transfer, call_t)
@@ -200,7 +199,7 @@ async def act(
         else:
             raise ValueError(f"未知操作 {action!r}")
     except (ValueError, ValidationError, calls.Rejected) as err:
-        await asyncio.to_thread(calls.sweep, settings, created)
+        await calls.sweep(settings, created)
         message = err.errors()[0]["msg"] if isinstance(err, ValidationError) else str(err)
         return await _again(request, token, status_code=400, error=message)
     return await _again(request, token, receipt=receipt)

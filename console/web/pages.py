@@ -2,7 +2,7 @@
 
 import datetime as dt
 import urllib.parse
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
@@ -12,12 +12,11 @@ from activities.portal_tokens import office_of
 from console import client_calls as calls
 from console import links
 from console.auth import SESSION_COOKIE, SESSION_SECONDS, SignIn, User
-from console.web import charts
+from console.web import charts, downloads
 from console.web.actions import CycleAction, CycleActionName, UnitAction, UnitActionName, cycle_action, unit_action
 from console.web.context import FLASH_COOKIE, ctx, form_csrf, page_operator, page_user
 from schemas.cycle import Receipt, SubmitReport
 from schemas.plan import ReportKind
-from workflows.lead_referral import LeadReferral
 
 router = APIRouter(include_in_schema=False)
 PageUser = Annotated[User, Depends(page_user)]
@@ -100,8 +99,8 @@ async def logout() -> Response:
 async def board(request: Request, user: PageUser, campaign: str | None = None, period: str | None = None) -> Response:
     c = ctx(request)
     client = await c.client()
-    refs = await calls.list_cycles(client, campaign or None, period or None)
-    statuses = await calls.statuses(client, refs)
+    refs = await calls.list_cycles(client, campaign or None, period or None, c.archive)
+    statuses = await calls.statuses(client, refs, c.archive)
     campaigns = sorted({r.campaign_id for r in refs})
     totals: dict[str, int] = {}
     for s in statuses:
@@ -127,8 +126,8 @@ async def board(request: Request, user: PageUser, campaign: str | None = None, p
 async def cycle_page(request: Request, user: PageUser, cycle_id: str) -> Response:
     c = ctx(request)
     client = await c.client()
-    status = await calls.cycle_status(client, cycle_id)
-    views = [await calls.unit_view(client, cycle_id, row.unit_id) for row in status.units[:60]]
+    status = await calls.cycle_status(client, cycle_id, c.archive)
+    views = [await calls.unit_view(client, cycle_id, row.unit_id, c.archive) for row in status.units[:60]]
     opened = min((e.at for v in views for e in v.state.timeline), default=status.now)
     chart = charts.cycle_timeline(charts.lanes(views, opened), status.now)
     return c.render(request, "cycle.html", status=status, chart=chart, cycle_url=cycle_url)
@@ -138,7 +137,7 @@ async def cycle_page(request: Request, user: PageUser, cycle_id: str) -> Respons
 async def unit_page(request: Request, user: PageUser, cycle_id: str, unit_id: str) -> Response:
     c = ctx(request)
     client = await c.client()
-    view = await calls.unit_view(client, cycle_id, unit_id)
+    view = await calls.unit_view(client, cycle_id, unit_id, c.archive)
     chart = charts.cycle_timeline(
         charts.lanes([view], min((e.at for e in view.state.timeline), default=view.row.due.at)), dt.datetime.now(dt.UTC)
     )
@@ -155,14 +154,22 @@ async def unit_page(request: Request, user: PageUser, cycle_id: str, unit_id: st
         feed=feed,
         cycle_url=cycle_url,
         kinds=list(ReportKind),
+        file_base=cycle_url(cycle_id, unit_id) + "/files",
     )
+
+
+@router.get("/cycles/{cycle_id}/units/{unit_id}/files/{sha256}")
+async def unit_file(request: Request, user: PageUser, cycle_id: str, unit_id: str, sha256: str) -> Response:
+    """A file the unit submitted, from the blob store (operators and leaders alike may read)."""
+    view = await calls.unit_view(await ctx(request).client(), cycle_id, unit_id)
+    return await downloads.file_response(request, view, sha256, "error.html")
 
 
 @router.get("/campaigns/{campaign}/ontime")
 async def ontime_page(request: Request, user: PageUser, campaign: str) -> Response:
     c = ctx(request)
     client = await c.client()
-    statuses = await calls.statuses(client, await calls.list_cycles(client, campaign))
+    statuses = await calls.statuses(client, await calls.list_cycles(client, campaign, archive=c.archive), c.archive)
     records = charts.unit_records(statuses)
     return c.render(
         request,
@@ -304,7 +311,7 @@ async def export_xlsx(request: Request, user: PageUser, campaign: str) -> Respon
     from console.ledger import collect_ledger, ledger_bytes
 
     c = ctx(request)
-    ledger = await collect_ledger(await c.client(), campaign)
+    ledger = await collect_ledger(await c.client(), campaign, archive=c.archive)
     filename = urllib.parse.quote(f"{campaign}-台账.xlsx")
     return Response(
         ledger_bytes(ledger),
@@ -339,9 +346,9 @@ async def leads_page(request: Request, user: PageUser, campaign: str | None = No
     c = ctx(request)
     client = await c.client()
     leads = []
-    for lead_id in await calls.list_leads(client, campaign or None):
+    for lead_id in await calls.list_leads(client, campaign or None, c.archive):
         try:
-            leads.append(await _lead_status(client, lead_id))
+            leads.append(await calls.lead_status(client, lead_id, c.archive))
         except calls.Rejected:
             continue
     return c.render(request, "leads.html", leads=leads, campaign=campaign or "")
@@ -350,11 +357,5 @@ async def leads_page(request: Request, user: PageUser, campaign: str | None = No
 @router.get("/leads/{lead_id}")
 async def lead_page(request: Request, user: PageUser, lead_id: str) -> Response:
     c = ctx(request)
-    lead = await _lead_status(await c.client(), lead_id)
+    lead = await calls.lead_status(await c.client(), lead_id, c.archive)
     return c.render(request, "lead.html", lead=lead)
-
-
-async def _lead_status(client: Any, lead_id: str) -> Any:
-    from schemas.lead import LeadStatusQuery
-
-    return await calls.query(client, lead_id, LeadReferral.get_status, LeadStatusQuery())

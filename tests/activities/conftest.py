@@ -6,11 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from activities.blobs import FileBlobStore
+from activities.blobs import BlobStore
 from activities.mail import MailActivities
 from activities.portal_tokens import PortalTokens
+from activities.records import Records
 from activities.sent_ledger import SentLedger
 from tests.activities.mail_helpers import DEFERRED_ADDRESS, REFUSED_ADDRESS
+from tests.blobstores import local_store
 from workers.dev.smtp_sink import SmtpSink
 from workers.settings import SmtpSettings
 
@@ -33,12 +35,13 @@ def sink(tmp_path: Path) -> Iterator[SmtpSink]:
 
 @pytest.fixture
 def ledger(tmp_path: Path) -> SentLedger:
-    return SentLedger(tmp_path / "sent-ledger.sqlite")
+    """The sent-ledger on a SQLite records file (tests/activities/test_sent_ledger.py runs it on PostgreSQL too)."""
+    return SentLedger(Records.in_file(tmp_path / "records.db"))
 
 
 @pytest.fixture
-def blobs(tmp_path: Path) -> FileBlobStore:
-    return FileBlobStore(tmp_path / "blobs")
+def blobs(tmp_path: Path) -> BlobStore:
+    return local_store(tmp_path / "blobs")
 
 
 @pytest.fixture
@@ -53,7 +56,7 @@ def webhook_sink(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def mailer(
-    sink: SmtpSink, ledger: SentLedger, blobs: FileBlobStore, links: PortalTokens, webhook_sink: Path
+    sink: SmtpSink, ledger: SentLedger, blobs: BlobStore, links: PortalTokens, webhook_sink: Path
 ) -> MailActivities:
     smtp = SmtpSettings(host=sink.host, port=sink.port, timeout_seconds=5.0)
     hooks = {"leaders-wecom": "sink://wecom/leaders", "leaders-ding": "dingtalk:sink://leaders"}

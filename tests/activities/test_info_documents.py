@@ -8,22 +8,21 @@ from pathlib import Path
 import docx
 from temporalio.testing import ActivityEnvironment
 
-from activities.blobs import FileBlobStore
 from activities.documents import info_bulletin_docx, info_bulletin_title
 from activities.info import InfoActivities
 from domain.info_book import InfoBook, statistics
 from schemas.info import ArchiveRequest, DecideItem, Decision, InfoItem
 from schemas.info_plan import InfoKind
+from tests.blobstores import local_store
 from tests.info_support import channel_input, info_plan, submit_call
 
 MARCH = dt.datetime(2026, 3, 10, 2, 0, tzinfo=dt.UTC)
 
 
 def _stats(tmp_path: Path):  # type: ignore[no-untyped-def]
-    store = FileBlobStore(tmp_path)
     b = InfoBook(channel_input(info_plan(), MARCH).spec, None)
     for n, (unit, decision) in enumerate([("u1", Decision.ADOPT), ("u1", Decision.FILE), ("u2", Decision.ADOPT)]):
-        b.apply_submit(submit_call(store, unit, f"信息{n}", kind=InfoKind.TYPICAL_CASE), MARCH)
+        b.apply_submit(submit_call(unit, f"信息{n}", kind=InfoKind.TYPICAL_CASE), MARCH)
         b.apply_decide(DecideItem(no=n + 1, decision=decision, by="op"), MARCH)
     return b, statistics(b.spec, b.state, "2026-Q1", MARCH + dt.timedelta(days=30))
 
@@ -54,9 +53,8 @@ def test_bulletin_names_period_totals_units_and_the_silent(tmp_path: Path) -> No
 def test_monthly_bulletin_counts_only_that_month(tmp_path: Path) -> None:
     """The monthly 通报: its title names the month; an item of another month is not counted in it."""
     b, _ = _stats(tmp_path)
-    store = FileBlobStore(tmp_path)
     april = MARCH + dt.timedelta(days=31)
-    b.apply_submit(submit_call(store, "u3", "四月信息", kind=InfoKind.TYPICAL_CASE), april)
+    b.apply_submit(submit_call("u3", "四月信息", kind=InfoKind.TYPICAL_CASE), april)
     march = statistics(b.spec, b.state, "2026-M03", april)
     assert info_bulletin_title(march) == "关于2026年3月专项行动信息报送采用情况的通报"
     text = _text(info_bulletin_docx(march))
@@ -68,11 +66,11 @@ def test_monthly_bulletin_counts_only_that_month(tmp_path: Path) -> None:
 async def test_archive_page_holds_every_settled_item(tmp_path: Path) -> None:
     """Settled items are written as one JSON page; a retry lands on the same blob."""
     b, _ = _stats(tmp_path)
-    store = FileBlobStore(tmp_path / "blobs")
+    store = local_store(tmp_path / "blobs")
     activities = InfoActivities(store, None)
     request = ArchiveRequest(channel_id=b.spec.channel_id, items=b.take_settled())
     page = await ActivityEnvironment().run(activities.archive_info_items, request)
     again = await ActivityEnvironment().run(activities.archive_info_items, request)
     assert page == again and (page.first_no, page.last_no, page.count) == (1, 3, 3)
-    items = [InfoItem.model_validate(x) for x in json.loads(store.get(page.ref))]
+    items = [InfoItem.model_validate(x) for x in json.loads(await store.get(page.ref))]
     assert [i.no for i in items] == [1, 2, 3] and b.state.items == []

@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from activities.blobs import FileBlobStore
 from activities.mail import MailActivities
 from activities.portal_tokens import PortalTokens
 from activities.sent_ledger import SentLedger
@@ -20,6 +19,7 @@ from schemas.smtp import SmtpSettings
 from tests.activities.mail_helpers import batch, note
 from tests.activities.test_mail import send, stored
 from workers.dev.smtp_sink import SmtpSink
+from workers.objects import blob_store
 from workers.settings import Settings
 
 BUDGET = 4000  # bytes of files one message may carry, in this test
@@ -35,7 +35,7 @@ def capped(sink: SmtpSink, ledger: SentLedger, office: Settings) -> MailActiviti
     """The mail activity as the worker builds it: the console's signing key, the same blob store."""
     smtp = SmtpSettings(host=sink.host, port=sink.port, timeout_seconds=5.0, max_attachment_bytes=BUDGET)
     links = PortalTokens(office.secret_key.get_secret_value(), office.public_url)
-    return MailActivities(smtp, ledger, FileBlobStore(office.blob_dir), links)
+    return MailActivities(smtp, ledger, blob_store(office), links)
 
 
 @pytest.fixture
@@ -50,8 +50,8 @@ class TestRollupAttachmentBudget:
         self, capped: MailActivities, sink: SmtpSink, web: httpx.AsyncClient
     ) -> None:
         """The 汇总报告 fits and is attached; the zip does not: named with a link that downloads exactly it."""
-        package = capped.blobs.put(bytes(range(256)) * 40, "雅安市打假办-汇总材料.zip", "application/zip")
-        summary = capped.blobs.put("汇总报告".encode() * 100, "汇总报告.docx", "application/octet-stream")
+        package = await capped.blobs.put(bytes(range(256)) * 40, "雅安市打假办-汇总材料.zip", "application/zip")
+        summary = await capped.blobs.put("汇总报告".encode() * 100, "汇总报告.docx", "application/octet-stream")
         assert package.size > BUDGET > summary.size
         result = await send(
             capped, batch(note("c1/rollup/upper", template=Template.ROLLUP, attachments=[package, summary]))
@@ -71,8 +71,8 @@ class TestRollupAttachmentBudget:
 
     async def test_everything_within_the_budget_is_attached(self, capped: MailActivities, sink: SmtpSink) -> None:
         """Two small files: both attached, no link in the mail."""
-        a = capped.blobs.put(b"a" * 1500, "a.zip", "application/zip")
-        b = capped.blobs.put(b"b" * 1500, "b.docx", "application/octet-stream")
+        a = await capped.blobs.put(b"a" * 1500, "a.zip", "application/zip")
+        b = await capped.blobs.put(b"b" * 1500, "b.docx", "application/octet-stream")
         await send(capped, batch(note("c1/rollup/upper", template=Template.ROLLUP, attachments=[a, b])))
         [msg] = stored(sink)
         assert [p.get_filename() for p in msg.iter_attachments()] == ["a.zip", "b.docx"]
@@ -83,8 +83,8 @@ class TestRollupAttachmentBudget:
 class TestFileLinks:
     async def test_a_forged_or_altered_link_is_refused(self, web: httpx.AsyncClient, office: Settings) -> None:
         """A link signed with another key, or with its file changed, opens nothing."""
-        store = FileBlobStore(office.blob_dir)
-        ref = store.put(b"secret package", "p.zip", "application/zip")
+        store = blob_store(office)
+        ref = await store.put(b"secret package", "p.zip", "application/zip")
         forged = PortalTokens("another-secret-another-secret-xx", office.public_url).file_link(ref)
         answer = await web.get(forged)
         assert answer.status_code == 403 and b"secret package" not in answer.content
@@ -96,9 +96,9 @@ class TestFileLinks:
 
     async def test_a_file_gone_from_the_store_is_a_404(self, web: httpx.AsyncClient, office: Settings) -> None:
         """The link is valid but the store no longer holds the file: a clear 404, not a 500."""
-        store = FileBlobStore(office.blob_dir)
-        ref = store.put(b"soon gone", "g.zip", "application/zip")
+        store = blob_store(office)
+        ref = await store.put(b"soon gone", "g.zip", "application/zip")
         link = PortalTokens(office.secret_key.get_secret_value(), office.public_url).file_link(ref)
-        store.discard(ref)
+        await store.discard(ref)
         answer = await web.get(link)
         assert answer.status_code == 404

@@ -12,6 +12,9 @@ every branch of the workflow:
   upper office, closing when the keep-open period ends (time-skipping).
 - office-actions: extension approved and refused, return for revision and the
   revised report, a waiver, an interim report, closing by the office (time-skipping).
+- archived: a unit reports, the office closes the cycle, and the closed cycle goes
+  into the records database by the archive activity (the `archive-at-close` patch
+  marker; every history recorded before it closes without) (time-skipping).
 - links: the office revokes one unit's links, that unit reports, another
   unit's links are revoked, the office closes the cycle (time-skipping).
 - calendar: holiday data arrives (`update_calendar`) and moves every open
@@ -57,7 +60,6 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from activities.blobs import FileBlobStore
 from domain import cycle_spec
 from schemas.blobs import BlobRef
 from schemas.calendar import DueRule, HolidayCalendar, RuleKind, YearCalendar
@@ -85,6 +87,7 @@ from tests.plans import cycle_input, ladder_obligation, plan
 from workers.dev.binaries import bundled_binary
 from workers.dev.ports import free_port
 from workers.dev.smtp_sink import SmtpSink
+from workers.objects import blob_store
 from workers.settings import Settings, SmtpSettings, TemporalSettings
 from workers.worker import build_worker
 
@@ -104,7 +107,7 @@ class Rig:
         self.sink = sink
         self.settings = settings
         self.client: Client = env.client
-        self.blobs = FileBlobStore(settings.blob_dir)
+        self.blobs = blob_store(settings)
 
     async def now(self) -> dt.datetime:
         return await self.env.get_current_time()
@@ -173,6 +176,15 @@ async def office_actions(rig: Rig) -> dict[str, Handle]:
     return {"office-actions": handle}
 
 
+async def archived(rig: Rig) -> dict[str, Handle]:
+    handle = await rig.start(cycle_input(plan(2), await rig.now()), "archived")
+    await handle.execute_update("submit_report", SubmitReport(unit_id="u1", title="总结"))
+    await handle.execute_update("close", OfficeAction(reason="本期督办结束", by="op"))
+    final = await handle.result()
+    assert final.stage.value == "closed"
+    return {"archived": handle}
+
+
 async def links(rig: Rig) -> dict[str, Handle]:
     handle = await rig.start(cycle_input(plan(2), await rig.now()), "links")
     revoked = await handle.execute_update(
@@ -222,7 +234,7 @@ async def bounded(rig: Rig) -> dict[str, Handle]:
     carrying their list once (lists-once)."""
     upper = UpperOffice(id="sc", name="省打假办", email="province@sc.example")
     handle = await rig.start(cycle_input(plan(3, upper=upper), await rig.now()), "bounded")
-    kept = rig.blobs.put("雅安市公安局工作总结".encode(), "总结.txt", "text/plain")
+    kept = await rig.blobs.put("雅安市公安局工作总结".encode(), "总结.txt", "text/plain")
     gone = BlobRef(sha256="0" * 64, size=10, name="缺失.pdf")  # never stored
     await handle.execute_update("submit_report", SubmitReport(unit_id="u1", title="总结", attachments=[kept, gone]))
     await handle.execute_update("forward_upward", OfficeAction(reason="省里催要", by="op"))
@@ -308,7 +320,7 @@ async def rollup(rig: Rig) -> dict[str, Handle]:
         return [w.id async for w in rig.client.list_workflows(f"DubanCampaign = 'prov{tag}'")] == [parent.id]
 
     await _wait_for(listed)
-    report = rig.blobs.put("雅安市公安局工作总结".encode(), "总结.txt", "text/plain")
+    report = await rig.blobs.put("雅安市公安局工作总结".encode(), "总结.txt", "text/plain")
     await child.execute_update("submit_report", SubmitReport(unit_id="u1", title="总结", attachments=[report]))
     await child.execute_update("forward_upward", OfficeAction(reason="省里催要", by="op"))
 
@@ -365,6 +377,7 @@ async def continue_as_new(rig: Rig) -> dict[str, Handle]:
 TIME_SKIPPING: dict[str, Scenario] = {
     "ladder": ladder,
     "office-actions": office_actions,
+    "archived": archived,
     "links": links,
     "calendar": calendar,
     "bounded": bounded,

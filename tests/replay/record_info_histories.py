@@ -25,16 +25,16 @@ from pathlib import Path
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
-from activities.blobs import FileBlobStore
 from schemas.calendar import DueRule, LadderStep, RuleKind, StepUnit
 from schemas.cycle import LinksRevoked, RevokeLinks
 from schemas.info import CloseChannel, DecideItem, Decision, ForwardItem, InfoBoard, ItemResult, ItemsView
 from schemas.info_plan import InfoKind, InfoPlan
 from schemas.plan import CampaignPlan, UpperOffice
-from tests.info_support import channel_input, info_plan, items, submit, submit_call
+from tests.info_support import channel_input, info_plan, items, stored_call, submit
 from tests.replay.record_cycle_histories import _dev_server, _time_skipping
 from workers.dev.ports import free_port
 from workers.dev.smtp_sink import SmtpSink
+from workers.objects import blob_store
 from workers.settings import Settings, SmtpSettings, TemporalSettings
 from workers.worker import build_worker
 
@@ -59,7 +59,7 @@ async def _decide(handle: Handle, no: int, decision: Decision, note: str = "") -
 
 
 async def review(env: WorkflowEnvironment, settings: Settings) -> dict[str, Handle]:
-    store = FileBlobStore(settings.blob_dir)
+    store = blob_store(settings)
     rules = InfoPlan(
         resubmit_days=5,
         quiet_days=10,
@@ -69,12 +69,12 @@ async def review(env: WorkflowEnvironment, settings: Settings) -> dict[str, Hand
     handle = await _start(
         env, settings, info_plan(upper=UpperOffice(id="sc", name="省打假办", email="sc@sc.example"), rules=rules)
     )
-    await submit(handle, submit_call(store, "u1", "案例一"))
-    await submit(handle, submit_call(store, "u1", "动态二", kind=InfoKind.WORK_UPDATE))
-    await submit(handle, submit_call(store, "u2", "做法三", kind=InfoKind.PRACTICE))
-    await submit(handle, submit_call(store, "u2", "案例四"))
+    await submit(handle, await stored_call(store, "u1", "案例一"))
+    await submit(handle, await stored_call(store, "u1", "动态二", kind=InfoKind.WORK_UPDATE))
+    await submit(handle, await stored_call(store, "u2", "做法三", kind=InfoKind.PRACTICE))
+    await submit(handle, await stored_call(store, "u2", "案例四"))
     await _decide(handle, 1, Decision.RETURN, "请补充案值")
-    await submit(handle, submit_call(store, "u1", "案例一（补充）", resubmit_of=1))
+    await submit(handle, await stored_call(store, "u1", "案例一（补充）", resubmit_of=1))
     await _decide(handle, 1, Decision.ADOPT, "拟报省打假办")
     await _decide(handle, 2, Decision.FILE)
     await _decide(handle, 3, Decision.ADOPT)
@@ -91,7 +91,7 @@ async def review(env: WorkflowEnvironment, settings: Settings) -> dict[str, Hand
 
 
 async def upper(env: WorkflowEnvironment, settings: Settings) -> dict[str, Handle]:
-    store = FileBlobStore(settings.blob_dir)
+    store = blob_store(settings)
     province = info_plan(n_units=2, office_id="sc", rules=InfoPlan(forward_within=None))
     province = province.model_copy(
         update={
@@ -101,7 +101,7 @@ async def upper(env: WorkflowEnvironment, settings: Settings) -> dict[str, Handl
     city = info_plan(upper=UpperOffice(id="sc", name="省打假办", campaign=province.id, as_unit="yaan"))
     up = await _start(env, settings, province)
     down = await _start(env, settings, city)
-    await submit(down, submit_call(store, "u1", "跨境侵权案"))
+    await submit(down, await stored_call(store, "u1", "跨境侵权案"))
     await _decide(down, 1, Decision.ADOPT)
     await down.execute_update("forward_item", ForwardItem(no=1, by="郑继勇"), result_type=ItemResult)
     for _ in range(100):
@@ -115,11 +115,11 @@ async def upper(env: WorkflowEnvironment, settings: Settings) -> dict[str, Handl
 
 
 async def continue_as_new(env: WorkflowEnvironment, settings: Settings) -> dict[str, Handle]:
-    store = FileBlobStore(settings.blob_dir)
+    store = blob_store(settings)
     plan = info_plan(rules=InfoPlan(forward_within=None))
     handle = await _start(env, settings, plan, archive_batch=100, max_run_events=60)
     for n in range(12):
-        receipt = await submit(handle, submit_call(store, f"u{n % 3 + 1}", f"信息{n}"))
+        receipt = await submit(handle, await stored_call(store, f"u{n % 3 + 1}", f"信息{n}"))
         await _decide(handle, receipt.no, Decision.ADOPT if n % 2 else Decision.FILE)
     latest: Handle = env.client.get_workflow_handle(handle.id, result_type=ItemsView)
     await latest.execute_update("close_channel", CloseChannel(by="郑继勇"), result_type=InfoBoard)

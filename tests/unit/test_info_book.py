@@ -6,7 +6,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-from activities.blobs import FileBlobStore
 from activities.holidays import load_calendar
 from domain.info_book import FORWARD_MARGIN, InfoBook, Refused, period_months, statistics
 from domain.plan_check import check_plan
@@ -25,11 +24,6 @@ UPPER = UpperOffice(id="sc", name="四川省打假办", email="office@sc.example
 def book(rules: InfoPlan | None = None, upper: UpperOffice | None = UPPER) -> InfoBook:
     inp = channel_input(info_plan(rules=rules, upper=upper), MONDAY)
     return InfoBook(inp.spec, None)
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> FileBlobStore:
-    return FileBlobStore(tmp_path)
 
 
 class TestPeriods:
@@ -70,10 +64,10 @@ class TestPeriods:
 
 
 class TestBook:
-    def test_adoption_sets_a_limit_in_working_days_and_the_margin(self, store: FileBlobStore) -> None:
+    def test_adoption_sets_a_limit_in_working_days_and_the_margin(self) -> None:
         """Adopted on Monday morning: due Wednesday 24:00; it goes up by itself just before; reminded Tuesday."""
         b = book()
-        b.apply_submit(submit_call(store, "u1", "案例"), MONDAY)
+        b.apply_submit(submit_call("u1", "案例"), MONDAY)
         result = b.apply_decide(DecideItem(no=1, decision=Decision.ADOPT, by="op"), MONDAY)
         assert result.forward_due is not None
         local = result.forward_due.at.astimezone(dt.timezone(dt.timedelta(hours=8)))
@@ -85,23 +79,23 @@ class TestBook:
         assert b.fire_due(moments[1].at - dt.timedelta(seconds=1)) == []
         assert [i.no for i in b.fire_due(moments[1].at)] == [1]
 
-    def test_without_an_upper_office_adopted_is_settled(self, store: FileBlobStore) -> None:
+    def test_without_an_upper_office_adopted_is_settled(self) -> None:
         """Nothing goes up from the top office; forwarding is refused with a reason."""
         b = book(upper=None)
-        b.apply_submit(submit_call(store, "u1", "案例"), MONDAY)
+        b.apply_submit(submit_call("u1", "案例"), MONDAY)
         b.apply_decide(DecideItem(no=1, decision=Decision.ADOPT, by="op"), MONDAY)
         (item,) = b.state.items
         assert item.settled_at == MONDAY and item.forward_due is None
         with pytest.raises(Refused, match="no upper office"):
             b.check_forward(ForwardItem(no=1, by="op"))
 
-    def test_statistics_count_by_month_of_first_submission(self, store: FileBlobStore) -> None:
+    def test_statistics_count_by_month_of_first_submission(self) -> None:
         """A March item adopted in April counts in March; rates and kinds add up; other units show zero."""
         b = book()
         april = MONDAY + dt.timedelta(days=3)
-        b.apply_submit(submit_call(store, "u1", "一"), MONDAY)
-        b.apply_submit(submit_call(store, "u1", "二", kind=InfoKind.PRACTICE), MONDAY)
-        b.apply_submit(submit_call(store, "u2", "三"), april)
+        b.apply_submit(submit_call("u1", "一"), MONDAY)
+        b.apply_submit(submit_call("u1", "二", kind=InfoKind.PRACTICE), MONDAY)
+        b.apply_submit(submit_call("u2", "三"), april)
         b.apply_decide(DecideItem(no=1, decision=Decision.ADOPT, by="op"), april)
         b.apply_decide(DecideItem(no=2, decision=Decision.FILE, by="op"), april)
         b.apply_decide(DecideItem(no=3, decision=Decision.RETURN, note="补充", by="op"), april)
@@ -117,41 +111,39 @@ class TestBook:
         year = statistics(b.spec, b.state, "2026-Y", april)
         assert (year.total.sent, year.total.adopted, year.total.filed) == (3, 1, 1)
 
-    def test_a_resubmission_under_another_kind_moves_its_count(self, store: FileBlobStore) -> None:
+    def test_a_resubmission_under_another_kind_moves_its_count(self) -> None:
         """Returned as a work update, resubmitted as a typical case and adopted: counted once, under the new kind."""
         b = book()
-        b.apply_submit(submit_call(store, "u1", "一", kind=InfoKind.WORK_UPDATE), MONDAY)
+        b.apply_submit(submit_call("u1", "一", kind=InfoKind.WORK_UPDATE), MONDAY)
         b.apply_decide(DecideItem(no=1, decision=Decision.RETURN, note="改为案例", by="op"), MONDAY)
-        b.apply_submit(submit_call(store, "u1", "一（案例）", kind=InfoKind.TYPICAL_CASE, resubmit_of=1), MONDAY)
+        b.apply_submit(submit_call("u1", "一（案例）", kind=InfoKind.TYPICAL_CASE, resubmit_of=1), MONDAY)
         b.apply_decide(DecideItem(no=1, decision=Decision.ADOPT, by="op"), MONDAY)
         (row,) = [r for r in statistics(b.spec, b.state, "2026-Q1", MONDAY).rows if r.unit_id == "u1"]
         assert (row.sent, row.adopted, row.returned) == (1, 1, 0)
         assert row.by_kind[InfoKind.WORK_UPDATE].sent == 0
         assert (row.by_kind[InfoKind.TYPICAL_CASE].sent, row.by_kind[InfoKind.TYPICAL_CASE].adopted) == (1, 1)
 
-    def test_a_full_office_refuses_new_items_but_takes_resubmissions(
-        self, store: FileBlobStore, monkeypatch: pytest.MonkeyPatch
-    ) -> None:
+    def test_a_full_office_refuses_new_items_but_takes_resubmissions(self, monkeypatch: pytest.MonkeyPatch) -> None:
         """The open-item cap keeps the state bounded; a returned item can still come back."""
         from domain import submission_caps
 
         b = book()
-        b.apply_submit(submit_call(store, "u1", "一"), MONDAY)
+        b.apply_submit(submit_call("u1", "一"), MONDAY)
         b.apply_decide(DecideItem(no=1, decision=Decision.RETURN, note="补充", by="op"), MONDAY)
         monkeypatch.setattr(submission_caps, "MAX_OPEN_ITEMS", 1)
         with pytest.raises(Refused, match="must review"):
-            b.check_submit(submit_call(store, "u2", "二"))
-        b.check_submit(submit_call(store, "u1", "一（修改）", resubmit_of=1))
+            b.check_submit(submit_call("u2", "二"))
+        b.check_submit(submit_call("u1", "一（修改）", resubmit_of=1))
 
-    def test_checks_change_nothing(self, store: FileBlobStore) -> None:
+    def test_checks_change_nothing(self) -> None:
         """A refused call leaves the state as it was, byte for byte."""
         b = book(rules=InfoPlan(kinds=[InfoKind.TYPICAL_CASE]))
-        b.apply_submit(submit_call(store, "u1", "一"), MONDAY)
+        b.apply_submit(submit_call("u1", "一"), MONDAY)
         before = b.state.model_dump_json()
         for call in (
-            submit_call(store, "u9", "x"),
-            submit_call(store, "u1", "x", kind=InfoKind.PRACTICE),
-            submit_call(store, "u1", "x", resubmit_of=1),
+            submit_call("u9", "x"),
+            submit_call("u1", "x", kind=InfoKind.PRACTICE),
+            submit_call("u1", "x", resubmit_of=1),
         ):
             with pytest.raises(Refused):
                 b.check_submit(call)

@@ -13,7 +13,6 @@ import pytest
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
-from activities.blobs import FileBlobStore
 from domain.info_book import period_months
 from domain.legaltime.days import is_working_day
 from schemas.calendar import DueRule, LadderStep, RuleKind, StepUnit
@@ -33,10 +32,11 @@ from schemas.info import (
 )
 from schemas.info_plan import InfoKind, InfoPlan
 from schemas.plan import UpperOffice
-from tests.info_support import end_started, info_plan, items, start_channel, submit, submit_call
+from tests.info_support import end_started, info_plan, items, start_channel, stored_call, submit
 from tests.plans import by_template, caught
 from tests.workflows.conftest import running_worker
 from workers.dev.smtp_sink import SmtpSink
+from workers.objects import blob_store
 from workers.settings import Settings
 from workflows.info_channel import InfoChannel
 
@@ -64,13 +64,15 @@ class TestReviewAndForwarding:
     ) -> None:
         """Receipt → adopted (unit told) → the office reminded before the limit → mailed up at the limit."""
         env = time_skipping_env
-        store = FileBlobStore(cycle_settings.blob_dir)
+        store = blob_store(cycle_settings)
         p = info_plan(upper=UPPER_BY_MAIL)
         async with running_worker(env.client, cycle_settings):
             handle = await start_channel(
                 env.client, cycle_settings.temporal.task_queue, p, await env.get_current_time()
             )
-            receipt = await submit(handle, submit_call(store, "u1", "查获假冒灯具案", work_area="(五) 健全制度机制"))
+            receipt = await submit(
+                handle, await stored_call(store, "u1", "查获假冒灯具案", work_area="(五) 健全制度机制")
+            )
             assert receipt.no == 1 and receipt.item_id == f"{p.id}:yaan:1"
             adopted = await decide(handle, 1, Decision.ADOPT, "写得好")
             assert adopted.state is InfoState.ADOPTED and adopted.forward_due is not None
@@ -103,15 +105,15 @@ class TestReviewAndForwarding:
     ) -> None:
         """A return carries a note; the unit resubmits the same item; a second return expires after the window."""
         env = time_skipping_env
-        store = FileBlobStore(cycle_settings.blob_dir)
+        store = blob_store(cycle_settings)
         p = info_plan(rules=InfoPlan(resubmit_days=5, forward_within=None))
         async with running_worker(env.client, cycle_settings):
             handle = await start_channel(
                 env.client, cycle_settings.temporal.task_queue, p, await env.get_current_time()
             )
-            await submit(handle, submit_call(store, "u2", "联合执法动态", kind=InfoKind.WORK_UPDATE))
+            await submit(handle, await stored_call(store, "u2", "联合执法动态", kind=InfoKind.WORK_UPDATE))
             await decide(handle, 1, Decision.RETURN, "请补充查处数量")
-            again = await submit(handle, submit_call(store, "u2", "联合执法动态（补充）", resubmit_of=1))
+            again = await submit(handle, await stored_call(store, "u2", "联合执法动态（补充）", resubmit_of=1))
             assert again.no == 1 and again.version == 2
             view = await items(handle)
             assert view.items[0].state is InfoState.PENDING and view.items[0].title == "联合执法动态（补充）"
@@ -131,13 +133,13 @@ class TestReviewAndForwarding:
     ) -> None:
         """With quiet_days set, a unit that sent nothing hears from the office on a working morning; others do not."""
         env = time_skipping_env
-        store = FileBlobStore(cycle_settings.blob_dir)
+        store = blob_store(cycle_settings)
         p = info_plan(n_units=2, rules=InfoPlan(quiet_days=10, forward_within=None))
         async with running_worker(env.client, cycle_settings):
             start = await env.get_current_time()
             handle = await start_channel(env.client, cycle_settings.temporal.task_queue, p, start)
             await env.sleep(dt.timedelta(days=6))
-            await submit(handle, submit_call(store, "u1", "经验做法一则", kind=InfoKind.PRACTICE))
+            await submit(handle, await stored_call(store, "u1", "经验做法一则", kind=InfoKind.PRACTICE))
             await env.sleep(dt.timedelta(days=6))
             view = await items(handle)
         quiet = by_template(caught(sink.maildir), "info_quiet")
@@ -159,13 +161,13 @@ class TestRefusals:
     ) -> None:
         """Wrong unit, kind, work area, state or missing note: refused with a reason, the channel unchanged."""
         env = dev_server_env
-        store = FileBlobStore(cycle_settings.blob_dir)
+        store = blob_store(cycle_settings)
         p = info_plan(rules=InfoPlan(kinds=[InfoKind.TYPICAL_CASE, InfoKind.PRACTICE]))
         async with running_worker(env.client, cycle_settings):
             handle = await start_channel(
                 env.client, cycle_settings.temporal.task_queue, p, await env.get_current_time()
             )
-            await submit(handle, submit_call(store, "u1", "典型案例一"))
+            await submit(handle, await stored_call(store, "u1", "典型案例一"))
             before = await items(handle)
 
             async def refused(name: str, call: object, fragment: str) -> None:
@@ -173,12 +175,14 @@ class TestRefusals:
                     await handle.execute_update(name, call)
                 assert fragment in str(err.value.cause)
 
-            await refused("submit_item", submit_call(store, "nobody", "x"), "unknown unit")
-            await refused("submit_item", submit_call(store, "u1", "x", kind=InfoKind.WORK_UPDATE), "not 工作动态")
-            await refused("submit_item", submit_call(store, "u1", "x", work_area="(九) 无此项"), "unknown work area")
+            await refused("submit_item", await stored_call(store, "nobody", "x"), "unknown unit")
+            await refused("submit_item", await stored_call(store, "u1", "x", kind=InfoKind.WORK_UPDATE), "not 工作动态")
+            await refused(
+                "submit_item", await stored_call(store, "u1", "x", work_area="(九) 无此项"), "unknown work area"
+            )
             await refused("submit_item", SubmitItem(unit_id="u1", kind=InfoKind.PRACTICE, title="空"), "a text or")
-            await refused("submit_item", submit_call(store, "u2", "x", resubmit_of=1), "no item 1")
-            await refused("submit_item", submit_call(store, "u1", "x", resubmit_of=1), "cannot be resubmitted")
+            await refused("submit_item", await stored_call(store, "u2", "x", resubmit_of=1), "no item 1")
+            await refused("submit_item", await stored_call(store, "u1", "x", resubmit_of=1), "cannot be resubmitted")
             await refused("decide_item", DecideItem(no=1, decision=Decision.RETURN, by="op"), "needs a note")
             await refused("decide_item", DecideItem(no=9, decision=Decision.ADOPT, by="op"), "no item 9")
             await refused("forward_item", ForwardItem(no=1, by="op"), "no upper office")
@@ -204,7 +208,7 @@ class TestForwardIntoUpperChannel:
     ) -> None:
         """With the province's channel running here, `forward_item` submits the item there as the city's."""
         env = dev_server_env
-        store = FileBlobStore(cycle_settings.blob_dir)
+        store = blob_store(cycle_settings)
         province = info_plan(n_units=2, office_id="sc", rules=InfoPlan(forward_within=None))
         province = province.model_copy(
             update={
@@ -227,7 +231,7 @@ class TestForwardIntoUpperChannel:
             now = await env.get_current_time()
             upper = await start_channel(env.client, cycle_settings.temporal.task_queue, province, now)
             handle = await start_channel(env.client, cycle_settings.temporal.task_queue, city, now)
-            await submit(handle, submit_call(store, "u3", "跨境电商侵权案"))
+            await submit(handle, await stored_call(store, "u3", "跨境电商侵权案"))
             await decide(handle, 1, Decision.ADOPT)
             await handle.execute_update("forward_item", ForwardItem(no=1, by="郑继勇"), result_type=ItemResult)
             for _ in range(100):
@@ -249,7 +253,7 @@ class TestAYearOfItems:
     ) -> None:
         """500 items in 50 weekly rounds: every run's history and carried state stay small; the tallies are exact."""
         env = time_skipping_env
-        store = FileBlobStore(cycle_settings.blob_dir)
+        store = blob_store(cycle_settings)
         units = [f"u{i}" for i in range(1, 6)]
         kinds = list(InfoKind)
         p = info_plan(n_units=5, upper=UPPER_BY_MAIL, rules=InfoPlan(resubmit_days=10, quiet_days=30))
@@ -267,7 +271,7 @@ class TestAYearOfItems:
             for _ in range(50):
                 for _ in range(10):
                     unit, kind = units[n % 5], kinds[n % 3]
-                    receipt = await submit(handle, submit_call(store, unit, f"第{n + 1}条信息", kind=kind))
+                    receipt = await submit(handle, await stored_call(store, unit, f"第{n + 1}条信息", kind=kind))
                     month = receipt.accepted_at.astimezone(TZ).strftime("%Y-%m")
                     counts = expected.setdefault((unit, month), {"sent": 0, "adopted": 0, "filed": 0, "returned": 0})
                     counts["sent"] += 1
@@ -289,7 +293,7 @@ class TestAYearOfItems:
             monthly = await handle.query("get_stats", StatsQuery(period=months[3]), result_type=InfoStats)
 
         # Every item is accounted for: open in the state or on a page in the blob store.
-        archived = [InfoItem.model_validate(x) for page in view.archive for x in json.loads(store.get(page.ref))]
+        archived = [InfoItem.model_validate(x) for page in view.archive for x in json.loads(await store.get(page.ref))]
         numbers = sorted([i.no for i in archived] + [i.no for i in view.items])
         assert numbers == list(range(1, 501))
         everything = archived + view.items
