@@ -1,4 +1,5 @@
-"""Official documents as Word files: the bulletin (通报) of late units and the roll-up summary (汇总报告).
+"""Official documents as Word files: the bulletin (通报) of late units, the roll-up summary (汇总报告) and
+the bulletin of information adoption (信息报送采用情况通报).
 
 Laid out after GB/T 9704-2012 《党政机关公文格式》 as far as a .docx can say it:
 A4; margins top 37 mm, bottom 35 mm, left 28 mm, right 26 mm; 22 lines of
@@ -36,6 +37,8 @@ from domain.legaltime.wording import zh_date, zh_moment
 from domain.submission_caps import files_of
 from schemas.cycle import UnitPhase
 from schemas.documents import BulletinRequest
+from schemas.info import InfoStats
+from schemas.info_plan import INFO_KIND_ZH
 from schemas.notify import MessageContext, UnitLine
 from schemas.rollup import RollupRequest, RollupUnit
 
@@ -345,3 +348,72 @@ def _unit_lines(unit: RollupUnit, tz: str) -> list[str]:
 
 def summary_filename(req: RollupRequest) -> str:
     return f"汇总报告-{req.obligation_title}（{req.period}）.docx"
+
+
+# ---- the information adoption bulletin (信息报送采用情况通报) --------------------------------------
+
+
+def info_bulletin_title(stats: InfoStats) -> str:
+    return f"关于{stats.period_zh}{stats.title}采用情况的通报"
+
+
+def _pct(rate: float | None) -> str:
+    return "—" if rate is None else f"{100 * rate:.1f}%"
+
+
+def _table(doc: Any, header: list[str], rows: list[list[str]]) -> None:
+    table = doc.add_table(rows=1 + len(rows), cols=len(header))
+    table.style = "Table Grid"
+    table.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    for r, values in enumerate([header, *rows]):
+        for c, value in enumerate(values):
+            cell = table.cell(r, c)
+            p = cell.paragraphs[0]
+            p.alignment = WD_ALIGN_PARAGRAPH.CENTER if c else WD_ALIGN_PARAGRAPH.LEFT
+            p.paragraph_format.line_spacing_rule = WD_LINE_SPACING.SINGLE
+            # Tables in official documents use a smaller size than the body (4号 here).
+            _set_font(p.add_run(value), HEADING_FONT if r == 0 else BODY_FONT, PAGE_NUMBER_SIZE)
+
+
+def info_bulletin_docx(stats: InfoStats) -> bytes:
+    """通报 of information adoption: totals, a table per unit (sent, adopted, rate, by kind), who sent nothing."""
+    issued = _local(stats.computed_at, stats.tz)
+    title = info_bulletin_title(stats)
+    doc = _new_document(stats.computed_at, title, stats.office_name)
+    _masthead(doc, stats.office_name, stats.document.number)
+    _title(doc, title)
+    _para(doc, "各成员单位、各县（区）打假办：", indent=False)
+    basis = _basis(stats.document.number, stats.document.title)
+    _para(doc, f"{basis}现将{stats.period_zh}各单位{stats.title}采用情况通报如下：")
+    _heading(doc, "一、总体情况", HEADING_FONT)
+    total = stats.total
+    kinds = "，".join(f"{INFO_KIND_ZH[k]}{c.sent}条、采用{c.adopted}条" for k, c in total.by_kind.items() if c.sent)
+    _para(
+        doc,
+        f"{stats.period_zh}共收到各单位报送信息{total.sent}条，采用{total.adopted}条，采用率{_pct(total.rate)}"
+        + (f"；其中{kinds}" if kinds else "")
+        + "。",
+    )
+    _heading(doc, "二、各单位报送采用情况", HEADING_FONT)
+    header = ["单位", "报送", "采用", "采用率", *(INFO_KIND_ZH[k] for k in total.by_kind)]
+    ranked = sorted(stats.rows, key=lambda r: (-r.adopted, -r.sent))
+    rows = [
+        [r.unit_name, str(r.sent), str(r.adopted), _pct(r.rate), *(f"{c.adopted}/{c.sent}" for c in r.by_kind.values())]
+        for r in [*ranked, total]
+    ]
+    _table(doc, header, rows)
+    _para(doc, "注：各类别栏为“采用/报送”条数；按信息首次报送时间计入统计期。", indent=False)
+    _heading(doc, "三、有关要求", HEADING_FONT)
+    silent = [r.unit_name for r in stats.rows if r.sent == 0]
+    if silent:
+        _para(doc, f"{stats.period_zh}以下单位未报送信息：{'、'.join(silent)}。请上述单位加强信息报送工作。")
+    _para(doc, "请各单位及时报送专项行动工作动态、典型案例和经验做法，提高信息质量和时效。")
+    if stats.contact:
+        phone = f"，电话：{stats.contact.phone}" if stats.contact.phone else ""
+        _para(doc, f"联系人：{stats.contact.name}{phone}。")
+    _signature(doc, stats.office_name, issued.date())
+    return _to_bytes(doc)
+
+
+def info_bulletin_filename(stats: InfoStats) -> str:
+    return f"通报-信息报送采用情况（{stats.period}）.docx"

@@ -47,8 +47,11 @@ class PortalGrant:
 
 
 def office_of(cycle_id: str) -> str:
-    """The office in a cycle id (`cycle:<campaign>:<office>:<obligation>:<period>`), "" if it has none."""
+    """The office in a cycle id (`cycle:<campaign>:<office>:<obligation>:<period>`) or an information
+    channel's id (`info:<campaign>:<office>`), "" if it has none."""
     parts = cycle_id.split(":")
+    if len(parts) == 3 and parts[0] == "info":
+        return parts[2]
     return parts[2] if len(parts) == 5 and parts[0] == "cycle" else ""
 
 

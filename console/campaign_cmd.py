@@ -32,8 +32,9 @@ from console import client_calls as calls
 from console.campaign_store import CampaignStore
 from console.output import console, emit_json, failure
 from console.plan_files import load_checked
-from domain import cycle_spec, timeline
+from domain import cycle_spec, info_book, timeline
 from schemas.cycle import CYCLE_TASK_TIMEOUT, CycleInput, cycle_workflow_id
+from schemas.info import InfoInput
 from schemas.plan import CampaignPlan, Obligation, Period
 from schemas.visibility import CAMPAIGN, OFFICE
 from workers.settings import Settings, load_settings
@@ -132,7 +133,36 @@ async def start_campaign(client: Client, settings: Settings, plan: CampaignPlan,
 
             await client.get_schedule_handle(sid).update(replace)
         schedules.append(sid)
-    return {"campaign": plan.id, "office": plan.office.id, "cycles": cycles, "schedules": schedules}
+    channels = [await start_info_channel(client, settings, plan, now)] if plan.info is not None else []
+    return {
+        "campaign": plan.id,
+        "office": plan.office.id,
+        "cycles": cycles,
+        "schedules": schedules,
+        "channels": channels,
+    }
+
+
+async def start_info_channel(
+    client: Client, settings: Settings, plan: CampaignPlan, now: dt.datetime
+) -> dict[str, str]:
+    """The office's standing information channel (及时报送), open for the whole campaign."""
+    calendar = load_calendar(cycle_spec.calendar_years(now.year), plan.timezone)
+    spec = info_book.channel_spec(plan, now, calendar)
+    attrs = TypedSearchAttributes([SearchAttributePair(CAMPAIGN, plan.id), SearchAttributePair(OFFICE, plan.office.id)])
+    try:
+        await client.start_workflow(
+            "InfoChannel",
+            InfoInput(spec=spec),
+            id=spec.channel_id,
+            task_queue=settings.temporal.task_queue,
+            search_attributes=attrs,
+            static_summary=f"{plan.title} · {spec.title}",
+        )
+        state = "started"
+    except WorkflowAlreadyStartedError:
+        state = "already running"
+    return {"channel_id": spec.channel_id, "state": state}
 
 
 @app.command("start")
@@ -161,5 +191,7 @@ def start(file: Path, json: JsonFlag = False) -> None:
         console.print(f"  cycle {c['cycle_id']}: {c['state']}")
     for s in result["schedules"]:
         console.print(f"  schedule {s}")
-    if not result["cycles"] and not result["schedules"]:
+    for ch in result["channels"]:
+        console.print(f"  information channel {ch['channel_id']}: {ch['state']}")
+    if not result["cycles"] and not result["schedules"] and not result["channels"]:
         console.print("  nothing to start: no obligation has an open period and none is periodic")

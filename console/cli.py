@@ -10,6 +10,7 @@ from console import (
     cycle_cmd,
     db_cmd,
     export_cmd,
+    info_cmd,
     lead_cmd,
     link_cmd,
     mail_cmd,
@@ -32,6 +33,7 @@ process_cmd.register(app)
 cycle_cmd.register(app)
 app.add_typer(link_cmd.app, name="link")
 app.add_typer(lead_cmd.app, name="lead")
+app.add_typer(info_cmd.app, name="info")
 app.add_typer(mail_cmd.app, name="mail")
 app.add_typer(export_cmd.app, name="export")
 app.add_typer(user_cmd.user_app, name="user")

@@ -56,7 +56,7 @@ def check_plan(data: Any, calendar: HolidayCalendar, year: int) -> tuple[Campaig
         plan = CampaignPlan.model_validate(data)
     except ValidationError as exc:
         return None, [Problem(path=_path(e["loc"]), message=e["msg"]) for e in exc.errors()]
-    problems = _cross_checks(plan) + _due_checks(plan, calendar, year)
+    problems = _cross_checks(plan) + _due_checks(plan, calendar, year) + _info_checks(plan, calendar, year)
     return (None if problems else plan), problems
 
 
@@ -183,4 +183,34 @@ def _due_checks(plan: CampaignPlan, calendar: HolidayCalendar, year: int) -> lis
             due_from_spec(spec, year, anchor, calendar)
         except (ValueError, OverflowError) as exc:
             problems.append(Problem(path=path, message=f"cannot compute this due date: {exc}"))
+    return problems
+
+
+def _info_checks(plan: CampaignPlan, calendar: HolidayCalendar, year: int) -> list[Problem]:
+    """The `info` section (及时报送): its units, kinds, reminder keys and forwarding limit."""
+    from domain.legaltime.periods import compute_due
+
+    info = plan.info
+    if info is None:
+        return []
+    problems: list[Problem] = []
+    unit_ids = {u.id for u in plan.units}
+    for j, ref in enumerate(info.units or []):
+        if ref not in unit_ids:
+            problems.append(Problem(path=f"info.units[{j}]", message=f"unknown unit {ref!r}"))
+    if info.units is not None and not info.units:
+        problems.append(Problem(path="info.units", message="an empty list lets no unit send anything; leave it out"))
+    problems += [
+        Problem(path="info.kinds", message=f"kind {k!r} listed twice") for k, n in Counter(info.kinds).items() if n > 1
+    ]
+    problems += _duplicates([s.key for s in info.forward_reminders], "info.forward_reminders")
+    if info.forward_within is not None:
+        try:
+            compute_due(dt.datetime(year, 1, 1, tzinfo=dt.UTC), info.forward_within, calendar)
+        except (ValueError, OverflowError) as exc:
+            problems.append(Problem(path="info.forward_within", message=f"cannot compute this limit: {exc}"))
+    elif info.forward_reminders and plan.upper_office is not None:
+        problems.append(
+            Problem(path="info.forward_reminders", message="reminders before a forwarding limit, but no forward_within")
+        )
     return problems

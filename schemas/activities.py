@@ -11,6 +11,7 @@ from schemas.archive import ArchivedCycle, ArchivedLead, ArchiveReceipt
 from schemas.calendar import HolidayCalendar
 from schemas.cycle import HolidayRequest
 from schemas.holiday_check import HolidayCheckInput, HolidayCheckResult
+from schemas.info import ArchivePage, ArchiveRequest, InfoForwardRequest, InfoForwardResult
 from schemas.notify import BatchResult, MailBatch
 from schemas.rollup import ForwardRequest, ForwardResult, RollupPackage, RollupRequest
 
@@ -38,6 +39,18 @@ class HolidayActivity:
     @activity.defn(name="load_holidays")
     async def load_holidays(self, request: HolidayRequest) -> HolidayCalendar:
         """The holiday data for the years and zone asked for."""
+        raise NotImplementedError
+
+
+class InfoActivity:
+    @activity.defn(name="forward_info_item")
+    async def forward_info_item(self, request: InfoForwardRequest) -> InfoForwardResult:
+        """Submit an adopted item into the upper office's information channel when that runs here."""
+        raise NotImplementedError
+
+    @activity.defn(name="archive_info_items")
+    async def archive_info_items(self, request: ArchiveRequest) -> ArchivePage:
+        """Write settled items as one page into the blob store; its reference back."""
         raise NotImplementedError
 
 

@@ -34,6 +34,12 @@ class Template(StrEnum):
     ROLLUP = "rollup"  # consolidated package to the upper office
     OFFICE_REMINDER = "office_reminder"  # the office's own upward deadline
     LEAD_STAGE = "lead_stage"  # a lead referral stage: new, reminder, missed, done
+    INFO_OPENED = "info_opened"  # the standing information channel is open: the unit's portal link
+    INFO_RECEIPT = "info_receipt"  # 回执 for an information item (及时报送)
+    INFO_DECIDED = "info_decided"  # the office adopted, returned or filed an item
+    INFO_FORWARD_REMINDER = "info_forward_reminder"  # the office: adopted items must go up soon
+    INFO_FORWARD = "info_forward"  # an adopted item to the upper office by mail
+    INFO_QUIET = "info_quiet"  # a gentle reminder to a unit that sent nothing for a while
 
 
 class DocumentRef(Model):
@@ -51,6 +57,17 @@ class UnitLine(Model):
     due: Due | None = None
     status: str = ""
     days_late: int = 0
+
+
+class ItemLine(Model):
+    """One information item in a message (及时报送)."""
+
+    item_id: str
+    unit_name: str = ""
+    kind: str = ""  # in words: 典型案例 …
+    title: str = ""
+    state: str = ""  # adopted | returned | filed | pending
+    due: Due | None = None  # the forwarding limit, for items waiting to go up
 
 
 class MessageContext(Model):
@@ -77,6 +94,9 @@ class MessageContext(Model):
     stage: str = ""  # lead stage name
     stage_event: str = ""  # lead: opened | reminder | missed | done
     lead_title: str = ""
+    item: ItemLine | None = None  # an information item (及时报送)
+    items: list[ItemLine] = Field(default_factory=list)
+    quiet_days: int = 0
     # Include the unit's portal link (and its calendar feed) in the message.
     portal_link: bool = False
 

@@ -15,6 +15,7 @@ from pydantic import Field, model_validator
 
 from schemas.base import Model
 from schemas.calendar import DEFAULT_TZ, DueRule, LadderStep, SendWindow
+from schemas.info_plan import InfoPlan
 from schemas.lead import ReferralPolicy
 from schemas.people import ID_PATTERN, Contact, Person
 
@@ -159,6 +160,8 @@ class CampaignPlan(Model):
     focus_regions: list[str] = Field(default_factory=list)
     obligations: list[Obligation] = Field(default_factory=list)
     referral_policies: list[ReferralPolicy] = Field(default_factory=list)
+    # 及时报送: a standing information channel for the whole campaign (None: the office runs none).
+    info: InfoPlan | None = None
     locale: str = "zh-CN"
 
     def unit(self, unit_id: str) -> Unit | None:

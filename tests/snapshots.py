@@ -3,7 +3,8 @@
 A cycle's snapshot is its full state (`get_state`: every unit's timeline, fired
 steps, link state, the audit trail, the outbox), every unit's view as the portal
 shows it, and the length of its history; a lead's is its status (stages, tracks,
-timeline) and its history length. A refused Update must leave all of it as it was,
+timeline) and its history length; an information channel's is every item it holds, its board
+and its history length. A refused Update must leave all of it as it was,
 history included: a validator's no is not written into the history.
 """
 
@@ -13,7 +14,9 @@ from typing import Any
 from temporalio.client import Client, WorkflowHandle
 
 from schemas.cycle import UnitQuery
+from schemas.info import BoardQuery, ItemsQuery
 from schemas.lead import LeadStatusQuery
+from workflows.info_channel import InfoChannel
 from workflows.lead_referral import LeadReferral
 from workflows.reporting_cycle import ReportingCycle
 
@@ -39,6 +42,22 @@ async def lead_snapshot(client: Client, lead_id: str) -> dict[str, Any]:
     handle = client.get_workflow_handle(lead_id)
     status = await handle.query(LeadReferral.get_status, LeadStatusQuery())
     return {"status": status.model_dump(exclude={"now"}), "history_length": await history_length(handle)}
+
+
+async def info_snapshot(client: Client, channel_id: str) -> dict[str, Any]:
+    """An information channel: every item it holds (with its events), its board, its history length."""
+    handle = client.get_workflow_handle(channel_id)
+    items = await handle.query(InfoChannel.get_items, ItemsQuery())
+    board = await handle.query(InfoChannel.get_board, BoardQuery())
+    return {
+        "items": items.model_dump(exclude={"now"}),
+        "board": board.model_dump(),
+        "history_length": await history_length(handle),
+    }
+
+
+async def quiet_info_snapshot(client: Client, channel_id: str, seconds: float = 20.0) -> dict[str, Any]:
+    return await _quiet(lambda: info_snapshot(client, channel_id), seconds, cycle=False)
 
 
 async def quiet_cycle_snapshot(client: Client, cycle_id: str, seconds: float = 20.0) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from temporalio.client import Client
 
 from activities.archive import Archive, ArchiveActivities
 from activities.holidays import HolidayFiles
+from activities.info import InfoActivities
 from activities.mail import MailActivities
 from activities.portal_tokens import PortalTokens
 from activities.records import Records
@@ -35,12 +36,15 @@ def build_activities(
     )
     rollup = RollupActivities(blobs, UpperCycles(client, ReportingCycle.submit_report) if client else None)
     holidays = HolidayFiles(settings.calendars_dir)
+    info = InfoActivities(blobs, client)
     archived = ArchiveActivities(Archive(records, data_converter(settings)))
     found: list[Callable[..., Any]] = [
         mail.send_batch,
         rollup.compile_rollup,
         rollup.forward_upward,
         holidays.load_holidays,
+        info.forward_info_item,
+        info.archive_info_items,
         archived.archive_cycle,
         archived.archive_lead,
     ]

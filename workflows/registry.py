@@ -1,7 +1,8 @@
 """Every workflow the worker runs (and the Replayer replays)."""
 
 from workflows.holiday_check import HolidayCheck
+from workflows.info_channel import InfoChannel
 from workflows.lead_referral import LeadReferral
 from workflows.reporting_cycle import ReportingCycle
 
-WORKFLOWS: list[type] = [ReportingCycle, LeadReferral, HolidayCheck]
+WORKFLOWS: list[type] = [ReportingCycle, LeadReferral, HolidayCheck, InfoChannel]

@@ -12,6 +12,7 @@ from html import escape
 from markupsafe import Markup
 
 from schemas.cycle import CycleStatus, Light, UnitPhase, UnitView
+from schemas.info import StatsRow
 
 GREEN, YELLOW, RED, GREY, BLUE = "#2e9d57", "#e0a800", "#d23c3c", "#9aa0a6", "#3b73c4"
 
@@ -183,6 +184,41 @@ def cycle_timeline(lanes_: Sequence[Lane], now: dt.datetime) -> Markup:
         parts.append(
             f'<text x="{x(at):.1f}" y="{height - 8}" text-anchor="{anchor}" font-size="11">'
             f"{at.astimezone(dt.timezone(dt.timedelta(hours=8))).strftime(fmt)}</text>"
+        )
+    parts.append("</svg>")
+    return Markup("".join(parts))  # noqa: S704 -- every text piece above went through escape()
+
+
+def adoption_chart(rows: Sequence[StatsRow]) -> Markup:
+    """Per unit: items sent (blue bar) and adopted (green bar over it), with the adoption rate (及时报送)."""
+    label_w, bar_w, row_h = 180, 420, 26
+    height = row_h * len(rows) + 34
+    most = max((r.sent for r in rows), default=0) or 1
+    parts = [
+        f'<svg class="chart adoption" role="img" aria-label="各单位信息报送采用情况"'
+        f' viewBox="0 0 {label_w + bar_w + 110} {height}" width="100%" xmlns="http://www.w3.org/2000/svg">'
+    ]
+    for i, row in enumerate(rows):
+        y = 8 + i * row_h
+        name = escape(row.unit_name)
+        parts.append(f'<text x="{label_w - 8}" y="{y + 15}" text-anchor="end" font-size="13">{name}</text>')
+        for n, colour, word in ((row.sent, BLUE, "报送"), (row.adopted, GREEN, "采用")):
+            if n:
+                parts.append(
+                    f'<rect x="{label_w}" y="{y}" width="{bar_w * n / most:.1f}" height="{row_h - 8}"'
+                    f' fill="{colour}" data-unit="{escape(row.unit_id)}" data-what="{word}" data-n="{n}">'
+                    f"<title>{name} {word} {n}</title></rect>"
+                )
+        rate = "—" if row.rate is None else f"{100 * row.rate:.0f}%"
+        parts.append(
+            f'<text x="{label_w + bar_w + 6}" y="{y + 15}" font-size="13">{row.adopted}/{row.sent} {rate}</text>'
+        )
+    legend_y = height - 8
+    for j, (colour, word) in enumerate(((BLUE, "报送"), (GREEN, "采用"))):
+        lx = label_w + j * 110
+        parts.append(
+            f'<rect x="{lx}" y="{legend_y - 10}" width="12" height="12" fill="{colour}"/>'
+            f'<text x="{lx + 16}" y="{legend_y}" font-size="12">{word}</text>'
         )
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 -- every text piece above went through escape()

@@ -106,9 +106,13 @@ async def board(request: Request, user: PageUser, campaign: str | None = None, p
     for s in statuses:
         for key, n in s.counts.items():
             totals[key] = totals.get(key, 0) + n
+    from console.web.info_pages import channel_url, info_boards
+
     return c.render(
         request,
         "board.html",
+        info_boards=await info_boards(client, campaign or None),
+        channel_url=channel_url,
         statuses=statuses,
         campaigns=campaigns,
         campaign=campaign or "",

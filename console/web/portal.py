@@ -107,6 +107,11 @@ async def portal_door(request: Request) -> Response:
 
 @router.get("/portal/{token}")
 async def portal(request: Request, token: str) -> Response:
+    from console.web import info_pages
+
+    info = info_pages.info_grant(request, token)
+    if info is not None:  # a link from the information channel's mail (及时报送)
+        return await info_pages.portal_page(request, token, info)
     with contextlib.suppress(TokenError):
         if lead_portal.is_lead_grant(ctx(request).tokens.read_portal(token)):
             # A case lead's link (the same signed token, bound to a lead instead of a cycle).

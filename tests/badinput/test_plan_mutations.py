@@ -112,7 +112,8 @@ class TestPlanMutations:
             ),
             ("impossible fixed date", ("obligations", 1, "unit_due", "day"), "02-30", "obligations[1].unit_due"),
             ("bad roll", ("obligations", 1, "unit_due", "roll"), "sideways", "obligations[1].unit_due"),
-            ("negative count", ("obligations", 2, "unit_due", "after", "n"), -1, "obligations[2].unit_due.after.n"),
+            ("negative count", ("info", "forward_within", "n"), -1, "info.forward_within.n"),
+            ("unknown kind of information", ("info", "kinds", 0), "summary", "info.kinds[0]"),
             ("bad email", ("units", 0, "contacts", 0, "email"), "not-an-address", "units[0].contacts[0].email"),
             ("bad id", ("units", 0, "id"), "Has Spaces", "units[0].id"),
         ]

@@ -2,6 +2,7 @@
 a reason, and lets the report at the limit through."""
 
 import datetime as dt
+import zlib
 
 import pytest
 
@@ -19,6 +20,21 @@ from schemas.cycle import (
     SubmitReport,
     UnitState,
 )
+from schemas.info import (
+    DECISION_HEADROOM,
+    MAX_HELD_BYTES,
+    MAX_ITEM_BYTES,
+    MAX_ITEM_VERSIONS,
+    MAX_OPEN_ITEMS,
+    MAX_OPEN_ITEMS_PER_UNIT,
+    DecideItem,
+    Decision,
+    InfoCarried,
+    InfoItem,
+    InfoState,
+    SubmitItem,
+)
+from schemas.info_plan import InfoKind
 from schemas.plan import ReportKind
 
 AT = dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC)
@@ -100,3 +116,102 @@ def test_bytes_per_cycle_across_every_unit() -> None:
     assert _refusal(state, SubmitReport(unit_id="last", title="t", attachments=[_file(room)])) is None
     reason = _refusal(state, SubmitReport(unit_id="last", title="t", attachments=[_file(room + 1)]))
     assert reason is not None and "bytes of reports" in reason
+
+
+# ---- information items (issue 22): the same per-upload caps, plus what may wait for the office ----
+
+
+def _item(no: int, unit: str, *, settled: bool = False, version: int = 1) -> InfoItem:
+    return InfoItem(
+        no=no,
+        unit_id=unit,
+        kind=InfoKind.TYPICAL_CASE,
+        title="t",
+        submitted_at=AT,
+        month="2026-03",
+        version=version,
+        state=InfoState.RETURNED if version > 1 else InfoState.PENDING,
+        settled_at=AT if settled else None,
+    )
+
+
+def _call(unit: str = "u", files: list[BlobRef] | None = None, resubmit_of: int | None = None) -> SubmitItem:
+    return SubmitItem(
+        unit_id=unit,
+        kind=InfoKind.TYPICAL_CASE,
+        title="t",
+        body=_file(1),
+        attachments=files or [],
+        resubmit_of=resubmit_of,
+    )
+
+
+def test_an_item_has_the_attachment_cap_of_a_report_and_its_own_byte_cap() -> None:
+    empty = InfoCarried()
+    assert caps.item_refusal(empty, _call(files=[_file(1, i) for i in range(MAX_ATTACHMENTS)])) is None
+    assert "too many attachments" in (caps.item_refusal(empty, _call(files=[_file(1, i) for i in range(21)])) or "")
+    assert caps.item_refusal(empty, _call(files=[_file(MAX_ITEM_BYTES - 1)])) is None  # with the 1-byte body
+    assert "item too large" in (caps.item_refusal(empty, _call(files=[_file(MAX_ITEM_BYTES)])) or "")
+
+
+def test_one_unit_cannot_fill_the_channel() -> None:
+    """A unit at its cap of open items is refused; another unit is not; settled items do not count."""
+    mine = [_item(n, "u") for n in range(1, MAX_OPEN_ITEMS_PER_UNIT + 1)]
+    state = InfoCarried(items=mine)
+    reason = caps.item_refusal(state, _call("u"))
+    assert reason is not None and "the most one unit may have" in reason
+    assert caps.item_refusal(state, _call("v")) is None
+    mine[0].settled_at = AT
+    assert caps.item_refusal(state, _call("u")) is None
+
+
+def test_the_channel_refuses_new_items_past_its_open_cap_but_not_resubmissions() -> None:
+    units = [f"u{i}" for i in range(MAX_OPEN_ITEMS // MAX_OPEN_ITEMS_PER_UNIT)]
+    items = [_item(n, units[n % len(units)], version=2 if n == 0 else 1) for n in range(MAX_OPEN_ITEMS)]
+    state = InfoCarried(items=items)
+    reason = caps.item_refusal(state, _call("new-unit"))
+    assert reason is not None and "must review some" in reason
+    assert caps.item_refusal(state, _call(units[0], resubmit_of=0)) is None
+
+
+def test_an_item_may_be_sent_again_only_so_often() -> None:
+    state = InfoCarried(items=[_item(1, "u", version=MAX_ITEM_VERSIONS - 1), _item(2, "u", version=MAX_ITEM_VERSIONS)])
+    assert caps.item_refusal(state, _call(resubmit_of=1)) is None
+    reason = caps.item_refusal(state, _call(resubmit_of=2))
+    assert reason is not None and "send it as a new item" in reason
+
+
+def _heavy(no: int, unit: str) -> InfoItem:
+    """An item as large as a unit can make one: a long title, 20 files with long names, a body."""
+    item = _item(no, unit)
+    long_name = "某" * 250 + ".pdf"
+    refs = [BlobRef(sha256=f"{no * 100 + i:064x}", size=1, name=long_name) for i in range(MAX_ATTACHMENTS + 1)]
+    return item.model_copy(update={"title": "标" * 200, "body": refs[0], "attachments": refs[1:]})
+
+
+def test_what_the_held_items_weigh_is_capped_not_only_their_count() -> None:
+    """Far fewer than MAX_OPEN_ITEMS heavy items fill the byte budget: new items and noted returns are then
+    refused, a bare adoption still goes through (it settles the item, which is then paged out)."""
+    units = [f"u{i}" for i in range(20)]
+    items: list[InfoItem] = []
+    while caps.held_bytes(InfoCarried(items=items)) <= MAX_HELD_BYTES:
+        items.append(_heavy(len(items) + 1, units[len(items) % len(units)]))
+    state = InfoCarried(items=items)
+    assert len(items) < MAX_OPEN_ITEMS // 2
+    reason = caps.item_refusal(state, _call("new-unit"))
+    assert reason is not None and "the most it may hold" in reason
+    note = DecideItem(no=1, decision=Decision.RETURN, note="请" * 1000, by="op")
+    while caps.held_bytes(state) <= MAX_HELD_BYTES + DECISION_HEADROOM:
+        state.items.append(_heavy(len(state.items) + 1, "u0"))
+    assert "adopt or file without a note" in (caps.decision_refusal(state, note) or "")
+    assert caps.decision_refusal(state, DecideItem(no=1, decision=Decision.ADOPT, by="op")) is None
+    # Every item the budget lets in stays far below Temporal's 2 MB payload limit once compressed.
+    assert len(zlib.compress(state.model_dump_json().encode())) < 1024 * 1024
+
+
+def test_the_budget_holds_hundreds_of_typical_items() -> None:
+    """A typical item (a 30-character title, a text and two files) leaves room for 500 and more."""
+    refs = [BlobRef(sha256=f"{i:064x}", size=1, name="关于查获假冒灯具案的情况报告.pdf") for i in range(3)]
+    typical = _item(0, "u").model_copy(update={"title": "标" * 30, "body": refs[0], "attachments": refs[1:]})
+    items = [typical.model_copy(update={"no": n, "unit_id": f"u{n % 10}"}) for n in range(1, 501)]
+    assert caps.item_refusal(InfoCarried(items=items), _call("u-new")) is None
