@@ -1,8 +1,8 @@
-"""Operator pages: sign-in, boards, a unit's timeline, office actions, charts, mail viewer, leads."""
+"""Operator pages: sign-in, boards, a unit's timeline, office actions, charts, mail viewer (leads: lead_pages)."""
 
 import datetime as dt
 import urllib.parse
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
@@ -17,7 +17,6 @@ from console.web.actions import CycleAction, CycleActionName, UnitAction, UnitAc
 from console.web.context import FLASH_COOKIE, ctx, form_csrf, page_operator, page_user
 from schemas.cycle import Receipt, SubmitReport
 from schemas.plan import ReportKind
-from workflows.lead_referral import LeadReferral
 
 router = APIRouter(include_in_schema=False)
 PageUser = Annotated[User, Depends(page_user)]
@@ -292,7 +291,7 @@ async def submit_form(
     return redirect(cycle_url(cycle_id, unit_id), f"已代为报送，回执 {receipt.receipt_no}")
 
 
-# ---- ledger, mail, leads ---------------------------------------------------------------------
+# ---- ledger, mail ---------------------------------------------------------------------------
 
 
 @router.get("/export/{campaign}.xlsx")
@@ -328,29 +327,3 @@ async def mail_detail(request: Request, user: PageOperator, message_id: str) -> 
     except LookupError as err:
         raise HTTPException(404, str(err)) from err
     return c.render(request, "mail_detail.html", message=message)
-
-
-@router.get("/leads")
-async def leads_page(request: Request, user: PageUser, campaign: str | None = None) -> Response:
-    c = ctx(request)
-    client = await c.client()
-    leads = []
-    for lead_id in await calls.list_leads(client, campaign or None):
-        try:
-            leads.append(await _lead_status(client, lead_id))
-        except calls.Rejected:
-            continue
-    return c.render(request, "leads.html", leads=leads, campaign=campaign or "")
-
-
-@router.get("/leads/{lead_id}")
-async def lead_page(request: Request, user: PageUser, lead_id: str) -> Response:
-    c = ctx(request)
-    lead = await _lead_status(await c.client(), lead_id)
-    return c.render(request, "lead.html", lead=lead)
-
-
-async def _lead_status(client: Any, lead_id: str) -> Any:
-    from schemas.lead import LeadStatusQuery
-
-    return await calls.query(client, lead_id, LeadReferral.get_status, LeadStatusQuery())
