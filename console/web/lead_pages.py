@@ -17,8 +17,8 @@ from temporalio.client import Client
 from console import client_calls as calls
 from console.auth import User
 from console.web.context import ctx, form_csrf, page_operator, page_user
-from console.web.lead_actions import ACTIONS, LeadAction, act, involve, read_materials
-from console.web.lead_views import lead_plan, stage_diagram, stage_due
+from console.web.lead_actions import LeadAction, act, involve, read_materials
+from console.web.lead_views import lead_page_context, lead_plan
 from console.web.pages import redirect
 from schemas.lead import LeadStatus, LeadStatusQuery
 from workflows.lead_referral import LeadReferral
@@ -54,17 +54,7 @@ async def lead_page(request: Request, user: PageUser, lead_id: str) -> Response:
     c = ctx(request)
     lead = await _lead_status(await c.client(), lead_id)
     plan = await asyncio.to_thread(lead_plan, c.settings, lead_id)
-    return c.render(
-        request,
-        "lead.html",
-        lead=lead,
-        diagrams=[(t, stage_diagram(lead, t.unit)) for t in lead.tracks],
-        rows=[(r, stage_due(lead, r)) for r in lead.stages],
-        open_stages=[r for r in lead.stages if r.done_at is None] if user.may_act else [],
-        actions=ACTIONS,
-        units=plan.units if plan else [],
-        lead_url=lead_url(lead_id),
-    )
+    return c.render(request, "lead.html", lead_url=lead_url(lead_id), **lead_page_context(lead, plan, user.may_act))
 
 
 def _for(user: User, unit_id: str) -> str:

@@ -2,8 +2,10 @@
 and the stage diagram of one track with the stage it is in highlighted."""
 
 from dataclasses import dataclass
+from typing import Any
 
 from console.campaign_store import CampaignNotFoundError, CampaignStore
+from console.web.lead_actions import ACTIONS
 from domain.lead_stages import STAGE_DIAGRAM
 from domain.lead_wording import decision_zh, stage_zh
 from schemas.calendar import Due
@@ -67,3 +69,16 @@ def stage_diagram(status: LeadStatus, track: str) -> list[DiagramRow]:
         )
         for branch, stages in STAGE_DIAGRAM
     ]
+
+
+def lead_page_context(lead: LeadStatus, plan: CampaignPlan | None, may_act: bool) -> dict[str, Any]:
+    """What lead.html shows: a diagram per track, every stage's clock, and (operators only) a form per open stage."""
+    return {
+        "lead": lead,
+        "diagrams": [(t, stage_diagram(lead, t.unit)) for t in lead.tracks],
+        "rows": [(r, stage_due(lead, r)) for r in lead.stages],
+        "may_act": may_act and not lead.closed,
+        "open_stages": [r for r in lead.stages if r.done_at is None] if may_act else [],
+        "actions": ACTIONS,
+        "units": plan.units if plan else [],
+    }
