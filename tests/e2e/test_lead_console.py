@@ -92,6 +92,14 @@ async def test_operator_signs_and_decides_a_leader_is_refused(
             follow_redirects=True,
         )
         assert "操作未执行" in early.text and "不能办结" in early.text
+        # Bad fields are refused before any Update: an unknown action, an unknown decision, an unknown unit.
+        for bad, words in (
+            ({"action": "destroy", "unit_id": "scj"}, "未知操作"),
+            ({"action": "decide", "unit_id": "scj", "decision": "burn"}, "未知的决定"),
+            ({"action": "decide", "unit_id": "scj", "decision": "police", "to": "nobody"}, "没有单位"),
+        ):
+            shown = await web.post(f"{url}/actions", data={"csrf_token": token, **bad}, follow_redirects=True)
+            assert "操作未执行" in shown.text and words in shown.text, bad
         after = await status()
         assert (after.stages, after.timeline) == (before.stages, before.timeline)
 
