@@ -79,8 +79,19 @@ def unit_of(plan: CampaignPlan | None, unit_id: str) -> LeadUnit:
     return LeadUnit(id=found.id, name=found.name, contacts=found.contacts, leader=found.leader)
 
 
+# The form fields a person fills in, as the forms label them.
+_FIELD_ZH = {"text": "进展情况", "result": "办理结果", "reason": "理由", "note": "说明"}
+
+
 def _message(err: ValidationError) -> str:
-    return str(err.errors()[0]["msg"])
+    """The first refused field in Chinese (pydantic's own wording is English)."""
+    first = err.errors()[0]
+    field = _FIELD_ZH.get(str(first["loc"][-1]) if first["loc"] else "", "填写内容")
+    if first["type"] == "string_too_short":
+        return f"{field}不能为空"
+    if first["type"] == "string_too_long":
+        return f"{field}超过长度上限（{first.get('ctx', {}).get('max_length')} 字）"
+    return str(first["msg"]).removeprefix("Value error, ")
 
 
 async def act(
@@ -105,7 +116,11 @@ async def act(
                 chosen = Decision(form.decision)
             except ValueError as err:
                 raise calls.Rejected(f"未知的决定 {form.decision!r}") from err
-            target = unit_of(plan, form.to) if chosen in (Decision.TRANSFER, Decision.POLICE) else None
+            target = None
+            if chosen in (Decision.TRANSFER, Decision.POLICE):
+                if not form.to:
+                    raise calls.Rejected("转交或移送须选择接收单位")
+                target = unit_of(plan, form.to)
             call = Decide(**common, decision=chosen, reason=form.text, to=target)
             return await calls.update(client, lead_id, LeadReferral.decide, call)
         if form.action == "feedback":

@@ -97,6 +97,9 @@ async def test_operator_signs_and_decides_a_leader_is_refused(
             ({"action": "destroy", "unit_id": "scj"}, "未知操作"),
             ({"action": "decide", "unit_id": "scj", "decision": "burn"}, "未知的决定"),
             ({"action": "decide", "unit_id": "scj", "decision": "police", "to": "nobody"}, "没有单位"),
+            ({"action": "decide", "unit_id": "scj", "decision": "police"}, "须选择接收单位"),
+            ({"action": "decide", "unit_id": "scj", "decision": "decline"}, "不予立案须说明理由"),
+            ({"action": "feedback", "unit_id": "scj", "text": ""}, "进展情况不能为空"),
         ):
             shown = await web.post(f"{url}/actions", data={"csrf_token": token, **bad}, follow_redirects=True)
             assert "操作未执行" in shown.text and words in shown.text, bad
