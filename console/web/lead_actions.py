@@ -6,7 +6,6 @@ receipts as `duban lead …`. Who acts (`unit_id`) and the `by` line come from t
 or the signed-in operator — never from anything this module reads from a form.
 """
 
-import asyncio
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -137,7 +136,7 @@ async def act(
             return await calls.update(client, lead_id, LeadReferral.request_reconsideration, request)
         if form.action in ("transfer", "hand_over"):
             # Stored before the Update so the lead refers to blobs that exist; swept again if it is refused.
-            materials = await asyncio.to_thread(calls.store_uploads, settings, files, created)
+            materials = await calls.store_uploads(settings, files, created)
             if form.action == "transfer":
                 moved = Transfer(**common, note=form.text, materials=materials)
                 return await calls.update(client, lead_id, LeadReferral.transfer, moved)
@@ -145,10 +144,10 @@ async def act(
             return await calls.update(client, lead_id, LeadReferral.hand_over, handed)
         raise calls.Rejected(f"未知操作 {form.action!r}")
     except ValidationError as err:
-        await asyncio.to_thread(calls.sweep, settings, created)
+        await calls.sweep(settings, created)
         raise calls.Rejected(_message(err)) from err
     except calls.Rejected:
-        await asyncio.to_thread(calls.sweep, settings, created)
+        await calls.sweep(settings, created)
         raise
 
 

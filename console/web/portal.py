@@ -15,7 +15,7 @@ from fastapi.responses import Response
 from activities.portal_tokens import PortalGrant, TokenError, check_not_revoked
 from console import client_calls as calls
 from console import links
-from console.web import lead_portal
+from console.web import downloads, lead_portal
 from console.web.context import ctx, form_csrf
 from console.web.pages import submit_for
 from schemas.cycle import Receipt, RequestExtension, UnitView
@@ -75,6 +75,7 @@ def _render(
         error=error,
         kinds=list(ReportKind),
         user=None,
+        file_base=f"/portal/{token}/files",
     )
 
 
@@ -114,6 +115,15 @@ async def portal(request: Request, token: str) -> Response:
     if isinstance(opened, Response):
         return opened
     return _render(request, token, opened[1])
+
+
+@router.get("/portal/{token}/files/{sha256}")
+async def portal_file(request: Request, token: str, sha256: str) -> Response:
+    """A file the unit itself submitted in this cycle (the token decides which unit and cycle)."""
+    opened = await _open(request, token)
+    if isinstance(opened, Response):
+        return opened
+    return await downloads.file_response(request, opened[1], sha256, "portal_error.html")
 
 
 @router.post("/portal/{token}", dependencies=[Depends(form_csrf)])
