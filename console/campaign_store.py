@@ -1,13 +1,15 @@
 """Where started campaign plans are kept, so later commands (refer a lead, export) know the units.
 
-Plans are small and change rarely: one JSON file per campaign under the data
-directory, replaced atomically when the campaign is started again.
+Plans are small and change rarely: one row per campaign in the records database
+(activities/records.py), replaced when the campaign is started again.
 """
 
-import os
-import tempfile
-from pathlib import Path
+from datetime import UTC, datetime
 
+from sqlalchemy import select
+
+from activities.records import Records
+from activities.records_schema import campaigns, utc
 from schemas.plan import CampaignPlan
 
 
@@ -16,23 +18,25 @@ class CampaignNotFoundError(LookupError):
 
 
 class CampaignStore:
-    def __init__(self, root: Path) -> None:
-        self.root = root
+    def __init__(self, records: Records) -> None:
+        self.records = records
 
-    def save(self, plan: CampaignPlan) -> Path:
-        self.root.mkdir(parents=True, exist_ok=True)
-        path = self.root / f"{plan.id}.json"
-        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".tmp-")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(plan.model_dump_json(indent=2))
-        os.replace(tmp, path)
-        return path
+    async def save(self, plan: CampaignPlan) -> None:
+        row = {"id": plan.id, "plan": plan.model_dump_json(), "saved_at": utc(datetime.now(UTC))}
+        statement = self.records.insert(campaigns).values(row)
+        statement = statement.on_conflict_do_update(
+            index_elements=["id"], set_={"plan": statement.excluded.plan, "saved_at": statement.excluded.saved_at}
+        )
+        async with self.records.begin() as db:
+            await db.execute(statement)
 
-    def load(self, campaign_id: str) -> CampaignPlan:
-        path = self.root / f"{campaign_id}.json"
-        if not path.is_file():
+    async def load(self, campaign_id: str) -> CampaignPlan:
+        async with self.records.begin() as db:
+            text = await db.scalar(select(campaigns.c.plan).where(campaigns.c.id == campaign_id))
+        if text is None:
             raise CampaignNotFoundError(f"no started campaign {campaign_id!r} (run `duban campaign start FILE` first)")
-        return CampaignPlan.model_validate_json(path.read_text(encoding="utf-8"))
+        return CampaignPlan.model_validate_json(text)
 
-    def ids(self) -> list[str]:
-        return sorted(p.stem for p in self.root.glob("*.json")) if self.root.is_dir() else []
+    async def ids(self) -> list[str]:
+        async with self.records.begin() as db:
+            return list((await db.scalars(select(campaigns.c.id).order_by(campaigns.c.id))).all())

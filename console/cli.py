@@ -8,6 +8,7 @@ from console import (
     calendar_cmd,
     campaign_cmd,
     cycle_cmd,
+    db_cmd,
     export_cmd,
     lead_cmd,
     link_cmd,
@@ -34,6 +35,7 @@ app.add_typer(lead_cmd.app, name="lead")
 app.add_typer(mail_cmd.app, name="mail")
 app.add_typer(export_cmd.app, name="export")
 app.add_typer(user_cmd.user_app, name="user")
+app.add_typer(db_cmd.app, name="db")
 backup_cmd.register(app)
 app.add_typer(blobs_cmd.app, name="blobs")
 

@@ -6,6 +6,10 @@ receipt or the same rejection whichever surface was used.
 
 - A validator's `ApplicationError(type="Rejected")` becomes `Rejected(reason)`:
   bad input, nothing changed (CLI exit 2, HTTP 4xx).
+- A closed cycle or lead that Temporal no longer has (retention, `temporal
+  workflow delete`) is read from the archive in the records database, when the
+  caller passes one: the board, the unit page, the ledger and statistics still
+  show it.
 - The server's limit of 10 in-flight Updates per workflow answers
   RESOURCE_EXHAUSTED; calls retry with backoff under one fixed update id, so a
   deadline-day burst loses no submission and a retried call is never applied twice.
@@ -39,8 +43,11 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.workflow import UpdateMethodMultiParam
 from tenacity import AsyncRetrying, RetryError, retry_if_exception, stop_after_attempt, wait_random_exponential
 
+from activities.archive import CYCLE, LEAD, Archive
 from activities.blobs import BlobStore
 from activities.holidays import cycle_years, load_calendar
+from activities.records import Records
+from domain import cycle_views
 from schemas.blobs import BlobRef
 from schemas.cycle import (
     MAX_ATTACHMENTS,
@@ -52,9 +59,11 @@ from schemas.cycle import (
     UnitQuery,
     UnitView,
 )
+from schemas.lead import LeadStatus, LeadStatusQuery
 from schemas.visibility import CAMPAIGN, OFFICE, PERIOD, STAGE
 from workers.objects import blob_store
 from workers.settings import Settings
+from workflows.lead_referral import LeadReferral
 from workflows.reporting_cycle import ReportingCycle
 
 CYCLE_TYPE = "ReportingCycle"
@@ -140,8 +149,18 @@ def _quote(value: str) -> str:
     return f"'{value}'"
 
 
-async def list_cycles(client: Client, campaign: str | None = None, period: str | None = None) -> list[CycleRef]:
-    """Every reporting cycle (running or finished), optionally of one campaign and period."""
+def open_archive(settings: Settings) -> Archive:
+    """The archive of closed cycles and leads, opened with the keys that sealed it."""
+    from workers.temporal import data_converter
+
+    return Archive(Records(settings.records_url_value()), data_converter(settings))
+
+
+async def list_cycles(
+    client: Client, campaign: str | None = None, period: str | None = None, archive: Archive | None = None
+) -> list[CycleRef]:
+    """Every reporting cycle (running or finished, and archived ones Temporal no longer has), optionally
+    of one campaign and period."""
     query = f"WorkflowType = '{CYCLE_TYPE}'"
     if campaign:
         query += f" AND {CAMPAIGN.name} = {_quote(campaign)}"
@@ -161,15 +180,34 @@ async def list_cycles(client: Client, campaign: str | None = None, period: str |
                 started_at=wf.start_time,
             )
         )
+    if archive is not None:
+        listed = {r.cycle_id for r in refs}
+        for a in await archive.refs(CYCLE, campaign, period):
+            if a.id not in listed:
+                refs.append(CycleRef(a.id, a.campaign, a.office, a.period, a.stage, running=False, started_at=None))
     # SQLite visibility cannot ORDER BY; sort here so boards are stable.
     return sorted(refs, key=lambda r: (r.campaign_id, r.period, r.cycle_id))
 
 
-async def list_leads(client: Client, campaign: str | None = None) -> list[str]:
+async def list_leads(client: Client, campaign: str | None = None, archive: Archive | None = None) -> list[str]:
     query = f"WorkflowType = '{LEAD_TYPE}'"
     if campaign:
         query += f" AND {CAMPAIGN.name} = {_quote(campaign)}"
-    return sorted([wf.id async for wf in client.list_workflows(query)])
+    found = {wf.id async for wf in client.list_workflows(query)}
+    if archive is not None:
+        found |= {a.id for a in await archive.refs(LEAD, campaign)}
+    return sorted(found)
+
+
+async def lead_status(client: Client, lead_id: str, archive: Archive | None = None) -> LeadStatus:
+    """A lead's stages and timeline; from the archive once Temporal no longer has it."""
+    try:
+        return await query(client, lead_id, LeadReferral.get_status, LeadStatusQuery())
+    except NotFound:
+        archived = await archive.lead(lead_id) if archive is not None else None
+        if archived is None:
+            raise
+        return archived.status
 
 
 def _rejection(err: BaseException) -> Rejected | None:
@@ -204,7 +242,7 @@ class Stuck(CallFailed):
     """The workflow's task fails on every attempt: it answers nothing and does nothing until fixed."""
 
 
-async def cycle_status(client: Client, cycle_id: str) -> CycleStatus:
+async def cycle_status(client: Client, cycle_id: str, archive: Archive | None = None) -> CycleStatus:
     handle = client.get_workflow_handle(cycle_id)
     try:
         status = await handle.query(ReportingCycle.get_status, rpc_timeout=QUERY_TIMEOUT)
@@ -213,6 +251,9 @@ async def cycle_status(client: Client, cycle_id: str) -> CycleStatus:
     except RPCError as err:
         not_found = _not_found(err, f"workflow {cycle_id}")
         if not_found:
+            archived = await archive.cycle(cycle_id) if archive is not None else None
+            if archived is not None:
+                return archived.status  # the board as it stood when the cycle closed
             raise not_found from err
         # The server holds a query until the workflow's task completes: a stuck cycle never answers.
         stuck = await task_trouble(client, cycle_id)
@@ -256,11 +297,19 @@ async def _last_task_failure(client: Client, workflow_id: str) -> str:
     return "error not recorded"
 
 
-async def unit_view(client: Client, cycle_id: str, unit_id: str) -> UnitView:
-    return await query(client, cycle_id, ReportingCycle.get_unit, UnitQuery(unit_id=unit_id))
+async def unit_view(client: Client, cycle_id: str, unit_id: str, archive: Archive | None = None) -> UnitView:
+    try:
+        return await query(client, cycle_id, ReportingCycle.get_unit, UnitQuery(unit_id=unit_id))
+    except NotFound:
+        archived = await archive.cycle(cycle_id) if archive is not None else None
+        if archived is None:
+            raise
+    if unit_id not in archived.state.units:
+        raise Rejected(f"unknown unit {unit_id!r} in cycle {cycle_id}")
+    return cycle_views.unit_view(archived.spec, archived.state, unit_id, archived.status.now)
 
 
-async def statuses(client: Client, refs: Sequence[CycleRef]) -> list[CycleStatus]:
+async def statuses(client: Client, refs: Sequence[CycleRef], archive: Archive | None = None) -> list[CycleStatus]:
     """The board of each cycle, queried concurrently (a few at a time, the worker answers them all).
 
     A cycle that cannot answer (no worker for its task queue, a broken history) is left out
@@ -270,7 +319,7 @@ async def statuses(client: Client, refs: Sequence[CycleRef]) -> list[CycleStatus
     async def one(ref: CycleRef) -> CycleStatus | None:
         async with gate:
             try:
-                return await cycle_status(client, ref.cycle_id)
+                return await cycle_status(client, ref.cycle_id, archive)
             except (Rejected, RPCError):
                 return None
 
@@ -278,9 +327,11 @@ async def statuses(client: Client, refs: Sequence[CycleRef]) -> list[CycleStatus
     return [s for s in found if s is not None]
 
 
-async def cycles_of_unit(client: Client, unit_id: str, campaign: str | None = None) -> list[CycleStatus]:
+async def cycles_of_unit(
+    client: Client, unit_id: str, campaign: str | None = None, archive: Archive | None = None
+) -> list[CycleStatus]:
     """The cycles a unit takes part in (its ids are not a search attribute once it has submitted)."""
-    found = await statuses(client, await list_cycles(client, campaign))
+    found = await statuses(client, await list_cycles(client, campaign, archive=archive), archive)
     return [s for s in found if any(row.unit_id == unit_id for row in s.units)]
 
 

@@ -126,8 +126,9 @@ def status(
         duban status yaan-2017 --period 2026-Y --json
     """
 
-    async def work(client: Client, _: Settings) -> list[CycleStatus]:
-        return await calls.statuses(client, await calls.list_cycles(client, campaign, period))
+    async def work(client: Client, settings: Settings) -> list[CycleStatus]:
+        archive = calls.open_archive(settings)  # closed cycles Temporal no longer has
+        return await calls.statuses(client, await calls.list_cycles(client, campaign, period, archive), archive)
 
     boards = run_call(work)
     if json_out:
@@ -187,11 +188,12 @@ def unit_show(
         duban unit show yaan-gaj --cycle cycle:demo:demo-office:summary:2026-Y --json
     """
 
-    async def work(client: Client, _: Settings) -> list[UnitView]:
+    async def work(client: Client, settings: Settings) -> list[UnitView]:
+        archive = calls.open_archive(settings)
         if cycle:
-            return [await calls.unit_view(client, cycle, unit)]
-        found = await calls.cycles_of_unit(client, unit, campaign)
-        return [await calls.unit_view(client, s.cycle_id, unit) for s in found]
+            return [await calls.unit_view(client, cycle, unit, archive)]
+        found = await calls.cycles_of_unit(client, unit, campaign, archive)
+        return [await calls.unit_view(client, s.cycle_id, unit, archive) for s in found]
 
     views = run_call(work)
     if not views:

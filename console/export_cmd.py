@@ -7,9 +7,11 @@ import typer
 from rich.progress import Progress
 from temporalio.client import Client
 
+from console import client_calls as calls
 from console.ledger import Ledger, collect_ledger, ledger_bytes
 from console.output import bad_input, console, emit_json
 from console.run import run_call
+from workers.settings import Settings
 
 app = typer.Typer(help="Exports: the ledger (台账) as Excel.", no_args_is_help=True)
 
@@ -29,11 +31,11 @@ def xlsx(
     if output.suffix.lower() != ".xlsx":
         bad_input(f"{output}: the output file must end in .xlsx")
 
-    async def work(client: Client, _: object) -> Ledger:
+    async def work(client: Client, settings: Settings) -> Ledger:
         if json_out:
-            return await collect_ledger(client, campaign)
+            return await collect_ledger(client, campaign, archive=calls.open_archive(settings))
         with Progress(console=console, transient=True) as progress:
-            return await collect_ledger(client, campaign, progress)
+            return await collect_ledger(client, campaign, progress, calls.open_archive(settings))
 
     ledger = run_call(work)
     if not ledger.cycles and not ledger.leads:

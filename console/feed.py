@@ -34,8 +34,9 @@ from temporalio.service import RPCError
 
 from activities.invites import PRODID, deadline_invite
 from activities.portal_tokens import PortalTokens, TokenError, check_not_revoked, latest
+from activities.records import Records
 from console import client_calls as calls
-from console.access_store import FILE_NAME, RevocationStore
+from console.access_store import RevocationStore
 from console.campaign_store import CampaignStore
 from domain.lead_wording import stage_zh
 from schemas.calendar import Due
@@ -78,12 +79,12 @@ async def open_deadlines(client: Client, office_id: str, unit_id: str) -> list[U
     return sorted(views, key=lambda v: (v.state.due.at, v.cycle_id))
 
 
-def office_campaigns(store: CampaignStore, office_id: str) -> set[str]:
+async def office_campaigns(store: CampaignStore, office_id: str) -> set[str]:
     """The started campaigns the office runs (a lead belongs to its campaign's office)."""
     found = set()
-    for campaign_id in store.ids():
+    for campaign_id in await store.ids():
         try:
-            if store.load(campaign_id).office.id == office_id:
+            if (await store.load(campaign_id)).office.id == office_id:
                 found.add(campaign_id)
         except (OSError, ValueError):
             continue  # an unreadable plan must not take the unit's calendar down
@@ -187,8 +188,9 @@ def feed_calendar(
 def feed_router(settings: Settings, client_factory: ClientFactory) -> APIRouter:
     """The feed route; `client_factory` hands out the console's (lazily connected) Temporal client."""
     tokens = PortalTokens(settings.secret_key.get_secret_value(), settings.public_url, settings.portal_token_days)
-    revocations = RevocationStore(settings.data_dir / FILE_NAME)
-    campaigns = CampaignStore(settings.campaign_dir)
+    records = Records(settings.records_url_value())
+    revocations = RevocationStore(records)
+    campaigns = CampaignStore(records)
     router = APIRouter(include_in_schema=False)
 
     @router.get("/feed/{token}.ics")
@@ -198,7 +200,7 @@ def feed_router(settings: Settings, client_factory: ClientFactory) -> APIRouter:
         except TokenError as err:
             return PlainTextResponse(str(err), status_code=404)
         # The unit's global revocation is checked first: a refused link costs no Temporal call.
-        stored = await asyncio.to_thread(revocations.valid_from, grant.office_id, grant.unit_id)
+        stored = await revocations.valid_from(grant.office_id, grant.unit_id)
         try:
             check_not_revoked(grant, stored)
         except TokenError as err:
@@ -211,7 +213,7 @@ def feed_router(settings: Settings, client_factory: ClientFactory) -> APIRouter:
             check_not_revoked(grant, revoked)
         except TokenError as err:
             return PlainTextResponse(str(err), status_code=404)
-        ours = await asyncio.to_thread(office_campaigns, campaigns, grant.office_id)
+        ours = await office_campaigns(campaigns, grant.office_id)
         leads = await open_lead_stages(client, ours, grant.unit_id) if ours else []
         return Response(
             feed_calendar(grant.unit_id, views, tokens, leads),

@@ -33,6 +33,7 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes, Workfl
 from temporalio.workflow import UpdateMethodMultiParam
 
 from activities.holidays import calendar_for
+from activities.records import Records
 from console import client_calls as calls
 from console.campaign_store import CampaignNotFoundError, CampaignStore
 from console.display import local
@@ -81,9 +82,17 @@ TrackOpt = Annotated[
 ]
 
 
+async def _load_plan(settings: Settings, campaign_id: str) -> CampaignPlan:
+    records = Records(settings.records_url_value())
+    try:
+        return await CampaignStore(records).load(campaign_id)
+    finally:
+        await records.dispose()
+
+
 def _plan(settings: Settings, campaign_id: str) -> CampaignPlan:
     try:
-        return CampaignStore(settings.campaign_dir).load(campaign_id)
+        return asyncio.run(_load_plan(settings, campaign_id))
     except CampaignNotFoundError as err:
         bad_input(str(err))
     except (ValidationError, ValueError) as err:

@@ -16,10 +16,10 @@ from openpyxl.worksheet.worksheet import Worksheet
 from rich.progress import Progress
 from temporalio.client import Client
 
+from activities.archive import Archive
 from console import client_calls as calls
 from console.display import local
 from schemas.cycle import CycleStatus, Light
-from workflows.lead_referral import LeadReferral
 
 PHASE_ZH = {"pending": "未报送", "submitted": "已报送", "returned": "退回修改", "waived": "免报"}
 LIGHT_ZH = {"green": "已报送", "yellow": "即将到期", "red": "逾期", "grey": "免报", "blue": "未到期"}
@@ -213,21 +213,19 @@ def ledger_bytes(ledger: Ledger) -> bytes:
     return out.getvalue()
 
 
-async def collect_ledger(client: Client, campaign: str, progress: Progress | None = None) -> Ledger:
-    refs = await calls.list_cycles(client, campaign)
+async def collect_ledger(
+    client: Client, campaign: str, progress: Progress | None = None, archive: Archive | None = None
+) -> Ledger:
+    refs = await calls.list_cycles(client, campaign, archive=archive)
     task = progress.add_task("读取报送周期", total=len(refs)) if progress else None
     ledger = Ledger(campaign)
     for ref in refs:
         # A cycle the worker cannot answer for is left out, not fatal for the rest.
         with contextlib.suppress(calls.Rejected):
-            ledger.cycles.append(await calls.cycle_status(client, ref.cycle_id))
+            ledger.cycles.append(await calls.cycle_status(client, ref.cycle_id, archive))
         if progress and task is not None:
             progress.advance(task)
-    lead_ids = await calls.list_leads(client, campaign)
-    if lead_ids:
-        from schemas.lead import LeadStatusQuery
-
-        for lead_id in lead_ids:
-            with contextlib.suppress(calls.Rejected):
-                ledger.leads.append(await calls.query(client, lead_id, LeadReferral.get_status, LeadStatusQuery()))
+    for lead_id in await calls.list_leads(client, campaign, archive):
+        with contextlib.suppress(calls.Rejected):
+            ledger.leads.append(await calls.lead_status(client, lead_id, archive))
     return ledger

@@ -6,7 +6,6 @@ and when); the new links are made for the moment it returns, so they open even
 when this machine's clock runs a little behind the Temporal server's.
 """
 
-import asyncio
 import datetime as dt
 
 from pydantic import BaseModel, Field
@@ -14,8 +13,9 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError
 
 from activities.portal_tokens import PortalTokens, latest, office_of
+from activities.records import Records
 from console import client_calls as calls
-from console.access_store import FILE_NAME, RevocationStore
+from console.access_store import RevocationStore
 from schemas.cycle import RevokeLinks
 from workers.settings import Settings
 from workflows.reporting_cycle import ReportingCycle
@@ -42,14 +42,14 @@ class UnitLinks(BaseModel):
 
 def revocations(settings: Settings) -> RevocationStore:
     """The global, permanent record of revoked links (shared by the consoles and the CLI on one data directory)."""
-    return RevocationStore(settings.data_dir / FILE_NAME)
+    return RevocationStore(Records(settings.records_url_value()))
 
 
 async def valid_from(
     revoked: RevocationStore, cycle_id: str, unit_id: str, in_cycle: dt.datetime | None
 ) -> dt.datetime | None:
     """From when the unit's links count: the later of the cycle's revocation and the unit's global one."""
-    stored = await asyncio.to_thread(revoked.valid_from, office_of(cycle_id), unit_id)
+    stored = await revoked.valid_from(office_of(cycle_id), unit_id)
     return latest(in_cycle, stored)
 
 
@@ -85,7 +85,7 @@ async def revoke(
             "page read-only until they expire (DUBAN_PORTAL_TOKEN_DAYS); to cut off every link now, change "
             "DUBAN_SECRET_KEY (signs everyone out)"
         ) from err
-    await asyncio.to_thread(revoked.revoke, office_of(cycle_id), unit_id, result.links_valid_from)
+    await revoked.revoke(office_of(cycle_id), unit_id, result.links_valid_from)
     since = await valid_from(revoked, cycle_id, unit_id, result.links_valid_from)
     portal, feed = _links(tokens, cycle_id, unit_id, since)
     return UnitLinks(

@@ -7,7 +7,7 @@ import datetime as dt
 
 from domain import timeline
 from domain.cycle_notices import unit_by_id
-from schemas.cycle import CycleSpec, CycleState, CycleStatus, Light, UnitPhase, UnitRow, UnitState
+from schemas.cycle import CycleSpec, CycleState, CycleStatus, Light, UnitPhase, UnitRow, UnitState, UnitView
 
 
 def light(unit: UnitState, now: dt.datetime) -> Light:
@@ -72,4 +72,21 @@ def cycle_status(spec: CycleSpec, state: CycleState, now: dt.datetime) -> CycleS
         next_event_at=items[0].at if items else None,
         next_event=items[0].summary if items else "",
         problems=state.problems,
+    )
+
+
+def unit_view(spec: CycleSpec, state: CycleState, unit_id: str, now: dt.datetime) -> UnitView:
+    """One unit's page: its row, state and the steps still ahead of it (none once the cycle is closed).
+
+    The caller checks that the unit is one of the cycle's."""
+    unit = state.units[unit_id]
+    items = [i for i in timeline.pending_items(spec, state) if i.unit_id == unit_id]
+    return UnitView(
+        cycle_id=spec.cycle_id,
+        period=spec.period,
+        obligation_title=spec.obligation.title,
+        unit=unit_by_id(spec, unit_id),
+        row=unit_row(spec, unit, now),
+        state=unit,
+        upcoming=[(i.at, i.step) for i in items],
     )

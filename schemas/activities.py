@@ -7,6 +7,7 @@ implementation keeps the signature. The registered names are the ones running hi
 
 from temporalio import activity
 
+from schemas.archive import ArchivedCycle, ArchivedLead, ArchiveReceipt
 from schemas.calendar import HolidayCalendar
 from schemas.cycle import HolidayRequest
 from schemas.holiday_check import HolidayCheckInput, HolidayCheckResult
@@ -37,6 +38,18 @@ class HolidayActivity:
     @activity.defn(name="load_holidays")
     async def load_holidays(self, request: HolidayRequest) -> HolidayCalendar:
         """The holiday data for the years and zone asked for."""
+        raise NotImplementedError
+
+
+class ArchiveActivity:
+    @activity.defn(name="archive_cycle")
+    async def archive_cycle(self, cycle: ArchivedCycle) -> ArchiveReceipt:
+        """Keep a closed cycle in the records database (idempotent: a retry stores the same row again)."""
+        raise NotImplementedError
+
+    @activity.defn(name="archive_lead")
+    async def archive_lead(self, lead: ArchivedLead) -> ArchiveReceipt:
+        """Keep a closed lead in the records database (idempotent)."""
         raise NotImplementedError
 
 

@@ -4,6 +4,9 @@
   ladders; every duban search attribute is registered on it.
 - `dev_server_env`: the Go dev server (in memory) for search attributes,
   listing and schedules; tests using it get the `devserver` marker.
+- `postgres_cluster`: a throwaway PostgreSQL cluster (Debian's package), started
+  the first time a test asks for it; `records` gives a test an empty records
+  database, once on a SQLite file and once on PostgreSQL (parametrised).
 - `settings`: per-test settings with a temporary data directory and the
   session's test payload key, so clients built from them read what the
   environments' clients wrote.
@@ -23,8 +26,10 @@ from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.common import SearchAttributeKey
 from temporalio.testing import WorkflowEnvironment
 
+from activities.records import Records, sqlite_url
 from schemas.visibility import SEARCH_ATTRIBUTES
 from tests.blobstores import SeaweedS3
+from tests.postgres import PostgresCluster, start_cluster
 from workers.codec import generate_key_line
 from workers.dev.binaries import bundled_binary
 from workers.dev.stack import server_limit_args
@@ -138,6 +143,32 @@ def dev_server_settings(settings: Settings, dev_server_env: WorkflowEnvironment)
     """Per-test settings whose Temporal address is the session's dev server (for code that calls `connect`)."""
     target = dev_server_env.client.service_client.config.target_host
     return settings.model_copy(update={"temporal": TemporalSettings(address=target)})
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[PostgresCluster]:
+    """One PostgreSQL cluster for the whole session; each test takes its own database on it."""
+    cluster = start_cluster()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def records_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty records database: a SQLite file, or a fresh database on the session's PostgreSQL."""
+    if request.param == "sqlite":
+        return sqlite_url(tmp_path / "records.db")
+    cluster: PostgresCluster = request.getfixturevalue("postgres_cluster")
+    return await cluster.new_database()
+
+
+@pytest.fixture
+async def records(records_url: str) -> AsyncIterator[Records]:
+    """The records database of `records_url`, migrated to the newest schema."""
+    db = Records(records_url)
+    await db.upgrade()
+    yield db
+    await db.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -16,6 +16,8 @@ from temporalio.service import RPCError
 from temporalio.worker import Worker
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_exponential
 
+from activities.records import Records
+from activities.records_import import import_legacy_files
 from schemas.holiday_check import HOLIDAY_CHECK_SCHEDULE
 from workers.gauges import DubanGauges
 from workers.health import HealthServer, SdkTelemetry
@@ -70,8 +72,16 @@ async def serve_worker(settings: Settings, health_host: str = "127.0.0.1", healt
             gauges = DubanGauges(telemetry.runtime.metric_meter)
             refresher = asyncio.create_task(gauges.keep_fresh(client, settings.metrics_refresh_seconds))
             stack.push_async_callback(_cancelled, refresher)
+        # The records database first: a SQLite file is created or migrated here, and a PostgreSQL
+        # schema older than this code stops the worker before it takes any task.
+        records = Records(settings.records_url_value())
+        await records.ready()
+        imported = await import_legacy_files(records, settings.data_dir)
+        if imported:
+            log.info("records: imported the files of an older data directory", **imported)
+        stack.push_async_callback(records.dispose)
         await _ensure_holiday_check(client, settings)
-        worker = build_worker(client, settings)
+        worker = build_worker(client, settings, records)
         running.worker = worker
         async with worker:
             log.info("worker polling", task_queue=settings.temporal.task_queue, address=settings.temporal.address)

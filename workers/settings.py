@@ -143,10 +143,15 @@ class Settings(BaseSettings):
     # Peers whose X-Forwarded-For / X-Forwarded-Proto are believed (uvicorn's forwarded_allow_ips):
     # comma-separated addresses or networks, e.g. the ingress controller's pod network.
     trusted_proxies: str = "127.0.0.1"
-    # Where the sign-in limiter and link revocations live: "memory" (one process) or "sqlite"
-    # (a file in the data directory, shared by every console on it). Default: memory in development.
-    access_store: Literal["memory", "sqlite"] | None = None
+    # Where the sign-in limiter counts: "memory" (one process) or "records" (the records database,
+    # shared by every console using it; "sqlite" is its former name). Default: memory in development.
+    # Link revocations are always in the records database.
+    access_store: Literal["memory", "records", "sqlite"] | None = None
     max_upload_bytes: int = 20 * 1024 * 1024
+    # The records database (sent-ledger, sign-in limiter, revocations, campaign plans, archive):
+    # postgresql://user:password@host/db in production; unset, a SQLite file in the data directory.
+    # A secret (it may carry the password): never logged, shown only with the password masked.
+    records_url: SecretStr | None = None
     log_json: bool | None = Field(default=None, description="None: JSON unless stderr is a TTY")
     log_level: str = "INFO"
     # How often the worker recomputes duban's gauges on /metrics (visibility plus one query per running workflow).
@@ -157,12 +162,18 @@ class Settings(BaseSettings):
         return self.data_dir / "blobs"
 
     @property
-    def campaign_dir(self) -> Path:
-        return self.data_dir / "campaigns"
-
-    @property
     def mail_dir(self) -> Path:
         return self.data_dir / "mail"
+
+    @property
+    def records_file(self) -> Path:
+        """The default records database, used when `records_url` is unset."""
+        return self.data_dir / "records.db"
+
+    def records_url_value(self) -> str:
+        if self.records_url is not None and self.records_url.get_secret_value().strip():
+            return self.records_url.get_secret_value().strip()
+        return f"sqlite+aiosqlite:///{self.records_file}"
 
     @model_validator(mode="after")
     def _client_cert_and_key_together(self) -> "Settings":

@@ -7,6 +7,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from activities.records import Records
 from workers.settings import Settings
 
 # Pure, deterministic libraries the deadline code uses: loaded once, shared with the sandbox.
@@ -25,7 +26,7 @@ def workflow_runner() -> SandboxedWorkflowRunner:
     return SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH))
 
 
-def build_worker(client: Client, settings: Settings) -> Worker:
+def build_worker(client: Client, settings: Settings, records: Records | None = None) -> Worker:
     """Assemble the worker: activities are methods of objects holding their clients and settings."""
     from workers.activities import build_activities
     from workflows.registry import WORKFLOWS
@@ -36,7 +37,7 @@ def build_worker(client: Client, settings: Settings) -> Worker:
         task_queue=t.task_queue,
         workflows=WORKFLOWS,
         workflow_runner=workflow_runner(),
-        activities=build_activities(client, settings),
+        activities=build_activities(client, settings, records),
         max_concurrent_workflow_tasks=t.max_concurrent_workflow_tasks,
         max_concurrent_activities=t.max_concurrent_activities,
         max_cached_workflows=t.max_cached_workflows,

@@ -12,11 +12,13 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import SearchAttributeUpdate
+from temporalio.common import RetryPolicy, SearchAttributeUpdate
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from domain.lead_stages import LeadBook, Refused
+    from schemas.activities import ArchiveActivity
+    from schemas.archive import ArchivedLead
     from schemas.cycle import NewCalendar
     from schemas.lead import (
         Approve,
@@ -38,6 +40,10 @@ with workflow.unsafe.imports_passed_through():
     from schemas.notify import MailBacklog
     from schemas.visibility import CAMPAIGN, DUE_AT, ESCALATION_LEVEL, STAGE, UNITS
     from workflows.outbox import MailOutbox
+
+# Retried until the records database takes it: the lead completes only once it is kept beyond retention.
+ARCHIVE_TIMEOUT = timedelta(minutes=2)
+ARCHIVE_RETRY = RetryPolicy(initial_interval=timedelta(seconds=5), maximum_interval=timedelta(minutes=10))
 
 
 def _refuse(exc: Refused) -> ApplicationError:
@@ -74,7 +80,20 @@ class LeadReferral:
         # Updates accepted in the last instant finish before the workflow completes.
         await workflow.wait_condition(workflow.all_handlers_finished)
         await self._send_mail()
+        if workflow.patched("archive-at-close"):
+            await self._archive()
         return self.book.status(workflow.now())
+
+    async def _archive(self) -> None:
+        """Keep the closed lead in the records database, for when Temporal's retention has dropped it."""
+        closed = ArchivedLead(input=self.book.spec, status=self.book.status(workflow.now()))
+        await workflow.execute_activity_method(
+            ArchiveActivity.archive_lead,
+            closed,
+            start_to_close_timeout=ARCHIVE_TIMEOUT,
+            retry_policy=ARCHIVE_RETRY,
+            summary="archive the closed lead",
+        )
 
     async def _send_mail(self) -> None:
         # What is queued now goes out now; what a call queues meanwhile, on the next turn of the loop.

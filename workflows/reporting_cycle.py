@@ -35,7 +35,8 @@ with workflow.unsafe.imports_passed_through():
     from domain import cycle_views as views
     from domain import submission_caps as caps
     from domain.timeline import AgendaItem, ItemKind, Step
-    from schemas.activities import HolidayActivity, RollupActivity
+    from schemas.activities import ArchiveActivity, HolidayActivity, RollupActivity
+    from schemas.archive import ArchivedCycle
     from schemas.calendar import Due
     from schemas.cycle import (
         ActionResult,
@@ -86,6 +87,10 @@ SCHEDULED_START = SearchAttributeKey.for_datetime("TemporalScheduledStartTime")
 BOUNDED_RETRY = RetryPolicy(
     initial_interval=dt.timedelta(seconds=2), maximum_interval=dt.timedelta(minutes=1), maximum_attempts=5
 )
+# The archive at close is retried until the records database takes it: a closed cycle completes only
+# once what the office collected is kept beyond Temporal's retention.
+ARCHIVE_TIMEOUT = dt.timedelta(minutes=2)
+ARCHIVE_RETRY = RetryPolicy(initial_interval=dt.timedelta(seconds=5), maximum_interval=dt.timedelta(minutes=10))
 MAX_PROBLEMS = 20
 
 
@@ -152,6 +157,8 @@ class ReportingCycle:
         await workflow.wait_condition(workflow.all_handlers_finished)
         await self._send_outbox()
         self._publish(workflow.now())
+        if workflow.patched("archive-at-close"):
+            await self._archive()
         return self._status()
 
     def _open(self) -> None:
@@ -411,6 +418,17 @@ class ReportingCycle:
             upward_due=self.state.upward_due,
         )
 
+    async def _archive(self) -> None:
+        """Keep the closed cycle in the records database, for when Temporal's retention has dropped it."""
+        closed = ArchivedCycle(spec=self.spec, state=self.state, status=self._status())
+        await workflow.execute_activity_method(
+            ArchiveActivity.archive_cycle,
+            closed,
+            start_to_close_timeout=ARCHIVE_TIMEOUT,
+            retry_policy=ARCHIVE_RETRY,
+            summary="archive the closed cycle",
+        )
+
     def _close(self, reason: str) -> None:
         self.state.stage = CycleStage.CLOSED
         self.state.close_reason = reason
@@ -505,19 +523,9 @@ class ReportingCycle:
     @workflow.query
     def get_unit(self, query: UnitQuery) -> UnitView:
         self._ready()
-        unit = self.state.units.get(query.unit_id)
-        if unit is None:
+        if query.unit_id not in self.state.units:
             raise _rejected(f"unknown unit {query.unit_id!r} in cycle {self.spec.cycle_id}")
-        items = [i for i in timeline.pending_items(self.spec, self.state) if i.unit_id == query.unit_id]
-        return UnitView(
-            cycle_id=self.spec.cycle_id,
-            period=self.spec.period,
-            obligation_title=self.spec.obligation.title,
-            unit=notices.unit_by_id(self.spec, query.unit_id),
-            row=self._row(unit, workflow.now()),
-            state=unit,
-            upcoming=[(i.at, i.step) for i in items],
-        )
+        return views.unit_view(self.spec, self.state, query.unit_id, workflow.now())
 
     @workflow.query
     def get_state(self) -> CycleState:

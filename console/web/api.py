@@ -36,7 +36,8 @@ class CycleItem(BaseModel):
 
 @router.get("/cycles", response_model=list[CycleItem], responses=LIST)
 async def cycles(request: Request, user: ApiUser, campaign: str | None = None, period: str | None = None) -> Any:
-    refs = await calls.list_cycles(await ctx(request).client(), campaign, period)
+    c = ctx(request)
+    refs = await calls.list_cycles(await c.client(), campaign, period, c.archive)
     return [
         CycleItem(
             cycle_id=r.cycle_id,
@@ -52,18 +53,21 @@ async def cycles(request: Request, user: ApiUser, campaign: str | None = None, p
 
 @router.get("/status", response_model=list[CycleStatus], responses=LIST)
 async def status(request: Request, user: ApiUser, campaign: str | None = None, period: str | None = None) -> Any:
-    client = await ctx(request).client()
-    return await calls.statuses(client, await calls.list_cycles(client, campaign, period))
+    c = ctx(request)
+    client = await c.client()
+    return await calls.statuses(client, await calls.list_cycles(client, campaign, period, c.archive), c.archive)
 
 
 @router.get("/cycles/{cycle_id}", response_model=CycleStatus, responses=READ)
 async def cycle(request: Request, user: ApiUser, cycle_id: str) -> Any:
-    return await calls.cycle_status(await ctx(request).client(), cycle_id)
+    c = ctx(request)
+    return await calls.cycle_status(await c.client(), cycle_id, c.archive)
 
 
 @router.get("/cycles/{cycle_id}/units/{unit_id}", response_model=UnitView, responses=READ)
 async def unit(request: Request, user: ApiUser, cycle_id: str, unit_id: str) -> Any:
-    return await calls.unit_view(await ctx(request).client(), cycle_id, unit_id)
+    c = ctx(request)
+    return await calls.unit_view(await c.client(), cycle_id, unit_id, c.archive)
 
 
 @router.post(

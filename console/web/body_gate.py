@@ -20,7 +20,6 @@ over the limit gets 413. The routes still do their full checks afterwards (the
 CSRF field of a form is inside the body, so it is compared there).
 """
 
-import asyncio
 from collections.abc import Awaitable, Callable
 
 from fastapi import Request
@@ -111,7 +110,7 @@ class BodyGate:
             grant = self.console.tokens.read_portal(token)
             if not grant.cycle_id:
                 raise TokenError("this link is not valid")
-            since = await asyncio.to_thread(self.console.revocations.valid_from, grant.office_id, grant.unit_id)
+            since = await self.console.revocations.valid_from(grant.office_id, grant.unit_id)
             check_not_revoked(grant, since)
         except TokenError as err:
             return _refuse(path, 403, f"链接无效、已过期或已被撤销（{err}）")

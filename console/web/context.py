@@ -11,9 +11,10 @@ from fastapi import HTTPException, Request, Response
 from fastapi.templating import Jinja2Templates
 from temporalio.client import Client
 
+from activities.archive import Archive
 from activities.portal_tokens import PortalTokens
+from activities.records import Records
 from console import client_calls as calls
-from console.access_store import FILE_NAME as ACCESS_FILE
 from console.access_store import RevocationStore
 from console.auth import CSRF_COOKIE, CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE, Auth, User, csrf_ok
 from domain import lead_wording
@@ -21,6 +22,7 @@ from domain.legaltime.wording import relative_due
 from schemas.calendar import Due
 from schemas.cycle import UnitPhase, UnitRow
 from workers.settings import Settings
+from workers.temporal import data_converter
 
 HERE = Path(__file__).parent
 FLASH_COOKIE = "duban_flash"
@@ -80,11 +82,14 @@ class Console:
 
     def __init__(self, settings: Settings, client: Client | None = None) -> None:
         self.settings = settings
-        self.auth = Auth(settings)
+        # The records database: revocations, the shared sign-in limiter, the archive of closed cycles.
+        self.records = Records(settings.records_url_value())
+        self.auth = Auth(settings, self.records)
         self.tokens = PortalTokens(
             settings.secret_key.get_secret_value(), settings.public_url, settings.portal_token_days
         )
-        self.revocations = RevocationStore(settings.data_dir / ACCESS_FILE)
+        self.revocations = RevocationStore(self.records)
+        self.archive = Archive(self.records, data_converter(settings))
         self.templates = Jinja2Templates(directory=str(HERE / "templates"))
         env = self.templates.env
         env.globals.update(

@@ -6,13 +6,11 @@ name and the unit it acted for. Leadership accounts see the page without the for
 refused (403) if they post one anyway.
 """
 
-import asyncio
 import urllib.parse
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request, UploadFile
 from fastapi.responses import Response
-from temporalio.client import Client
 
 from console import client_calls as calls
 from console.auth import User
@@ -20,8 +18,6 @@ from console.web.context import ctx, form_csrf, page_operator, page_user
 from console.web.lead_actions import LeadAction, act, involve, read_materials
 from console.web.lead_views import lead_page_context, lead_plan
 from console.web.pages import redirect
-from schemas.lead import LeadStatus, LeadStatusQuery
-from workflows.lead_referral import LeadReferral
 
 router = APIRouter(include_in_schema=False)
 PageUser = Annotated[User, Depends(page_user)]
@@ -32,18 +28,14 @@ def lead_url(lead_id: str) -> str:
     return f"/leads/{urllib.parse.quote(lead_id, safe='')}"
 
 
-async def _lead_status(client: Client, lead_id: str) -> LeadStatus:
-    return await calls.query(client, lead_id, LeadReferral.get_status, LeadStatusQuery())
-
-
 @router.get("/leads")
 async def leads_page(request: Request, user: PageUser, campaign: str | None = None) -> Response:
     c = ctx(request)
     client = await c.client()
     leads = []
-    for lead_id in await calls.list_leads(client, campaign or None):
+    for lead_id in await calls.list_leads(client, campaign or None, c.archive):
         try:
-            leads.append(await _lead_status(client, lead_id))
+            leads.append(await calls.lead_status(client, lead_id, c.archive))
         except calls.Rejected:
             continue
     return c.render(request, "leads.html", leads=leads, campaign=campaign or "")
@@ -52,8 +44,8 @@ async def leads_page(request: Request, user: PageUser, campaign: str | None = No
 @router.get("/leads/{lead_id}")
 async def lead_page(request: Request, user: PageUser, lead_id: str) -> Response:
     c = ctx(request)
-    lead = await _lead_status(await c.client(), lead_id)
-    plan = await asyncio.to_thread(lead_plan, c.settings, lead_id)
+    lead = await calls.lead_status(await c.client(), lead_id, c.archive)
+    plan = await lead_plan(c.records, lead_id)
     return c.render(request, "lead.html", lead_url=lead_url(lead_id), **lead_page_context(lead, plan, user.may_act))
 
 
@@ -80,7 +72,7 @@ async def lead_action_form(
     c = ctx(request)
     form = LeadAction(action=action, track=track or None, decision=decision, to=to, text=text, approve=approve == "yes")
     try:
-        plan = await asyncio.to_thread(lead_plan, c.settings, lead_id)
+        plan = await lead_plan(c.records, lead_id)
         loaded = await read_materials(form, files, c.settings.max_upload_bytes)
         receipt = await act(await c.client(), c.settings, plan, lead_id, unit_id, _for(user, unit_id), form, loaded)
     except calls.Rejected as err:
@@ -99,7 +91,7 @@ async def involve_form(
     """提前介入: the police or procuratorate joins the lead early."""
     c = ctx(request)
     try:
-        plan = await asyncio.to_thread(lead_plan, c.settings, lead_id)
+        plan = await lead_plan(c.records, lead_id)
         event = await involve(await c.client(), plan, lead_id, unit_id, note, _for(user, unit_id))
     except calls.Rejected as err:
         return redirect(lead_url(lead_id), f"操作未执行：{err}")

@@ -8,7 +8,6 @@ the lead and offers only what its open stages allow; every action is the lead's 
 who acted and when. The unit and the lead come from the token, never from the form.
 """
 
-import asyncio
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request, UploadFile
@@ -40,9 +39,9 @@ async def _open(request: Request, token: str) -> tuple[PortalGrant, LeadStatus, 
         return c.render(request, "portal_error.html", status_code=403, reason=f"链接无效或已过期（{err}）")
     if not is_lead_grant(grant):
         return c.render(request, "portal_error.html", status_code=403, reason="链接无效")
-    plan = await asyncio.to_thread(lead_plan, c.settings, grant.cycle_id)
+    plan = await lead_plan(c.records, grant.cycle_id)
     if plan is not None:
-        stored = await asyncio.to_thread(c.revocations.valid_from, plan.office.id, grant.unit_id)
+        stored = await c.revocations.valid_from(plan.office.id, grant.unit_id)
         try:
             check_not_revoked(grant, stored)
         except TokenError as err:

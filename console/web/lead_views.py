@@ -4,6 +4,7 @@ and the stage diagram of one track with the stage it is in highlighted."""
 from dataclasses import dataclass
 from typing import Any
 
+from activities.records import Records
 from console.campaign_store import CampaignNotFoundError, CampaignStore
 from console.web.lead_actions import ACTIONS
 from domain.lead_stages import STAGE_DIAGRAM
@@ -11,13 +12,12 @@ from domain.lead_wording import decision_zh, stage_zh
 from schemas.calendar import Due
 from schemas.lead import LeadStatus, StageName, StageRecord, campaign_of
 from schemas.plan import CampaignPlan
-from workers.settings import Settings
 
 
-def lead_plan(settings: Settings, lead_id: str) -> CampaignPlan | None:
+async def lead_plan(records: Records, lead_id: str) -> CampaignPlan | None:
     """The plan of the lead's campaign, or None when it is gone (the pages then offer no unit choices)."""
     try:
-        return CampaignStore(settings.campaign_dir).load(campaign_of(lead_id))
+        return await CampaignStore(records).load(campaign_of(lead_id))
     except (CampaignNotFoundError, ValueError):
         return None
 

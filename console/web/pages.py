@@ -99,8 +99,8 @@ async def logout() -> Response:
 async def board(request: Request, user: PageUser, campaign: str | None = None, period: str | None = None) -> Response:
     c = ctx(request)
     client = await c.client()
-    refs = await calls.list_cycles(client, campaign or None, period or None)
-    statuses = await calls.statuses(client, refs)
+    refs = await calls.list_cycles(client, campaign or None, period or None, c.archive)
+    statuses = await calls.statuses(client, refs, c.archive)
     campaigns = sorted({r.campaign_id for r in refs})
     totals: dict[str, int] = {}
     for s in statuses:
@@ -122,8 +122,8 @@ async def board(request: Request, user: PageUser, campaign: str | None = None, p
 async def cycle_page(request: Request, user: PageUser, cycle_id: str) -> Response:
     c = ctx(request)
     client = await c.client()
-    status = await calls.cycle_status(client, cycle_id)
-    views = [await calls.unit_view(client, cycle_id, row.unit_id) for row in status.units[:60]]
+    status = await calls.cycle_status(client, cycle_id, c.archive)
+    views = [await calls.unit_view(client, cycle_id, row.unit_id, c.archive) for row in status.units[:60]]
     opened = min((e.at for v in views for e in v.state.timeline), default=status.now)
     chart = charts.cycle_timeline(charts.lanes(views, opened), status.now)
     return c.render(request, "cycle.html", status=status, chart=chart, cycle_url=cycle_url)
@@ -133,7 +133,7 @@ async def cycle_page(request: Request, user: PageUser, cycle_id: str) -> Respons
 async def unit_page(request: Request, user: PageUser, cycle_id: str, unit_id: str) -> Response:
     c = ctx(request)
     client = await c.client()
-    view = await calls.unit_view(client, cycle_id, unit_id)
+    view = await calls.unit_view(client, cycle_id, unit_id, c.archive)
     chart = charts.cycle_timeline(
         charts.lanes([view], min((e.at for e in view.state.timeline), default=view.row.due.at)), dt.datetime.now(dt.UTC)
     )
@@ -165,7 +165,7 @@ async def unit_file(request: Request, user: PageUser, cycle_id: str, unit_id: st
 async def ontime_page(request: Request, user: PageUser, campaign: str) -> Response:
     c = ctx(request)
     client = await c.client()
-    statuses = await calls.statuses(client, await calls.list_cycles(client, campaign))
+    statuses = await calls.statuses(client, await calls.list_cycles(client, campaign, archive=c.archive), c.archive)
     records = charts.unit_records(statuses)
     return c.render(
         request,
@@ -307,7 +307,7 @@ async def export_xlsx(request: Request, user: PageUser, campaign: str) -> Respon
     from console.ledger import collect_ledger, ledger_bytes
 
     c = ctx(request)
-    ledger = await collect_ledger(await c.client(), campaign)
+    ledger = await collect_ledger(await c.client(), campaign, archive=c.archive)
     filename = urllib.parse.quote(f"{campaign}-台账.xlsx")
     return Response(
         ledger_bytes(ledger),

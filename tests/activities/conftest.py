@@ -9,6 +9,7 @@ import pytest
 from activities.blobs import BlobStore
 from activities.mail import MailActivities
 from activities.portal_tokens import PortalTokens
+from activities.records import Records
 from activities.sent_ledger import SentLedger
 from tests.activities.mail_helpers import DEFERRED_ADDRESS, REFUSED_ADDRESS
 from tests.blobstores import local_store
@@ -34,7 +35,8 @@ def sink(tmp_path: Path) -> Iterator[SmtpSink]:
 
 @pytest.fixture
 def ledger(tmp_path: Path) -> SentLedger:
-    return SentLedger(tmp_path / "sent-ledger.sqlite")
+    """The sent-ledger on a SQLite records file (tests/activities/test_sent_ledger.py runs it on PostgreSQL too)."""
+    return SentLedger(Records.in_file(tmp_path / "records.db"))
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from temporalio.testing import ActivityEnvironment
 from activities.mail import MailActivities, digest_key
 from activities.mail_render import Rendered
 from activities.mime import Envelope, build_message, message_id
+from activities.records import Records
 from activities.sent_ledger import SentLedger
 from schemas.notify import BatchResult, DeliveryStatus, MailBatch, Template, UnitLine
 from tests.activities.mail_helpers import DEFERRED_ADDRESS, DUE, REFUSED_ADDRESS, batch, context, note
@@ -174,7 +175,7 @@ class TestIdempotency:
         """A new process (fresh MailActivities on the same ledger file) sends only what the crashed one did not."""
         await send(mailer, batch(note("k/a", "a@yaan.example")))
         # The "crashed" attempt had delivered k/a; the rerun gets the whole batch again.
-        reborn = MailActivities(mailer.smtp, SentLedger(ledger.path), mailer.blobs, None)
+        reborn = MailActivities(mailer.smtp, SentLedger(Records(ledger.records.url)), mailer.blobs, None)
         rerun = batch(note("k/a", "a@yaan.example"), note("k/b", "b@yaan.example"))
         result = await send(reborn, rerun)
         assert {d.key: d.status for d in result.deliveries} == {
@@ -182,7 +183,7 @@ class TestIdempotency:
             "k/b": DeliveryStatus.SENT,
         }
         assert message_ids(sink) == sorted([message_id("k/a"), message_id("k/b")])
-        assert {e.key for e in ledger.entries("cycle:yaan-2026:yaan:annual:2026-Y")} == {"k/a", "k/b"}
+        assert {e.key for e in await ledger.entries("cycle:yaan-2026:yaan:annual:2026-Y")} == {"k/a", "k/b"}
 
 
 class TestOutage:
@@ -193,7 +194,7 @@ class TestOutage:
             await send(mailer, batch(note("k/a", "a@yaan.example")))
         assert not caught.value.non_retryable
         assert caught.value.type == "SmtpUnavailable"
-        assert mailer.ledger.sent_keys(["k/a"]) == set()
+        assert await mailer.ledger.sent_keys(["k/a"]) == set()
 
     async def test_after_restart_everything_arrives_exactly_once(self, mailer: MailActivities, sink: SmtpSink) -> None:
         """Outage mid-batch (a 450 deferral), then the server recovers: every key ends up delivered once."""
@@ -234,7 +235,7 @@ class TestRefusals:
         assert "550" in result.refused[0].detail
         assert message_ids(sink) == sorted([message_id("k/a"), message_id("k/c")])
         # A refusal is final: it is not in the ledger, but neither is it retried by raising.
-        assert mailer.ledger.sent_keys(["k/bad"]) == set()
+        assert await mailer.ledger.sent_keys(["k/bad"]) == set()
 
     async def test_person_without_address(self, mailer: MailActivities, sink: SmtpSink) -> None:
         """Nobody to reach: NO_ADDRESS, nothing sent."""
@@ -291,7 +292,7 @@ class TestDigest:
             assert uname in body.get_content()
         assert "共 3 项" in digest["Subject"]
         assert (digest["X-Duban-Template"], digest["X-Duban-Digest"]) == ("escalation", "3")
-        assert mailer.ledger.sent_keys(n.key for n in escalations) == {n.key for n in escalations}
+        assert await mailer.ledger.sent_keys(n.key for n in escalations) == {n.key for n in escalations}
         # A retry of the whole batch sends nothing more.
         again = await send(mailer, batch(*escalations, receipt))
         assert {d.status for d in again.deliveries} == {DeliveryStatus.ALREADY_SENT}

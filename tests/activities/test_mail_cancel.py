@@ -16,6 +16,7 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.mail import MailActivities
 from activities.mime import message_id
+from activities.records import Records
 from activities.sent_ledger import SentLedger
 from schemas.notify import BatchResult, DeliveryStatus
 from tests.activities.conftest import free_port
@@ -81,11 +82,11 @@ class TestCancelBetweenMessages:
         self, held_sink: SmtpSink, tmp_path: Path
     ) -> None:
         """Cancelled while the server owes its 250: that one is recorded, the next not sent, a retry adds only it."""
-        ledger = SentLedger(tmp_path / "ledger.sqlite")
+        ledger = SentLedger(Records.in_file(tmp_path / "records.db"))
         mailer = mailer_for(held_sink, ledger, tmp_path)
         raised = await cancel_inside_first_reply(ActivityEnvironment(), held_sink, mailer)
         assert isinstance(raised, asyncio.CancelledError)
-        assert ledger.sent_keys(["k/1", "k/2"]) == {"k/1"}
+        assert await ledger.sent_keys(["k/1", "k/2"]) == {"k/1"}
         assert ids_in(held_sink) == [message_id("k/1")]
 
         retry: BatchResult = await ActivityEnvironment().run(
@@ -101,7 +102,7 @@ class TestCancelBetweenMessages:
         self, held_sink: SmtpSink, tmp_path: Path
     ) -> None:
         """A cancel from the worker's own shutdown becomes the retryable WorkerShutdown, after the message in hand."""
-        ledger = SentLedger(tmp_path / "ledger.sqlite")
+        ledger = SentLedger(Records.in_file(tmp_path / "records.db"))
         mailer = mailer_for(held_sink, ledger, tmp_path)
         env = ActivityEnvironment()
         env.worker_shutdown()
@@ -110,5 +111,5 @@ class TestCancelBetweenMessages:
         assert raised.type == "WorkerShutdown"
         assert not raised.non_retryable
         assert "after 1 of 2 messages" in str(raised)
-        assert ledger.sent_keys(["k/1", "k/2"]) == {"k/1"}
+        assert await ledger.sent_keys(["k/1", "k/2"]) == {"k/1"}
         assert ids_in(held_sink) == [message_id("k/1")]

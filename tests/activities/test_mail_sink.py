@@ -1,4 +1,4 @@
-"""The dev SMTP sink as the supervisor runs it, and the sent-ledger file it pairs with."""
+"""The dev SMTP sink as the supervisor runs it (the sent-ledger it pairs with: test_sent_ledger.py)."""
 
 import asyncio
 import contextlib
@@ -6,18 +6,15 @@ import email
 import mailbox
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from email.message import EmailMessage
 from email.policy import default as default_policy
 from pathlib import Path
 
 import aiosmtplib
 
-from activities.sent_ledger import SentLedger
 from schemas.notify import ENVELOPE_HEADER
 from tests.activities.conftest import free_port
 from workers.dev.smtp_sink import serve_sink
@@ -97,38 +94,3 @@ def test_module_runs_as_a_process(tmp_path: Path) -> None:
         code = proc.wait(timeout=10)
     assert code == 0
     assert stored_subjects(maildir) == ["进程"]
-
-
-class TestSentLedger:
-    def test_wal_mode(self, tmp_path: Path) -> None:
-        """The file is in WAL mode, so readers never block the writer of another process."""
-        SentLedger(tmp_path / "l.sqlite")
-        with contextlib.closing(sqlite3.connect(tmp_path / "l.sqlite")) as db:
-            assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-
-    def test_first_record_wins_and_persists(self, tmp_path: Path) -> None:
-        """Recording a key twice keeps the first row; a new instance on the file sees it."""
-        SentLedger(tmp_path / "l.sqlite").record(["a", "b"], channel="email", message_id="<1@duban>", recipient="x")
-        SentLedger(tmp_path / "l.sqlite").record(["a"], channel="email", message_id="<2@duban>", recipient="y")
-        reopened = SentLedger(tmp_path / "l.sqlite")
-        assert reopened.sent_keys(["a", "b", "c"]) == {"a", "b"}
-        assert reopened.sent_keys(["a"], channel="webhook") == set()
-        assert {e.key: e.message_id for e in reopened.entries()} == {"a": "<1@duban>", "b": "<1@duban>"}
-
-    def test_concurrent_writers(self, tmp_path: Path) -> None:
-        """Many writers at once (threads, each with its own connection) lose nothing."""
-        ledger = SentLedger(tmp_path / "l.sqlite")
-
-        def write(i: int) -> None:
-            SentLedger(ledger.path).record([f"k{i}"], channel="email", message_id=f"<{i}@duban>", recipient="x")
-
-        with ThreadPoolExecutor(max_workers=8) as pool:
-            list(pool.map(write, range(200)))
-        assert len(ledger.sent_keys(f"k{i}" for i in range(200))) == 200
-
-    def test_large_lookups(self, tmp_path: Path) -> None:
-        """Lookups beyond SQLite's parameter limit are chunked."""
-        ledger = SentLedger(tmp_path / "l.sqlite")
-        keys = [f"k{i}" for i in range(1500)]
-        ledger.record(keys, channel="email", message_id="<d@duban>", recipient="x")
-        assert ledger.sent_keys([*keys, "other"]) == set(keys)

@@ -19,6 +19,7 @@ from temporalio.runtime import MetricBuffer, Runtime, TelemetryConfig
 from temporalio.testing import ActivityEnvironment
 
 from activities.mail import REFUSALS_METRIC, MailActivities
+from activities.records import Records
 from activities.sent_ledger import SentLedger
 from schemas.notify import DeliveryStatus
 from tests.activities.conftest import free_port
@@ -101,7 +102,7 @@ def implicit_tls_sink(tmp_path: Path, server_tls: ssl.SSLContext) -> Iterator[Sm
 def mailer(tmp_path: Path, **smtp: Any) -> MailActivities:
     return MailActivities(
         SmtpSettings(host="127.0.0.1", timeout_seconds=5.0, **smtp),
-        SentLedger(tmp_path / "ledger.sqlite"),
+        SentLedger(Records.in_file(tmp_path / "records.db")),
         local_store(tmp_path / "blobs"),
         None,
     )
@@ -123,7 +124,7 @@ async def test_wrong_password_is_not_retried(tmp_path: Path, starttls_sink: Smtp
     assert caught.value.non_retryable
     assert caught.value.type == "SmtpAuthRefused"
     assert starttls_sink.messages() == []
-    assert m.ledger.sent_keys(["k/1"]) == set()
+    assert await m.ledger.sent_keys(["k/1"]) == set()
 
 
 async def test_untrusted_certificate_is_not_retried(tmp_path: Path, starttls_sink: SmtpSink) -> None:

@@ -28,7 +28,7 @@ def test_backup_while_running_then_restore_into_a_new_data_dir(launch_stack: Lau
     assert started.returncode == 0, started.stderr
     cycle_id = json.loads(started.stdout)["cycles"][0]["cycle_id"]
     # The notices go out at once; wait until the sent-ledger holds them (the state a backup must keep).
-    ledger = running.config.data_dir / "sent-ledger.sqlite"
+    ledger = running.config.data_dir / "records.db"
     for _ in range(300):
         if ledger.exists():
             with sqlite3.connect(ledger) as db:
@@ -43,7 +43,7 @@ def test_backup_while_running_then_restore_into_a_new_data_dir(launch_stack: Lau
     made = running.duban("backup", str(backup_dir), "--json")
     assert made.returncode == 0, made.stderr
     manifest = json.loads(made.stdout)
-    assert {"temporal.db", "sent-ledger.sqlite", "payload.key", "mail/"} <= set(manifest["copied"])
+    assert {"temporal.db", "records.db", "payload.key", "mail/"} <= set(manifest["copied"])
     assert not list(backup_dir.glob("*-wal")), "a backup is one file per database, no WAL beside it"
     # Refused, nothing changed: a second backup into the same place.
     again = running.duban("backup", str(backup_dir))
@@ -61,7 +61,7 @@ def test_backup_while_running_then_restore_into_a_new_data_dir(launch_stack: Lau
         board = second.duban("status", "demo", "--json")
         assert board.returncode == 0, board.stderr
         assert cycle_id in board.stdout
-        with sqlite3.connect(restored.data_dir / "sent-ledger.sqlite") as db:
+        with sqlite3.connect(restored.data_dir / "records.db") as db:
             sent_after = {r[0] for r in db.execute("SELECT key FROM sent WHERE scope = ?", (cycle_id,))}
         assert sent_before <= sent_after, "the restored ledger lost messages already sent (they would go out again)"
     finally:

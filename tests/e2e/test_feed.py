@@ -13,6 +13,7 @@ import icalendar
 import pytest
 
 from activities.portal_tokens import REVOKED, PortalTokens
+from activities.records import Records
 from console import client_calls as calls
 from console import links
 from console.campaign_store import CampaignStore
@@ -175,7 +176,9 @@ async def test_lead_deadlines_are_in_the_feed_and_follow_the_stage(
 ) -> None:
     """A lead's receiver sees its sign-for limit, then the decision limit once it signed; never the lead's title."""
     stack = cycle_stack
-    CampaignStore(stack.settings.campaign_dir).save(plan(1, campaign_id=stack.campaign, office_id="test-office"))
+    records = Records(stack.settings.records_url_value())
+    await CampaignStore(records).save(plan(1, campaign_id=stack.campaign, office_id="test-office"))
+    await records.dispose()
     lead_id = f"lead:{stack.campaign}:feed"
     inp = lead_input(dt.datetime.now(dt.UTC), lead_id=lead_id).model_copy(update={"campaign_id": stack.campaign})
     handle = await stack.client.start_workflow(

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from activities.records import Records
 from console.campaign_store import CampaignStore
 from schemas.people import Contact, Person
 from schemas.plan import CampaignPlan, DocumentInfo, Office, Unit
@@ -62,7 +63,15 @@ def lead_campaign(cycle_stack: CycleStack) -> str:
         leadership=[Person(name="组长", email="leader@units.example")],
         units=[_unit("hg", "海关"), _unit("scj", "市场监管局"), _unit("gaj", "公安局")],
     )
-    CampaignStore(cycle_stack.settings.campaign_dir).save(plan)
+    records = Records(cycle_stack.settings.records_url_value())
+
+    async def save() -> None:
+        try:
+            await CampaignStore(records).save(plan)
+        finally:
+            await records.dispose()
+
+    asyncio.run(save())
     return plan.id
 
 

@@ -9,7 +9,8 @@ import httpx
 import pytest
 
 from activities.portal_tokens import PortalTokens
-from console.access_store import FILE_NAME, RevocationStore
+from activities.records import Records
+from console.access_store import RevocationStore
 from console.web.app import create_app
 from schemas.lead import LeadStatusQuery
 from tests.e2e.cycle_stack import CycleStack, cycle_stack_fixture  # noqa: F401 -- the fixture
@@ -75,8 +76,9 @@ async def test_lead_portal_acts_only_as_the_token_says(
         assert (await web.get(f"/portal/{link}x")).status_code == 403
 
         # The office revokes scj's links (the access store): the old link stops opening.
-        store = RevocationStore(cycle_stack.settings.data_dir / FILE_NAME)
-        store.revoke("test-office", "scj", dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1))
+        records = Records(cycle_stack.settings.records_url_value())
+        await RevocationStore(records).revoke("test-office", "scj", dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1))
+        await records.dispose()
         revoked = await web.get(f"/portal/{link}")
         assert revoked.status_code == 403 and "撤销" in revoked.text
         gone = await web.post(f"/portal/{link}/lead", data={"csrf_token": csrf[1], "action": "decide"})

@@ -51,6 +51,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 
 from activities.mime import message_id
+from activities.records import Records
 from activities.sent_ledger import SentEntry, SentLedger
 from console import client_calls
 from domain import timeline
@@ -407,11 +408,11 @@ async def test_every_notification_once_every_step_no_submission_lost(tmp_path: P
         last_on_time = max(run.receipts[u].accepted_at for u in ON_TIME) - spec.opened_at
 
         # Recovery: wait until everything owed is in the ledger and the Maildir has stopped growing.
-        ledger = SentLedger(stack.data_dir / "sent-ledger.sqlite")
+        ledger = SentLedger(Records.in_file(stack.data_dir / "records.db"))
         deadline = time.monotonic() + 240
         while True:
-            cycle_entries = ledger.entries(spec.cycle_id)
-            lead_entries = [e for lead in leads for e in ledger.entries(lead.lead_id)]
+            cycle_entries = await ledger.entries(spec.cycle_id)
+            lead_entries = [e for lead in leads for e in await ledger.entries(lead.lead_id)]
             recorded = {e.key for e in cycle_entries + lead_entries}
             now = dt.datetime.now(dt.UTC)
             owed_leads = {
@@ -447,7 +448,7 @@ async def test_every_notification_once_every_step_no_submission_lost(tmp_path: P
             f"not owed {sorted({e.key for e in cycle_entries} - owed)[:5]}"
         )
         for lead in leads:
-            got = {e.key for e in ledger.entries(lead.lead_id)}
+            got = {e.key for e in await ledger.entries(lead.lead_id)}
             assert got == owed_leads[lead.lead_id], (
                 f"{lead.lead_id}: ledger {sorted(got)} owed {sorted(owed_leads[lead.lead_id])}"
             )

@@ -21,6 +21,7 @@ import pytest
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from temporalio.client import Client
 
+from activities.records import Records
 from activities.sent_ledger import SentLedger
 from schemas.cycle import CycleStatus
 from tests.faults.stack import FaultStack
@@ -99,22 +100,24 @@ async def test_sigterm_mid_batch_stops_between_messages_and_a_new_worker_sends_t
         assert took < GRACE_SECONDS + 10, f"the worker took {took:.1f}s to stop"
 
         # At the moment the worker is gone: nothing accepted and left unrecorded, and the batch stopped early.
-        ledger = SentLedger(stack.data_dir / "sent-ledger.sqlite")
+        ledger = SentLedger(Records.in_file(stack.data_dir / "records.db"))
         delivered = Counter(m.message_id for m in maildir.messages())
-        recorded = {e.message_id for e in ledger.entries(cycle_id)}
+        recorded = {e.message_id for e in await ledger.entries(cycle_id)}
         assert set(delivered) == recorded, "a message was accepted by the server but not recorded"
         assert 50 <= len(recorded) < N_UNITS, f"the batch was not interrupted ({len(recorded)} sent)"
         stopped_at = len(recorded)
 
         second = start_worker(stack, 30)
         give_up = time.monotonic() + 180
-        while len({e.key for e in ledger.entries(cycle_id)}) < N_UNITS:
-            assert time.monotonic() < give_up, f"the rest never went out: {len(ledger.entries(cycle_id))}/{N_UNITS}"
+        while len({e.key for e in await ledger.entries(cycle_id)}) < N_UNITS:
+            assert time.monotonic() < give_up, (
+                f"the rest never went out: {len(await ledger.entries(cycle_id))}/{N_UNITS}"
+            )
             await asyncio.sleep(0.5)
         await asyncio.sleep(2)  # nothing more should arrive
 
         delivered = Counter(m.message_id for m in maildir.messages())
-        entries = ledger.entries(cycle_id)
+        entries = await ledger.entries(cycle_id)
         assert {e.key for e in entries} == {f"{cycle_id}/notice@0/u{i}/unit_contact/u{i}@yaan.example" for i in
                                             range(1, N_UNITS + 1)}  # fmt: skip
         assert set(delivered) == {e.message_id for e in entries}, "lost or unrecorded messages"

@@ -12,6 +12,9 @@ every branch of the workflow:
   upper office, closing when the keep-open period ends (time-skipping).
 - office-actions: extension approved and refused, return for revision and the
   revised report, a waiver, an interim report, closing by the office (time-skipping).
+- archived: a unit reports, the office closes the cycle, and the closed cycle goes
+  into the records database by the archive activity (the `archive-at-close` patch
+  marker; every history recorded before it closes without) (time-skipping).
 - links: the office revokes one unit's links, that unit reports, another
   unit's links are revoked, the office closes the cycle (time-skipping).
 - calendar: holiday data arrives (`update_calendar`) and moves every open
@@ -171,6 +174,15 @@ async def office_actions(rig: Rig) -> dict[str, Handle]:
     final = await handle.result()
     assert final.stage.value == "closed"
     return {"office-actions": handle}
+
+
+async def archived(rig: Rig) -> dict[str, Handle]:
+    handle = await rig.start(cycle_input(plan(2), await rig.now()), "archived")
+    await handle.execute_update("submit_report", SubmitReport(unit_id="u1", title="总结"))
+    await handle.execute_update("close", OfficeAction(reason="本期督办结束", by="op"))
+    final = await handle.result()
+    assert final.stage.value == "closed"
+    return {"archived": handle}
 
 
 async def links(rig: Rig) -> dict[str, Handle]:
@@ -365,6 +377,7 @@ async def continue_as_new(rig: Rig) -> dict[str, Handle]:
 TIME_SKIPPING: dict[str, Scenario] = {
     "ladder": ladder,
     "office-actions": office_actions,
+    "archived": archived,
     "links": links,
     "calendar": calendar,
     "bounded": bounded,

@@ -44,6 +44,7 @@ EXPECTED = {
     "cycle-ladder",  # on time, late, never; reminders, escalations, bulletin; roll-up without upper office
     "cycle-instant-order",  # the ladder acted on in the declared order of one instant (instant-order marker)
     "cycle-office-actions",  # extension approved/refused, return for revision, waiver, close by office
+    "cycle-archived",  # closed by the office, then archived into the records database (archive-at-close)
     "cycle-links",  # revoke_links: a unit's links revoked before and after it reports
     "cycle-calendar",  # update_calendar moves deadlines; roll-up by mail; closes when all settled
     "cycle-rollup-child",  # forward on request, supplement into the parent cycle

@@ -10,6 +10,8 @@ tests replay them against deliberately changed leads (tests/replay/changed_lead.
 — an activity added at the start or in the middle of a run, every moment an hour later.
 `lead-undeliverable` has a refused and a missing address on its timeline; `lead-calendar` takes new
 holiday data (`update_calendar`, refused once for the wrong zone) and moves its sign-for limit.
+`lead-archived` is the on-time lead recorded after the `archive-at-close` patch: the closed
+lead goes into the records database (the others were recorded before it and close without).
 """
 
 from pathlib import Path
@@ -39,6 +41,7 @@ def test_histories_are_there() -> None:
         "lead-joint-late",
         "lead-undeliverable",
         "lead-calendar",
+        "lead-archived",
     }
 
 

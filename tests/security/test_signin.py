@@ -41,13 +41,13 @@ class TestLimiter:
         """100,000 failures with fresh user names from 20,000 addresses leave the limiter bounded."""
         limiter = create_app(settings).state.console.auth.limiter
         for i in range(100_000):
-            limiter.failed(None, f"10.{i % 20_000 // 256}.{i % 256}.1")
-        assert len(limiter) <= 20_000
+            await limiter.failed(None, f"10.{i % 20_000 // 256}.{i % 256}.1")
+        assert await limiter.size() <= 20_000
         for _ in range(50_000):
-            limiter.failed(None, "192.0.2.1")
-        assert len(limiter) <= 20_001
-        assert limiter.blocked(None, "192.0.2.1")
-        assert not limiter.blocked(None, "192.0.2.2")
+            await limiter.failed(None, "192.0.2.1")
+        assert await limiter.size() <= 20_001
+        assert await limiter.blocked(None, "192.0.2.1")
+        assert not await limiter.blocked(None, "192.0.2.2")
 
     def test_one_address_is_stopped_whatever_names_it_tries(self, tmp_path: Path) -> None:
         """A client trying a new user name each time is refused (429) once its address has failed too often;

@@ -62,6 +62,7 @@ SECRET_SETTINGS = {
     "DUBAN_SMTP__PASSWORD",
     "DUBAN_TEMPORAL__API_KEY",
     "DUBAN_CODEC_TOKENS",
+    "DUBAN_RECORDS_URL",
     "DUBAN_OBJECTS__SECRET_KEY",
 }
 
@@ -430,6 +431,18 @@ class TestCompose:
         for name in ("duban-worker", "duban-console"):
             assert services[name]["env_file"] == ".env"
             assert services[name]["depends_on"]["temporal-register"]["condition"] == "service_completed_successfully"
+        # duban's records: their own PostgreSQL, migrated by a one-shot before workers and consoles start.
+        assert services["records-db"]["image"].startswith("postgres:${POSTGRESQL_VERSION")
+        assert services["records-db"]["volumes"] != services["postgresql"]["volumes"]
+        assert services["duban-migrate"]["command"][:2] == ["db", "upgrade"]
+        assert services["duban-migrate"]["depends_on"]["records-db"]["condition"] == "service_healthy"
+        records_url = services["duban-worker"]["environment"]["DUBAN_RECORDS_URL"]
+        assert (
+            records_url.startswith("postgresql://duban:${RECORDS_POSTGRES_PASSWORD")
+            and "@records-db:5432/" in records_url
+        )
+        for name in ("duban-worker", "duban-console"):
+            assert services[name]["depends_on"]["duban-migrate"]["condition"] == "service_completed_successfully"
         for name in ("duban-worker", "duban-console"):
             assert services[name]["depends_on"]["minio-init"]["condition"] == "service_completed_successfully"
             assert services[name]["environment"]["DUBAN_OBJECTS__ENDPOINT"] == "http://minio:9000"
@@ -611,7 +624,7 @@ class TestSecuritySettings:
         settings = self.deployed(which, monkeypatch)
         assert problems(settings, "console") == []
         assert problems(settings, "worker") == []
-        assert settings.access_store == "sqlite"
+        assert settings.access_store == "records"
         proxies = [p.strip() for p in settings.trusted_proxies.split(",")]
         assert proxies and "127.0.0.1" not in proxies and "*" not in proxies
         assert all(ipaddress.ip_network(p).is_private for p in proxies)
@@ -665,6 +678,22 @@ class TestKustomizeRender:
         labels = pod["metadata"]["labels"]
         assert pdb["spec"]["selector"]["matchLabels"].items() <= labels.items()
         assert worker["spec"]["selector"]["matchLabels"].items() <= labels.items()
+
+    def test_the_records_migration_is_a_job_reading_the_secret(self, rendered: list[dict[str, Any]]) -> None:
+        """`duban db upgrade` runs as a Job with the Secret (DUBAN_RECORDS_URL), not from config.env."""
+        job = find(rendered, "Job", "duban-migrate-records")
+        container = job["spec"]["template"]["spec"]["containers"][0]
+        assert container["args"][:2] == ["db", "upgrade"]
+        assert container["image"] == "registry.duban.example/duban:0.1.0"
+        sources = {next(iter(s.values()))["name"] for s in container["envFrom"]}
+        assert sources == {configmap_named(rendered, "duban-config")["metadata"]["name"], "duban-secrets"}
+        assert "DUBAN_RECORDS_URL" not in read_env_file(BASE_DIR / "config.env")
+        assert "DUBAN_RECORDS_URL" in yaml.safe_load(SECRET_EXAMPLE.read_text(encoding="utf-8"))["stringData"]
+        labels = job["spec"]["template"]["metadata"]["labels"]
+        policies = [d for d in rendered if d["kind"] == "NetworkPolicy"]
+        allowed = [d for d in policies if d["spec"]["podSelector"].get("matchLabels", {}).items() <= labels.items()]
+        ports = {p["port"] for d in allowed for rule in d["spec"].get("egress", []) for p in rule.get("ports", [])}
+        assert 5432 in ports, "the Job may not reach PostgreSQL"
 
     def test_files_go_to_the_bucket_staged_on_each_pods_own_disk(self, rendered: list[dict[str, Any]]) -> None:
         """The bucket is configured, its credentials come from the Secret, and the staging directory is an emptyDir."""

@@ -39,9 +39,9 @@ def path_without_sudo() -> Iterator[str]:
 
 
 class TestSystemPackages:
-    def test_the_browser_tests_packages_are_listed(self) -> None:
-        """make test asks for Chromium, its driver and the CJK font the browser tests need."""
-        assert {"chromium", "chromium-driver", "fonts-wqy-microhei"} <= set(_makefile_packages())
+    def test_the_packages_the_tests_drive_are_listed(self) -> None:
+        """make test asks for Chromium, its driver and the CJK font the browser tests need, and PostgreSQL."""
+        assert {"chromium", "chromium-driver", "fonts-wqy-microhei", "postgresql"} <= set(_makefile_packages())
 
     def test_nothing_to_do_when_all_are_installed(self) -> None:
         """With every package present it only asks dpkg: exit 0, no output, well under a second."""
