@@ -61,6 +61,15 @@ class Refused(ValueError):
     """A call the lead cannot accept now; the message says why (shown to the caller as is)."""
 
 
+# The track order of the module docstring as rows a page draws: the main line, then each branch of the
+# decision that leaves it (the branch's decision, the stages it opens). Every StageName is in one row.
+STAGE_DIAGRAM: tuple[tuple[Decision | None, tuple[StageName, ...]], ...] = (
+    (None, (StageName.SIGN, StageName.DECIDE, StageName.FEEDBACK, StageName.CLOSE)),
+    (Decision.DECLINE, (StageName.RECONSIDER_REQUEST, StageName.RECONSIDER)),
+    (Decision.POLICE, (StageName.APPROVE, StageName.TRANSFER, StageName.FILE, StageName.HANDOVER)),
+)
+
+
 # The longest real 放假调休安排 lists about 30 rest days; a year with far more is a broken file.
 MAX_HOLIDAYS_A_YEAR = 100
 

@@ -190,9 +190,9 @@ class Decide(LeadCall):
     @model_validator(mode="after")
     def _complete(self) -> Self:
         if self.decision is Decision.DECLINE and not self.reason.strip():
-            raise ValueError("a decline needs a reason")
+            raise ValueError("不予立案须说明理由 (a decline needs a reason)")
         if self.decision in (Decision.TRANSFER, Decision.POLICE) and self.to is None:
-            raise ValueError(f"a {self.decision.value} decision needs the unit it goes to")
+            raise ValueError(f"转交或移送须指明接收单位 (a {self.decision.value} decision needs the unit it goes to)")
         return self
 
 

@@ -1,4 +1,4 @@
-"""Operator pages: sign-in, boards, a unit's timeline, office actions, charts, mail viewer, leads."""
+"""Operator pages: sign-in, boards, a unit's timeline, office actions, charts, mail viewer (leads: lead_pages)."""
 
 import datetime as dt
 import urllib.parse
@@ -303,7 +303,7 @@ async def submit_form(
     return redirect(cycle_url(cycle_id, unit_id), f"已代为报送，回执 {receipt.receipt_no}")
 
 
-# ---- ledger, mail, leads ---------------------------------------------------------------------
+# ---- ledger, mail ---------------------------------------------------------------------------
 
 
 @router.get("/export/{campaign}.xlsx")
@@ -339,23 +339,3 @@ async def mail_detail(request: Request, user: PageOperator, message_id: str) -> 
     except LookupError as err:
         raise HTTPException(404, str(err)) from err
     return c.render(request, "mail_detail.html", message=message)
-
-
-@router.get("/leads")
-async def leads_page(request: Request, user: PageUser, campaign: str | None = None) -> Response:
-    c = ctx(request)
-    client = await c.client()
-    leads = []
-    for lead_id in await calls.list_leads(client, campaign or None, c.archive):
-        try:
-            leads.append(await calls.lead_status(client, lead_id, c.archive))
-        except calls.Rejected:
-            continue
-    return c.render(request, "leads.html", leads=leads, campaign=campaign or "")
-
-
-@router.get("/leads/{lead_id}")
-async def lead_page(request: Request, user: PageUser, lead_id: str) -> Response:
-    c = ctx(request)
-    lead = await calls.lead_status(await c.client(), lead_id, c.archive)
-    return c.render(request, "lead.html", lead=lead)

@@ -6,6 +6,7 @@ filing clock (Decree 310 Art. 8). Every step is the lead's Update, audited with 
 import asyncio
 import email
 import re
+import urllib.parse
 from email.policy import default as default_policy
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -13,6 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.async_api import Browser, Page, expect
 
+from console.auth import dev_admin_password
 from schemas.lead import LeadStatusQuery, StageName
 from tests.browser.test_console_browser import browser, console_url  # noqa: F401 -- the fixtures
 from tests.e2e.cycle_stack import CycleStack, cycle_stack_fixture  # noqa: F401 -- the fixture
@@ -102,6 +104,24 @@ async def test_agency_acts_from_its_mail_and_police_see_the_filing_clock(
         # The agency's link does not act for the police: its page offers no filing decision.
         await page.reload()
         await expect(page.locator('form.lead-action[data-stage="file"]')).to_have_count(0)
+
+        # The office acts for the police from the console: the diagram shows the filing stage as current,
+        # the form files the case, and the diagram moves on to the hand-over of materials.
+        office = await (await browser.new_context(locale="zh-CN")).new_page()
+        await office.goto(f"{console_url}/login")
+        await office.fill("input[name=username]", "admin")
+        await office.fill("input[name=password]", dev_admin_password(cycle_stack.settings))
+        await office.click("button[type=submit]")
+        await office.goto(f"{console_url}/leads/{urllib.parse.quote(lead_id, safe='')}")
+        await expect(office.locator('li.stage[data-stage="file"]')).to_have_class(re.compile(r"\bcurrent\b"))
+        filing = office.locator('form.lead-action[data-stage="file"]')
+        await filing.locator("select[name=decision]").select_option("open")
+        await filing.get_by_role("button", name="提交决定").click()
+        await expect(office.locator(".flash")).to_contain_text("已完成")
+        await expect(office.locator('li.stage[data-stage="file"]')).to_have_class(re.compile(r"\bdone\b"))
+        await expect(office.locator('li.stage[data-stage="handover"]')).to_have_class(re.compile(r"\bcurrent\b"))
+        filed = await handle.query(LeadReferral.get_status, LeadStatusQuery())
+        assert next(e for e in filed.timeline if e.what == "decided:open").by == "admin（代gaj办理）"
     finally:
         desc = await handle.describe()
         if desc.status is not None and desc.status.name == "RUNNING":

@@ -17,6 +17,7 @@ import pytest
 from activities.mail_render import MailRenderer
 from activities.portal_tokens import PortalTokens
 from console.web.context import Console
+from console.web.lead_views import lead_page_context
 from domain.lead_stages import LeadBook
 from schemas.calendar import HolidayCalendar
 from schemas.cycle import NewCalendar
@@ -170,10 +171,14 @@ def test_no_english_stage_name_on_any_lead_page(
     listing = env.get_template("leads.html").render(leads=every_state, campaign="", **chrome)
     assert not english_in(listing)
     for state in every_state:
-        page = env.get_template("lead.html").render(lead=state, **chrome)
+        page = env.get_template("lead.html").render(
+            lead_url="/leads/x", **lead_page_context(state, None, may_act=True), **chrome
+        )
         assert not english_in(page), (state.stage, english_in(page))
     # The closed police path shows its words: stage, decision, end state.
     police_done = walked["police-refused-then-filed"][1][-1]
-    page = env.get_template("lead.html").render(lead=police_done, **chrome)
+    page = env.get_template("lead.html").render(
+        lead_url="/leads/x", **lead_page_context(police_done, None, may_act=True), **chrome
+    )
     for words in ("立案审查", "提请复议", "复议决定", "材料移交", "移送审批", "已立案，材料已移交"):
         assert words in page

@@ -1,0 +1,162 @@
+"""Lead actions as the web surfaces receive them: one function per form post, calling the lead's Update.
+
+The lead portal (the agency acting for itself through its link) and the console's lead page (an
+operator acting for a unit) both go through `act`, and so through the same Updates, validators and
+receipts as `duban lead …`. Who acts (`unit_id`) and the `by` line come from the caller — the token
+or the signed-in operator — never from anything this module reads from a form.
+"""
+
+from collections.abc import Sequence
+from typing import Any, Literal
+
+from fastapi import UploadFile
+from pydantic import BaseModel, ValidationError
+from temporalio.client import Client
+
+from console import client_calls as calls
+from console.web.pages import read_files
+from schemas.blobs import BlobRef
+from schemas.lead import (
+    Approve,
+    CloseLead,
+    Decide,
+    Decision,
+    GiveFeedback,
+    HandOver,
+    Involve,
+    LeadEvent,
+    LeadReceipt,
+    LeadUnit,
+    RequestReconsideration,
+    SignFor,
+    StageName,
+    Transfer,
+)
+from schemas.plan import CampaignPlan
+from workers.settings import Settings
+from workflows.lead_referral import LeadReferral
+
+LeadActionName = Literal["sign_for", "decide", "feedback", "close", "approve", "reconsider", "transfer", "hand_over"]
+
+# What each open stage lets its unit do (the form posts the action's name).
+ACTIONS: dict[StageName, LeadActionName] = {
+    StageName.SIGN: "sign_for",
+    StageName.DECIDE: "decide",
+    StageName.FEEDBACK: "feedback",
+    StageName.CLOSE: "close",
+    StageName.APPROVE: "approve",
+    StageName.TRANSFER: "transfer",
+    StageName.FILE: "decide",
+    StageName.RECONSIDER_REQUEST: "reconsider",
+    StageName.RECONSIDER: "decide",
+    StageName.HANDOVER: "hand_over",
+}
+
+
+class LeadAction(BaseModel):
+    """One action's form fields (the portal's and the console's forms share them)."""
+
+    action: str
+    track: str | None = None
+    decision: str = ""
+    to: str = ""
+    text: str = ""
+    approve: bool = True
+
+
+async def read_materials(form: LeadAction, files: list[UploadFile] | None, limit: int) -> list[tuple[str, bytes]]:
+    """The uploaded materials of a transfer or hand-over (移送材料); other actions carry none."""
+    if form.action not in ("transfer", "hand_over"):
+        return []
+    return await read_files(files or [], limit)
+
+
+def unit_of(plan: CampaignPlan | None, unit_id: str) -> LeadUnit:
+    found = plan.unit(unit_id) if plan else None
+    if found is None:
+        raise calls.Rejected(f"本专项行动没有单位 {unit_id!r}")
+    return LeadUnit(id=found.id, name=found.name, contacts=found.contacts, leader=found.leader)
+
+
+# The form fields a person fills in, as the forms label them.
+_FIELD_ZH = {"text": "进展情况", "result": "办理结果", "reason": "理由", "note": "说明"}
+
+
+def _message(err: ValidationError) -> str:
+    """The first refused field in Chinese (pydantic's own wording is English)."""
+    first = err.errors()[0]
+    field = _FIELD_ZH.get(str(first["loc"][-1]) if first["loc"] else "", "填写内容")
+    if first["type"] == "string_too_short":
+        return f"{field}不能为空"
+    if first["type"] == "string_too_long":
+        return f"{field}超过长度上限（{first.get('ctx', {}).get('max_length')} 字）"
+    return str(first["msg"]).removeprefix("Value error, ")
+
+
+async def act(
+    client: Client,
+    settings: Settings,
+    plan: CampaignPlan | None,
+    lead_id: str,
+    unit_id: str,
+    by: str,
+    form: LeadAction,
+    files: Sequence[tuple[str, bytes]] = (),
+) -> LeadReceipt:
+    """Send `form` as `unit_id`'s Update on the lead; a refusal (bad field, wrong stage) raises `Rejected`
+    and leaves nothing behind — materials stored for a refused transfer or handover are swept again."""
+    common: dict[str, Any] = {"unit_id": unit_id, "by": by, "track": form.track or None}
+    created: list[BlobRef] = []
+    try:
+        if form.action == "sign_for":
+            return await calls.update(client, lead_id, LeadReferral.sign_for, SignFor(**common))
+        if form.action == "decide":
+            try:
+                chosen = Decision(form.decision)
+            except ValueError as err:
+                raise calls.Rejected(f"未知的决定 {form.decision!r}") from err
+            target = None
+            if chosen in (Decision.TRANSFER, Decision.POLICE):
+                if not form.to:
+                    raise calls.Rejected("转交或移送须选择接收单位")
+                target = unit_of(plan, form.to)
+            call = Decide(**common, decision=chosen, reason=form.text, to=target)
+            return await calls.update(client, lead_id, LeadReferral.decide, call)
+        if form.action == "feedback":
+            return await calls.update(
+                client, lead_id, LeadReferral.give_feedback, GiveFeedback(**common, text=form.text)
+            )
+        if form.action == "close":
+            return await calls.update(client, lead_id, LeadReferral.close, CloseLead(**common, result=form.text))
+        if form.action == "approve":
+            approval = Approve(**common, approve=form.approve, reason=form.text)
+            return await calls.update(client, lead_id, LeadReferral.approve_transfer, approval)
+        if form.action == "reconsider":
+            request = RequestReconsideration(**common, reason=form.text)
+            return await calls.update(client, lead_id, LeadReferral.request_reconsideration, request)
+        if form.action in ("transfer", "hand_over"):
+            # Stored before the Update so the lead refers to blobs that exist; swept again if it is refused.
+            materials = await calls.store_uploads(settings, files, created)
+            if form.action == "transfer":
+                moved = Transfer(**common, note=form.text, materials=materials)
+                return await calls.update(client, lead_id, LeadReferral.transfer, moved)
+            handed = HandOver(**common, note=form.text, materials=materials)
+            return await calls.update(client, lead_id, LeadReferral.hand_over, handed)
+        raise calls.Rejected(f"未知操作 {form.action!r}")
+    except ValidationError as err:
+        await calls.sweep(settings, created)
+        raise calls.Rejected(_message(err)) from err
+    except calls.Rejected:
+        await calls.sweep(settings, created)
+        raise
+
+
+async def involve(
+    client: Client, plan: CampaignPlan | None, lead_id: str, unit_id: str, note: str, by: str
+) -> LeadEvent:
+    """提前介入: record the police's or procuratorate's early involvement (an office action, not the portal's)."""
+    try:
+        call = Involve(unit=unit_of(plan, unit_id), note=note, by=by)
+    except ValidationError as err:
+        raise calls.Rejected(_message(err)) from err
+    return await calls.update(client, lead_id, LeadReferral.involve, call)
