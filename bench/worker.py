@@ -14,6 +14,7 @@ from temporalio.worker import Worker
 
 from activities.mail import MailActivities
 from activities.portal_tokens import PortalTokens
+from activities.records import Records
 from activities.sent_ledger import SentLedger
 from bench.naive import NaiveUnitReminder
 from bench.naive_mail import NaiveMailActivities
@@ -30,7 +31,7 @@ def naive_worker(client: object, settings: Settings) -> Worker:
     """The baseline on its own task queue, with the same mail machinery as duban's worker."""
     links = PortalTokens(settings.secret_key.get_secret_value(), settings.public_url, settings.portal_token_days)
     mail = MailActivities(
-        settings.smtp, SentLedger(settings.data_dir / "sent-ledger.sqlite"), blob_store(settings), links
+        settings.smtp, SentLedger(Records(settings.records_url_value())), blob_store(settings), links
     )
     t = settings.temporal
     return Worker(
