@@ -18,6 +18,7 @@ from activities.mail_render import MailRenderer
 from activities.portal_tokens import PortalTokens
 from console.web.context import Console
 from console.web.lead_views import lead_page_context
+from domain.lead_policies import default_policies
 from domain.lead_stages import LeadBook
 from schemas.calendar import HolidayCalendar
 from schemas.cycle import NewCalendar
@@ -41,9 +42,11 @@ from workers.settings import Settings
 
 SH = ZoneInfo("Asia/Shanghai")
 START = dt.datetime(2026, 12, 1, 10, 0, tzinfo=SH)
-# English stage codes, and the English words the old texts used around them.
+# English stage and policy codes, and the English words the old texts used around them.
 ENGLISH = re.compile(
-    r"\b(" + "|".join(s.value for s in StageName) + r"|signed for|working days?|not done in time|recorded|late)\b",
+    r"\b("
+    + "|".join([s.value for s in StageName] + [re.escape(p.name) for p in default_policies()])
+    + r"|signed for|working days?|not done in time|recorded|late)\b",
     re.IGNORECASE,
 )
 URL = re.compile(r"https?://\S+")
