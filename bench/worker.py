@@ -30,9 +30,7 @@ NAIVE_QUEUE_SUFFIX = "-naive"
 def naive_worker(client: object, settings: Settings) -> Worker:
     """The baseline on its own task queue, with the same mail machinery as duban's worker."""
     links = PortalTokens(settings.secret_key.get_secret_value(), settings.public_url, settings.portal_token_days)
-    mail = MailActivities(
-        settings.smtp, SentLedger(Records(settings.records_url_value())), blob_store(settings), links
-    )
+    mail = MailActivities(settings.smtp, SentLedger(Records(settings.records_url_value())), blob_store(settings), links)
     t = settings.temporal
     return Worker(
         client,  # type: ignore[arg-type]
