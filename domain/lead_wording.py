@@ -7,6 +7,7 @@ and portal pages, the CLI's plain output — goes through these tables. Unknown
 codes come back as they are, so an older history never breaks a page.
 """
 
+from domain.lead_policies import default_policies
 from schemas.lead import Decision, StageName, TrackState
 
 STAGE_ZH: dict[StageName, str] = {
@@ -97,3 +98,11 @@ def event_zh(what: str) -> str:
     if head == "track":
         return track_state_zh(tail)
     return EVENT_ZH.get(what, what)
+
+
+# The built-in policies read as the decree names them; a plan's own policy keeps its name.
+POLICY_ZH: dict[str, str] = {p.name: p.title for p in default_policies()}
+
+
+def policy_zh(name: str) -> str:
+    return POLICY_ZH.get(name, name)

@@ -18,7 +18,6 @@ from console import client_calls as calls
 from console.access_store import RevocationStore
 from console.auth import CSRF_COOKIE, CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE, Auth, User, csrf_ok
 from domain import lead_wording
-from domain.lead_policies import default_policies
 from domain.legaltime.wording import relative_due
 from schemas.calendar import Due
 from schemas.cycle import UnitPhase, UnitRow
@@ -100,8 +99,7 @@ class Console:
             still_owed=still_owed,
             what_zh=what_zh,
             lead_stage_zh=lead_wording.stage_zh,
-            # A plan's own policies keep their name; the built-in ones read as the decree names them.
-            lead_policy_zh=lambda name: {p.name: p.title for p in default_policies()}.get(name, name),
+            lead_policy_zh=lead_wording.policy_zh,
             lead_event_zh=lead_wording.event_zh,
             lead_state_zh=lead_wording.track_state_zh,
             PHASE_ZH=PHASE_ZH,

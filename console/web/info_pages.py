@@ -24,7 +24,7 @@ from console.auth import User
 from console.web import charts
 from console.web.context import ctx, form_csrf, page_operator, page_user
 from console.web.downloads import verified_file
-from console.web.pages import read_files, redirect
+from console.web.pages import read_files, redirect, revoke_and_return
 from domain.info_book import STATE_ZH
 from schemas.info import Decision, InfoBoard, InfoItem, InfoReceipt, ItemsView, split_item_id
 from schemas.info_plan import INFO_KIND_ZH, InfoKind, parse_kind
@@ -124,20 +124,7 @@ async def revoke_links_form(
     request: Request, user: PageOperator, channel_id: str, unit_id: str, reason: Annotated[str, Form()] = ""
 ) -> Response:
     """Revoke the unit's links to the channel; the page then lists its new link to send."""
-    c = ctx(request)
-    try:
-        found = await links.revoke(
-            await c.client(),
-            c.tokens,
-            c.revocations,
-            channel_id,
-            unit_id,
-            links.LinkRevocation(reason=reason).reason,
-            user.name,
-        )
-    except (calls.Rejected, ValueError) as err:
-        return redirect(channel_url(channel_id), f"操作未执行：{err}")
-    return redirect(channel_url(channel_id), f"已撤销此前的链接，请把本页的新链接发给该单位：{found.message}")
+    return await revoke_and_return(request, user, channel_id, unit_id, reason, channel_url(channel_id))
 
 
 @router.post("/info/{channel_id}/items/{no}/forward", dependencies=[Depends(form_csrf)])

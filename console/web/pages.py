@@ -198,20 +198,27 @@ async def revoke_links_form(
     request: Request, user: PageOperator, cycle_id: str, unit_id: str, reason: Annotated[str, Form()] = ""
 ) -> Response:
     """Revoke the unit's links; the page then shows the new ones to send."""
+    return await revoke_and_return(request, user, cycle_id, unit_id, reason, cycle_url(cycle_id, unit_id))
+
+
+async def revoke_and_return(
+    request: Request, user: User, workflow_id: str, unit_id: str, reason: str, back: str
+) -> Response:
+    """Revoke a unit's links to a cycle or a channel, then back to `back` with what happened."""
     c = ctx(request)
     try:
         found = await links.revoke(
             await c.client(),
             c.tokens,
             c.revocations,
-            cycle_id,
+            workflow_id,
             unit_id,
             links.LinkRevocation(reason=reason).reason,
             user.name,
         )
-    except (calls.Rejected, ValidationError) as err:
-        return redirect(cycle_url(cycle_id, unit_id), f"操作未执行：{err}")
-    return redirect(cycle_url(cycle_id, unit_id), f"已撤销此前的链接，请把本页的新链接发给该单位：{found.message}")
+    except (calls.Rejected, ValueError) as err:  # a reason the form cannot carry is a ValidationError
+        return redirect(back, f"操作未执行：{err}")
+    return redirect(back, f"已撤销此前的链接，请把本页的新链接发给该单位：{found.message}")
 
 
 @router.post("/cycles/{cycle_id}/units/{unit_id}/actions/{action}", dependencies=[Depends(form_csrf)])
