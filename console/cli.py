@@ -13,6 +13,7 @@ from console import (
     mail_cmd,
     plan_cmd,
     process_cmd,
+    submission_cmd,
     user_cmd,
 )
 from console.client_calls import exit_without_teardown
@@ -28,6 +29,7 @@ app.add_typer(plan_cmd.app, name="plan")
 app.add_typer(campaign_cmd.app, name="campaign")
 process_cmd.register(app)
 cycle_cmd.register(app)
+submission_cmd.register(app)
 app.add_typer(link_cmd.app, name="link")
 app.add_typer(lead_cmd.app, name="lead")
 app.add_typer(mail_cmd.app, name="mail")

@@ -560,6 +560,13 @@ class ReportingCycle:
         self._ready()
         return self.state
 
+    @workflow.query
+    def get_rollup_request(self) -> RollupRequest:
+        """What a roll-up compiled now would hold: the office downloads its current package and 汇总报告
+        at any time, before forwarding too (a query: nothing is recorded, running histories are untouched)."""
+        self._ready()
+        return self._rollup_request(workflow.now())
+
     def _status(self) -> CycleStatus:
         return views.cycle_status(self.spec, self.state, workflow.now())
 
