@@ -28,7 +28,8 @@ def tiny_pdf() -> bytes:
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 100] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 100] /Contents 4 0 R"
+        b" /Resources << /Font << /F1 5 0 R >> >> >>",
         b"<< /Length 44 >>\nstream\nBT /F1 18 Tf 20 40 Td (duban report) Tj ET\nendstream",
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
     ]
@@ -66,7 +67,10 @@ def docx_bytes() -> bytes:
 
 
 async def test_operator_opens_pdf_and_picture_and_downloads_word(
-    cycle_stack: CycleStack, console_url: str, browser: Browser, tmp_path: Path
+    cycle_stack: CycleStack,
+    console_url: str,  # noqa: F811 -- the fixture imported above
+    browser: Browser,  # noqa: F811 -- the fixture imported above
+    tmp_path: Path,
 ) -> None:
     """From the unit page: the PDF and the picture open in the browser (inline, sandboxed); the .docx
     downloads under its Chinese name with its bytes intact."""
