@@ -30,6 +30,7 @@ from activities.invites import PRODID, deadline_invite
 from activities.portal_tokens import PortalTokens, TokenError, check_not_revoked, latest
 from console import client_calls as calls
 from console.access_store import FILE_NAME, RevocationStore
+from domain.legaltime.wording import zh_period
 from schemas.cycle import UnitPhase, UnitView
 from schemas.notify import MessageContext
 from schemas.people import ID_PATTERN
@@ -95,7 +96,7 @@ def feed_calendar(unit_id: str, views: list[UnitView], tokens: PortalTokens) -> 
             period=view.period,
             obligation_title=view.obligation_title,
         )
-        summary = f"【截止】{view.obligation_title}（{view.period}） — {view.unit.name}"
+        summary = f"【截止】{view.obligation_title}（{zh_period(view.period)}） — {view.unit.name}"
         ics = deadline_invite(
             context,
             view.state.due,
