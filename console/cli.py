@@ -6,6 +6,7 @@ from console import (
     backup_cmd,
     calendar_cmd,
     campaign_cmd,
+    chase_cmd,
     cycle_cmd,
     export_cmd,
     lead_cmd,
@@ -30,6 +31,7 @@ app.add_typer(campaign_cmd.app, name="campaign")
 process_cmd.register(app)
 cycle_cmd.register(app)
 submission_cmd.register(app)
+app.command("remind")(chase_cmd.remind)
 app.add_typer(link_cmd.app, name="link")
 app.add_typer(lead_cmd.app, name="lead")
 app.add_typer(mail_cmd.app, name="mail")

@@ -22,6 +22,7 @@ def what_zh(what: str) -> str:
         "escalate": "督办升级",
         "reminder": "催办提醒",
         "escalation": "督办升级",
+        "chase": "办公室催办",
         "submitted": "报送",
         "extension_requested": "申请延期",
         "extension_approved": "批准延期",
@@ -67,6 +68,8 @@ _REASONS_ZH: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"the most it may send", "本类材料报送次数已达上限，请联系办公室退回修改后再报"),
         (r"the cycle already holds", "本期材料总量已达上限，请联系办公室"),
         (r"stayed busy", "系统繁忙，请稍后再试"),
+        (r"outside the send window", "现在不在发送时段（工作日工作时间），请在工作时间催办，或标为紧急"),
+        (r"nobody to chase", "没有未报送的单位，无需催办"),
     )
 )
 

@@ -3,6 +3,7 @@
 import asyncio
 import datetime as dt
 import urllib.parse
+import uuid
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -73,6 +74,7 @@ class Console:
             STAGE_ZH=STAGE_ZH,
             KIND_ZH=KIND_ZH,
             period_zh=zh_period,
+            new_key=lambda: uuid.uuid4().hex,  # one per rendered form: a resent form is the same click
             CSRF_FIELD=CSRF_FIELD,
             quote=lambda s: urllib.parse.quote(str(s), safe=""),
             max_upload_mb=round(settings.max_upload_bytes / 1024 / 1024, 1),
