@@ -8,6 +8,7 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
+from activities.blobs import FileBlobStore
 from console import client_calls
 from schemas.cycle import (
     CycleStage,
@@ -26,6 +27,7 @@ from schemas.cycle import (
     UnitView,
     Waive,
 )
+from schemas.plan import UpperOffice
 from tests.plans import by_template, caught, cycle_input, plan
 from tests.snapshots import cycle_snapshot, quiet_cycle_snapshot
 from tests.workflows.conftest import running_worker
@@ -302,3 +304,42 @@ class TestGroupRobots:
         assert len(posts) == 1
         text = str(posts[0])
         assert "测试单位2" in text and "测试单位3" in text and "测试单位1" not in text
+
+
+class TestBrokenDependency:
+    async def test_a_file_gone_from_the_store_is_named_and_the_cycle_still_forwards_and_closes(
+        self, time_skipping_env: WorkflowEnvironment, cycle_settings: Settings, sink: SmtpSink
+    ) -> None:
+        """Issue 17: a blob removed before the roll-up. The package goes up with what is there, the
+        missing file is named on the board and in the audit trail, and the cycle runs to its close."""
+        env = time_skipping_env
+        store = FileBlobStore(cycle_settings.blob_dir)
+        kept = store.put("雅安市公安局工作总结".encode(), "总结.txt", "text/plain")
+        doomed = store.put("将被删除的附件".encode(), "缺失的附件.pdf", "application/pdf")
+        upper = UpperOffice(id="sc", name="省打假办", email="province@sc.example")
+        async with running_worker(env.client, cycle_settings):
+            handle = await _start(env, cycle_settings, upper=upper)
+            await handle.execute_update(
+                "submit_report",
+                SubmitReport(unit_id="u1", title="总结", attachments=[kept, doomed]),
+                result_type=Receipt,
+            )
+            store.discard(doomed)
+            assert not store.exists(doomed)
+            await handle.execute_update("forward_upward", OfficeAction(reason="省里催要", by="op"))
+            status = await _status(handle)
+            for _ in range(50):
+                if status.forwarded_at is not None:
+                    break
+                await env.sleep(dt.timedelta(seconds=10))
+                status = await _status(handle)
+            assert status.forwarded_at is not None, status.problems
+            incomplete = [p for p in status.problems if p.startswith("rollup_incomplete")]
+            assert len(incomplete) == 1 and "缺失的附件.pdf" in incomplete[0], status.problems
+            state = await handle.query(ReportingCycle.get_state)
+            forwarded = [e for e in state.audit if e.what == "forwarded"]
+            assert len(forwarded) == 1 and "1 file(s) missing from the store" in forwarded[0].detail
+            up = [m for m in sink.messages() if "province@sc.example" in str(m["To"])]
+            assert len(up) == 1, [m["To"] for m in sink.messages()]
+            final = await handle.result()
+        assert final.stage is CycleStage.CLOSED
