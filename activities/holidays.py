@@ -53,6 +53,17 @@ def missing_year_warning(today: date, cal_dir: Path | None = None) -> str | None
     return missing_year_message(load_year(today.year + 1, folder), folder.name)
 
 
+def cycle_years(period: str, due: datetime) -> set[int]:
+    """The years a cycle's holiday data covers: around its period's year (`2026-Y`) and its deadline's."""
+    year = int(period[:4]) if period[:4].isdigit() else due.year
+    return {year - 1, year, year + 1, due.year}
+
+
+def published(years: Iterable[int], folder: Path | None = None) -> set[int]:
+    """Those of `years` whose 放假调休安排 is out: an override file, or chinesecalendar covers them."""
+    return {year for year in set(years) if not load_year(year, folder).provisional}
+
+
 @lru_cache(maxsize=64)
 def _cached(first: int, last: int, tz: str, folder: Path | None) -> HolidayCalendar:
     return load_calendar(range(first, last + 1), tz, folder)

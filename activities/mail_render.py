@@ -22,6 +22,7 @@ from jinja2 import Template as JinjaTemplate
 from markupsafe import Markup, escape
 
 from activities.portal_tokens import PortalTokens, office_of
+from domain.lead_wording import stage_zh
 from domain.legaltime.wording import relative_due, zh_period
 from schemas.calendar import Due
 from schemas.notify import MessageContext, Notification, Template
@@ -163,6 +164,8 @@ class MailRenderer:
             "when": when,
             "countdown": countdown,
             "short": lambda due: short_date(due, locale),
+            # A lead's stage travels as its code (sign, file…); people read it as the decree words it.
+            "stage_name": (context.stage if locale == "en" else stage_zh(context.stage)) if context.stage else "",
             "portal_url": links.portal,
             "feed_url": links.feed,
             "digest_items": [],

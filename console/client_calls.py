@@ -40,7 +40,7 @@ from temporalio.workflow import UpdateMethodMultiParam
 from tenacity import AsyncRetrying, RetryError, retry_if_exception, stop_after_attempt, wait_random_exponential
 
 from activities.blobs import FileBlobStore
-from activities.holidays import load_calendar
+from activities.holidays import cycle_years, load_calendar
 from schemas.blobs import BlobRef
 from schemas.cycle import (
     MAX_ATTACHMENTS,
@@ -346,10 +346,8 @@ async def remind_now(client: Client, cycle_id: str, call: RemindNow) -> Reminded
 async def recompute(client: Client, cycle_id: str, by: str, calendars: Path | None) -> ActionResult:
     """Reload the cycle's holiday data (its years around the period) and let the cycle recompute its deadlines."""
     status = await cycle_status(client, cycle_id)
-    year = int(status.period[:4]) if status.period[:4].isdigit() else status.unit_due.at.year
-    years = {year - 1, year, year + 1, status.unit_due.at.year}
     try:
-        cal = load_calendar(years, status.unit_due.tz, calendars)
+        cal = load_calendar(cycle_years(status.period, status.unit_due.at), status.unit_due.tz, calendars)
     except ValueError as err:
         raise Rejected(str(err)) from err
     return await update(client, cycle_id, ReportingCycle.update_calendar, NewCalendar(calendar=cal, by=by))

@@ -38,6 +38,7 @@ from console.display import local
 from console.output import bad_input, emit_json, failure
 from console.run import acting, invalid, run_call
 from domain.lead_policies import default_policies, policies_for
+from domain.lead_wording import event_zh, stage_zh
 from schemas.lead import (
     Approve,
     CloseLead,
@@ -108,7 +109,7 @@ def _print_receipt(receipt: LeadReceipt, as_json: bool) -> None:
         emit_json(receipt)
         return
     due = f", next due {local(receipt.next_due)}" if receipt.next_due else ""
-    typer.echo(f"{receipt.lead_id} [{receipt.track}]: {receipt.message}; now at {receipt.stage}{due}")
+    typer.echo(f"{receipt.lead_id} [{receipt.track}]: {receipt.message}; now at {stage_zh(receipt.stage)}{due}")
 
 
 def _act(
@@ -231,7 +232,7 @@ def refer(
         due = status.due_at.isoformat() if status.due_at else None
         emit_json({"lead_id": lead_id, "stage": status.stage, "due_at": due, "units": status.units})
         return
-    typer.echo(f"{lead_id} referred to {', '.join(receiver_ids)}; {status.stage} due {local(status.due_at)}")
+    typer.echo(f"{lead_id} referred to {', '.join(receiver_ids)}; {stage_zh(status.stage)} due {local(status.due_at)}")
 
 
 # ---- actions ---------------------------------------------------------------------------------
@@ -398,19 +399,21 @@ def show(lead: LeadArg, as_json: JsonFlag = False) -> None:
         emit_json(status)
         return
     typer.echo(f"{status.lead_id}  {status.title}")
-    typer.echo(f"stage {status.stage}  escalation level {status.escalation_level}  units {', '.join(status.units)}")
+    typer.echo(
+        f"stage {stage_zh(status.stage)}  escalation level {status.escalation_level}  units {', '.join(status.units)}"
+    )
     for r in status.stages:
         met = {True: "met", False: "MISSED", None: "—"}[r.met]
         if r.done_at is None:
             met = "OVERDUE" if status.now > r.due else "open"
         typer.echo(
-            f"  {r.track:<14} {r.name.value:<18} {r.unit:<14} due {local(r.due)}  done {local(r.done_at)}  {met}"
+            f"  {r.track:<14} {stage_zh(r.name):<8} {r.unit:<14} due {local(r.due)}  done {local(r.done_at)}  {met}"
         )
     typer.echo("timeline:")
     for e in status.timeline:
         who = f" {e.unit}" if e.unit else ""
         by = f" ({e.by})" if e.by else ""
-        typer.echo(f"  {local(e.at)} {e.what}{who}{by} {e.detail}".rstrip())
+        typer.echo(f"  {local(e.at)} {event_zh(e.what)}{who}{by} {e.detail}".rstrip())
 
 
 @app.command("list")

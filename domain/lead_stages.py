@@ -18,10 +18,14 @@ Track order (one track per receiving unit, each with its own clock — 协办):
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
+from domain.lead_wording import TRACK_STATE_ZH, decision_zh, stage_zh
 from domain.legaltime.ladder import escalation_moments, reminder_moments
 from domain.legaltime.periods import compute_due
-from schemas.calendar import Due, LadderStep
+from schemas.blobs import BlobRef
+from schemas.calendar import Due, HolidayCalendar, LadderStep
+from schemas.cycle import NewCalendar
 from schemas.lead import (
     Actor,
     Approve,
@@ -32,6 +36,7 @@ from schemas.lead import (
     HandOver,
     Involve,
     LeadCall,
+    LeadDeadlinesMoved,
     LeadEvent,
     LeadInput,
     LeadReceipt,
@@ -56,6 +61,10 @@ class Refused(ValueError):
     """A call the lead cannot accept now; the message says why (shown to the caller as is)."""
 
 
+# The longest real 放假调休安排 lists about 30 rest days; a year with far more is a broken file.
+MAX_HOLIDAYS_A_YEAR = 100
+
+
 @dataclass(frozen=True)
 class AgendaItem:
     """One future event of an open stage: a reminder, its due moment, or an escalation rung."""
@@ -71,14 +80,15 @@ class AgendaItem:
         return f"{self.record.track} {self.record.name.value}#{self.record.seq} {self.key}"
 
 
-_TERMINAL_TEXT = {
-    TrackState.CLOSED: "办结",
-    TrackState.DECLINED: "declined",
-    TrackState.TRANSFERRED: "transferred to another agency",
-    TrackState.NOT_APPROVED: "transfer to the police not approved",
-    TrackState.NOT_FILED: "not filed by the police",
-    TrackState.HANDED_OVER: "filed by the police, materials handed over",
-}
+_TERMINAL_TEXT = TRACK_STATE_ZH
+
+
+def _with_materials(note: str, materials: list[BlobRef]) -> str:
+    """A note followed by the names of the materials that came with it (their bytes stay in the blob store)."""
+    if not materials:
+        return note
+    names = "、".join(m.name or m.sha256[:12] for m in materials)
+    return f"{note}（材料：{names}）" if note else f"材料：{names}"
 
 
 def _persons(people: Iterable[Person | None]) -> list[Person]:
@@ -105,9 +115,8 @@ class LeadBook:
         """Open every receiver's track at the referral moment."""
         at = self.spec.referred_at
         names = ", ".join(r.id for r in self.spec.receivers)
-        self._event(
-            at, "referred", self.spec.referrer.id, self.spec.by, "", f"to {names}; policy {self.spec.policy.name}"
-        )
+        policy = self.spec.policy.title or self.spec.policy.name
+        self._event(at, "referred", self.spec.referrer.id, self.spec.by, "", f"移送至 {names}；适用 {policy}")
         direct_310 = self.spec.policy.stage(StageName.SIGN) is None
         for receiver in self.spec.receivers:
             self.units[receiver.id] = receiver
@@ -195,6 +204,7 @@ class LeadBook:
             started_at=start,
             due=due.at,
             due_rule=due.rule,
+            due_rule_zh=due.rule_zh,
             provisional=due.provisional,
             optional=spec.optional,
         )
@@ -218,10 +228,10 @@ class LeadBook:
         for record in self.open_records():
             if record.track == track.unit:
                 # A feedback cadence ends with the case; it was not missed by ending.
-                record.done_at, record.met, record.outcome = at, at <= record.due, "ended with the track"
+                record.done_at, record.met, record.outcome = at, at <= record.due, "随办理结束"
         self._event(at, f"track:{state.value}", track.unit, "", track.unit, track.result)
         if self.closed:
-            self._event(at, "closed", "", "", "", "every track has ended")
+            self._event(at, "closed", "", "", "", "各承办单位均已办结")
 
     def _agenda_of(self, record: StageRecord) -> list[AgendaItem]:
         cache_key = (record.track, record.name, record.seq)
@@ -274,15 +284,15 @@ class LeadBook:
             else:
                 record.escalation_level = max(record.escalation_level, item.level)
                 self.escalation_level = max(self.escalation_level, item.level)
-                self._event(now, f"escalation:{item.level}", record.unit, "duban", record.track, record.name.value)
+                self._event(now, f"escalation:{item.level}", record.unit, "duban", record.track, stage_zh(record.name))
                 self._notify(record, "missed", item.recipients, now, step=item.key, level=item.level)
 
     def _missed(self, record: StageRecord, now: datetime) -> None:
         if not record.optional:
-            self._event(now, "missed", record.unit, "duban", record.track, f"{record.name.value} not done in time")
+            self._event(now, "missed", record.unit, "duban", record.track, f"{stage_zh(record.name)}未按时完成")
             return
         # An optional step (asking for reconsideration) lapses: the refusal stands.
-        self._done(record, now, "lapsed: no request within the limit")
+        self._done(record, now, "期限内未提请复议，原决定维持")
         record.met = None  # nothing was owed: the right to ask simply lapsed
         track = self.tracks[record.track]
         self._end_track(track, TrackState.NOT_FILED if track.police_phase else TrackState.DECLINED, now)
@@ -325,85 +335,153 @@ class LeadBook:
             stages=[r.model_copy() for r in self.records],
             timeline=[e.model_copy() for e in self.timeline],
             content=self.spec.content,
+            tz=self.spec.calendar.tz,
         )
 
     # ---- calls: checks (never change anything) -----------------------------------------------
 
     def _find(self, call: LeadCall, stages: set[StageName], action: str) -> StageRecord:
         if self.closed:
-            raise Refused(f"lead {self.spec.lead_id} is closed; {action} is no longer possible")
+            raise Refused(f"线索 {self.spec.lead_id} 已办结，不能再{action}")
         if call.track is not None and call.track not in self.tracks:
-            raise Refused(f"lead {self.spec.lead_id} has no track for unit {call.track}")
+            raise Refused(f"线索 {self.spec.lead_id} 没有 {call.track} 承办的办理轨道")
         open_ = [r for r in self.open_records() if call.track is None or r.track == call.track]
         matches = [r for r in open_ if r.name in stages and r.unit == call.unit_id]
         if len(matches) == 1:
             return matches[0]
         if len(matches) > 1:
             tracks = ", ".join(sorted(r.track for r in matches))
-            raise Refused(f"{call.unit_id} acts on several tracks ({tracks}); say which one with --track")
+            raise Refused(f"{call.unit_id} 在多个办理轨道（{tracks}）中承办，请用 --track 指明")
         if call.unit_id not in self.unit_ids():
-            raise Refused(f"unit {call.unit_id} has no part in lead {self.spec.lead_id}; it cannot {action}")
-        waiting = "; ".join(
-            f"{r.name.value} by {r.unit}" + (f" (track {r.track})" if len(self.tracks) > 1 else "") for r in open_
+            raise Refused(f"{call.unit_id} 不是线索 {self.spec.lead_id} 的有关单位，不能{action}")
+        waiting = "；".join(
+            f"{r.unit} {stage_zh(r.name)}" + (f"（{r.track} 轨道）" if len(self.tracks) > 1 else "") for r in open_
         )
-        wanted = "/".join(s.value for s in sorted(stages))
+        wanted = "/".join(stage_zh(s) for s in sorted(stages))
         raise Refused(
-            f"{call.unit_id} cannot {action} now: that needs an open {wanted} stage of {call.unit_id}, "
-            f"but the lead is waiting for: {waiting or 'nothing'}"
+            f"{call.unit_id} 现在不能{action}：需要 {call.unit_id} 处于{wanted}阶段，而线索正在等待：{waiting or '无'}"
         )
 
     def check_sign_for(self, call: SignFor) -> StageRecord:
-        return self._find(call, {StageName.SIGN}, "sign for the lead (签收)")
+        return self._find(call, {StageName.SIGN}, "签收")
 
     def check_decide(self, call: Decide) -> StageRecord:
-        record = self._find(call, {StageName.DECIDE, StageName.FILE, StageName.RECONSIDER}, "decide")
+        record = self._find(call, {StageName.DECIDE, StageName.FILE, StageName.RECONSIDER}, "作出决定")
         track = self.tracks[record.track]
         if record.name is not StageName.DECIDE and call.decision not in (Decision.OPEN, Decision.DECLINE):
             raise Refused(
-                f"in the {record.name.value} stage the decision is open or decline, not {call.decision.value}"
+                f"{stage_zh(record.name)}阶段只能决定立案（open）或不予立案（decline），不能{decision_zh(call.decision)}"
             )
         if call.decision in (Decision.TRANSFER, Decision.POLICE):
             assert call.to is not None  # the model requires it
             target = call.to.id
             if target in (call.unit_id, self.spec.referrer.id):
-                raise Refused(f"cannot {call.decision.value} the lead to {target}: it is already handling it")
+                raise Refused(f"不能{decision_zh(call.decision)}给 {target}：该单位已在办理此线索")
             if call.decision is Decision.TRANSFER and target in self.tracks:
-                raise Refused(f"{target} already has a track in this lead")
+                raise Refused(f"{target} 在此线索中已有办理轨道")
             if call.decision is Decision.POLICE and self.spec.police_policy is None and not track.police_phase:
                 raise Refused(
-                    f"policy {self.spec.policy.name} names no police policy; the lead cannot go to the police"
+                    f"规则 {self.spec.policy.name} 未指定移送公安机关的规则（no police policy），不能移送公安机关"
                 )
         return record
 
     def check_give_feedback(self, call: GiveFeedback) -> StageRecord:
-        return self._find(call, {StageName.FEEDBACK}, "give progress feedback (反馈)")
+        return self._find(call, {StageName.FEEDBACK}, "进展反馈")
 
     def check_close(self, call: CloseLead) -> StageRecord:
-        return self._find(call, {StageName.CLOSE}, "close the lead (办结)")
+        return self._find(call, {StageName.CLOSE}, "办结")
 
     def check_approve(self, call: Approve) -> StageRecord:
         if not call.approve and not call.reason.strip():
-            raise Refused("refusing the transfer needs a reason")
-        return self._find(call, {StageName.APPROVE}, "approve the transfer")
+            raise Refused("不批准移送须说明理由")
+        return self._find(call, {StageName.APPROVE}, "审批移送")
 
     def check_transfer(self, call: Transfer) -> StageRecord:
-        return self._find(call, {StageName.TRANSFER}, "transfer the case to the police (移送)")
+        return self._find(call, {StageName.TRANSFER}, "移送公安机关")
 
     def check_request_reconsideration(self, call: RequestReconsideration) -> StageRecord:
-        return self._find(call, {StageName.RECONSIDER_REQUEST}, "request reconsideration (复议)")
+        return self._find(call, {StageName.RECONSIDER_REQUEST}, "提请复议")
 
     def check_hand_over(self, call: HandOver) -> StageRecord:
-        return self._find(call, {StageName.HANDOVER}, "hand over materials")
+        return self._find(call, {StageName.HANDOVER}, "移交材料")
 
     def check_involve(self, call: Involve) -> None:
         if self.closed:
-            raise Refused(f"lead {self.spec.lead_id} is closed; early involvement is no longer possible")
+            raise Refused(f"线索 {self.spec.lead_id} 已办结，不能再提前介入")
         if call.unit.id in self.involved:
-            raise Refused(f"{call.unit.id} is already involved in this lead")
+            raise Refused(f"{call.unit.id} 已提前介入此线索（already involved）")
         if call.unit.id == self.spec.referrer.id or call.unit.id in self.tracks:
-            raise Refused(f"{call.unit.id} already handles this lead; 提前介入 is for police or procuratorate")
+            raise Refused(f"{call.unit.id} 已在办理此线索；提前介入是公安机关或检察机关的事")
+
+    def _recounted(self, cal: HolidayCalendar) -> list[tuple[StageRecord, Due]]:
+        """Every open stage's due moment counted again on `cal`, its ladder placed too (raising what they raise)."""
+        out: list[tuple[StageRecord, Due]] = []
+        for record in self.open_records():
+            spec = self.stage_spec(record)
+            window = self._policy_named(record.policy).send_window
+            due = compute_due(record.started_at, spec.limit, cal)
+            reminder_moments(due.at, spec.reminders, cal, window)
+            escalation_moments(due.at, [e.step for e in spec.escalations], cal, window)
+            out.append((record, due))
+        return out
+
+    def check_update_calendar(self, call: NewCalendar) -> None:
+        """New holiday data must be for the lead's zone, cover every open stage, and count each of them."""
+        if self.closed:
+            raise Refused(f"线索 {self.spec.lead_id} 已办结，无需重新计算时限")
+        tz = self.spec.calendar.tz
+        if call.calendar.tz != tz:
+            raise Refused(f"节假日数据的时区是 {call.calendar.tz}，本线索按 {tz} 计算")
+        zone = ZoneInfo(tz)
+        needed = {
+            year
+            for r in self.open_records()
+            for year in range(r.started_at.astimezone(zone).year, r.due.astimezone(zone).year + 1)
+        }
+        missing = sorted(needed - set(call.calendar.years))
+        if missing:
+            raise Refused(f"节假日数据缺少 {', '.join(map(str, missing))} 年，无法重新计算本线索的时限")
+        crowded = [y.year for y in call.calendar.years.values() if len(y.holidays) > MAX_HOLIDAYS_A_YEAR]
+        if crowded:
+            # No State Council notice comes near it; a file like that is a mistake, and stages opened
+            # later on it could find no working day (a handler failing after its validator passed).
+            raise Refused(f"{crowded[0]} 年的节假日超过 {MAX_HOLIDAYS_A_YEAR} 天，不是一份放假安排")
+        try:
+            self._recounted(call.calendar)
+            # The stages the next calls open start about when the open ones are due: count them too.
+            policies = [p for p in (self.spec.policy, self.spec.police_policy) if p is not None]
+            for record in self.open_records():
+                for policy in policies:
+                    for stage in policy.stages:
+                        compute_due(record.due, stage.limit, call.calendar)
+        except (ValueError, OverflowError) as exc:
+            raise Refused(f"该节假日数据无法计算本线索的时限：{exc}") from None
 
     # ---- calls: apply (after a successful check) ---------------------------------------------
+
+    def apply_update_calendar(self, call: NewCalendar, now: datetime) -> LeadDeadlinesMoved:
+        """Holiday data arrived: every open stage is counted again; the acting unit hears of a moved deadline once."""
+        self.check_update_calendar(call)
+        recounted = self._recounted(call.calendar)
+        self.spec.calendar = call.calendar
+        moved: list[str] = []
+        for record, due in recounted:
+            previous = self._due_of(record)
+            record.due, record.provisional = due.at, due.provisional
+            record.due_rule, record.due_rule_zh = due.rule, due.rule_zh
+            # Rungs already fired stay fired (no second reminder); the rest are placed on the new due.
+            self._agenda_cache.pop((record.track, record.name, record.seq), None)
+            if due.at == previous.at:
+                continue
+            name = stage_zh(record.name)
+            moved.append(f"{record.track}:{record.name.value}#{record.seq}")
+            self._event(now, "deadline_moved", record.unit, call.by, record.track, f"{name}：时限按新的节假日数据调整")
+            # The new due in the key: the same move is one message however often it is asked for.
+            step = f"moved:{due.at.astimezone(UTC):%Y%m%dT%H%M%S}"
+            self._notify(record, "moved", [LeadRecipient.ACTOR], now, step=step, previous_due=previous)
+        return LeadDeadlinesMoved(
+            lead_id=self.spec.lead_id, moved=moved, message=f"{len(moved)} 个时限已调整" if moved else "时限不变"
+        )
 
     def _receipt(self, action: str, call: LeadCall, record: StageRecord, now: datetime, message: str) -> LeadReceipt:
         track = self.tracks[record.track]
@@ -421,20 +499,20 @@ class LeadBook:
         )
 
     def _late(self, record: StageRecord, now: datetime) -> str:
-        return " (late)" if now > record.due else ""
+        return "（超时）" if now > record.due else ""
 
     def apply_sign_for(self, call: SignFor, now: datetime) -> LeadReceipt:
         record = self.check_sign_for(call)
-        self._done(record, now, "signed for")
-        self._event(now, "signed_for", call.unit_id, call.by, record.track, self._late(record, now).strip())
+        self._done(record, now, "已签收")
+        self._event(now, "signed_for", call.unit_id, call.by, record.track, self._late(record, now))
         self._open(self.tracks[record.track], StageName.DECIDE, now)
-        return self._receipt("sign_for", call, record, now, f"签收{self._late(record, now)}")
+        return self._receipt("sign_for", call, record, now, f"已签收{self._late(record, now)}")
 
     def apply_decide(self, call: Decide, now: datetime) -> LeadReceipt:
         record = self.check_decide(call)
         track = self.tracks[record.track]
-        what = call.decision.value + (f" → {call.to.id}" if call.to else "")
-        detail = f"{what}: {call.reason}" if call.reason else what
+        what = decision_zh(call.decision) + (f" → {call.to.id}" if call.to else "")
+        detail = f"{what}：{call.reason}" if call.reason else what
         self._done(record, now, detail)
         self._event(now, f"decided:{call.decision.value}", call.unit_id, call.by, track.unit, call.reason)
         final_round = record.name is StageName.RECONSIDER
@@ -444,14 +522,14 @@ class LeadBook:
             else:
                 self._open(track, StageName.FEEDBACK, now)
                 if self._open(track, StageName.CLOSE, now) is None:
-                    self._end_track(track, TrackState.CLOSED, now, "case opened")
+                    self._end_track(track, TrackState.CLOSED, now, "已立案")
         elif call.decision is Decision.DECLINE:
             refused = TrackState.NOT_FILED if track.police_phase else TrackState.DECLINED
             if final_round or self._open(track, StageName.RECONSIDER_REQUEST, now) is None:
                 self._end_track(track, refused, now, call.reason)
         elif call.decision is Decision.TRANSFER:
             assert call.to is not None
-            self._end_track(track, TrackState.TRANSFERRED, now, f"transferred to {call.to.id}")
+            self._end_track(track, TrackState.TRANSFERRED, now, f"已转交 {call.to.id}")
             self.units[call.to.id] = call.to
             new = Track(unit=call.to.id)
             self.tracks[new.unit] = new
@@ -462,7 +540,7 @@ class LeadBook:
             track.police_phase, track.agency, track.police = True, track.unit, call.to.id
             # Handing to the police is the case report reaching the agency head: Art. 5's 3 days start now.
             self._open(track, StageName.APPROVE, now)
-        return self._receipt("decide", call, record, now, f"decision {what} recorded{self._late(record, now)}")
+        return self._receipt("decide", call, record, now, f"已记录决定：{what}{self._late(record, now)}")
 
     def _filed(self, track: Track, now: datetime) -> None:
         if self._open(track, StageName.HANDOVER, now) is None:
@@ -474,35 +552,35 @@ class LeadBook:
         self._event(now, "feedback", call.unit_id, call.by, record.track, call.text)
         # The cadence restarts from this feedback.
         self._open(self.tracks[record.track], StageName.FEEDBACK, now)
-        return self._receipt("feedback", call, record, now, f"反馈 recorded{self._late(record, now)}")
+        return self._receipt("feedback", call, record, now, f"已记录进展反馈{self._late(record, now)}")
 
     def apply_close(self, call: CloseLead, now: datetime) -> LeadReceipt:
         record = self.check_close(call)
         self._done(record, now, call.result)
         self._event(now, "closed_track", call.unit_id, call.by, record.track, call.result)
         self._end_track(self.tracks[record.track], TrackState.CLOSED, now, call.result)
-        return self._receipt("close", call, record, now, f"办结{self._late(record, now)}")
+        return self._receipt("close", call, record, now, f"已办结{self._late(record, now)}")
 
     def apply_approve(self, call: Approve, now: datetime) -> LeadReceipt:
         record = self.check_approve(call)
         track = self.tracks[record.track]
-        self._done(record, now, "approved" if call.approve else f"refused: {call.reason}")
+        self._done(record, now, "批准移送" if call.approve else f"不批准移送：{call.reason}")
         self._event(now, "approved" if call.approve else "not_approved", call.unit_id, call.by, track.unit, call.reason)
         if call.approve:
             # Art. 5: transfer within 24 hours of approval.
             self._open(track, StageName.TRANSFER, now)
         else:
             self._end_track(track, TrackState.NOT_APPROVED, now, call.reason)
-        return self._receipt("approve", call, record, now, "approved" if call.approve else "transfer refused")
+        return self._receipt("approve", call, record, now, "已批准移送" if call.approve else "不批准移送")
 
     def apply_transfer(self, call: Transfer, now: datetime) -> LeadReceipt:
         record = self.check_transfer(call)
         track = self.tracks[record.track]
-        self._done(record, now, call.note or "transferred")
-        self._event(now, "transferred", call.unit_id, call.by, track.unit, call.note)
+        self._done(record, now, _with_materials(call.note or "已移送", call.materials))
+        self._event(now, "transferred", call.unit_id, call.by, track.unit, _with_materials(call.note, call.materials))
         # Art. 8: the police decide on filing within 3 days of accepting the transfer.
         self._open(track, StageName.FILE, now)
-        return self._receipt("transfer", call, record, now, f"移送 recorded{self._late(record, now)}")
+        return self._receipt("transfer", call, record, now, f"已移送{self._late(record, now)}")
 
     def apply_request_reconsideration(self, call: RequestReconsideration, now: datetime) -> LeadReceipt:
         record = self.check_request_reconsideration(call)
@@ -510,15 +588,15 @@ class LeadBook:
         self._done(record, now, call.reason)
         self._event(now, "reconsideration_requested", call.unit_id, call.by, track.unit, call.reason)
         self._open(track, StageName.RECONSIDER, now)
-        return self._receipt("request_reconsideration", call, record, now, "复议 requested")
+        return self._receipt("request_reconsideration", call, record, now, "已提请复议")
 
     def apply_hand_over(self, call: HandOver, now: datetime) -> LeadReceipt:
         record = self.check_hand_over(call)
         track = self.tracks[record.track]
-        self._done(record, now, call.note or "materials handed over")
-        self._event(now, "handed_over", call.unit_id, call.by, track.unit, call.note)
+        self._done(record, now, _with_materials(call.note or "材料已移交", call.materials))
+        self._event(now, "handed_over", call.unit_id, call.by, track.unit, _with_materials(call.note, call.materials))
         self._end_track(track, TrackState.HANDED_OVER, now)
-        return self._receipt("hand_over", call, record, now, f"materials handed over{self._late(record, now)}")
+        return self._receipt("hand_over", call, record, now, f"材料已移交{self._late(record, now)}")
 
     def apply_involve(self, call: Involve, now: datetime) -> LeadEvent:
         self.check_involve(call)
@@ -553,6 +631,7 @@ class LeadBook:
         due: Due | None = None,
         level: int = 0,
         reason: str = "",
+        previous_due: Due | None = None,
     ) -> MessageContext:
         return MessageContext(
             office_name=self.spec.office_name,
@@ -564,6 +643,7 @@ class LeadBook:
             stage=stage,
             stage_event=event,
             due=due,
+            previous_due=previous_due,
             escalation_level=level,
             reason=reason,
         )
@@ -577,21 +657,37 @@ class LeadBook:
         step: str = "",
         level: int = 0,
         detail: str = "",
+        previous_due: Due | None = None,
     ) -> None:
-        due = Due(at=record.due, tz=self.spec.calendar.tz, provisional=record.provisional, rule=record.due_rule)
-        context = self._context(record.name.value, event, now, self.units[record.unit], due, level, detail)
+        due = self._due_of(record)
+        context = self._context(
+            record.name.value, event, now, self.units[record.unit], due, level, detail, previous_due
+        )
         scope = f"{self.spec.lead_id}:{record.track}:{record.name.value}#{record.seq}:{step or event}"
+        # The acting unit (and its leader) get the unit's own signed link to act on the lead; others
+        # (the referrer, the office, leadership) hear about it without a link to act for that unit.
+        acting = context.model_copy(update={"portal_link": True})
         for i, (role, person) in enumerate(self._recipients(record, roles)):
+            mine = role in (LeadRecipient.ACTOR.value, LeadRecipient.ACTOR_LEADER.value)
             self.outbox.append(
                 Notification(
                     key=f"{scope}:{role}:{i}",
                     template=Template.LEAD_STAGE,
                     to=person,
                     role=role,
-                    context=context,
+                    context=acting if mine else context,
                     attachments=[],
                 )
             )
+
+    def _due_of(self, record: StageRecord) -> Due:
+        return Due(
+            at=record.due,
+            tz=self.spec.calendar.tz,
+            provisional=record.provisional,
+            rule=record.due_rule,
+            rule_zh=record.due_rule_zh,
+        )
 
     def take_outbox(self) -> list[Notification]:
         out, self.outbox = self.outbox, []

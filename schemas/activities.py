@@ -9,6 +9,7 @@ from temporalio import activity
 
 from schemas.calendar import HolidayCalendar
 from schemas.cycle import HolidayRequest
+from schemas.holiday_check import HolidayCheckInput, HolidayCheckResult
 from schemas.notify import BatchResult, MailBatch
 from schemas.rollup import ForwardRequest, ForwardResult, RollupPackage, RollupRequest
 
@@ -36,4 +37,11 @@ class HolidayActivity:
     @activity.defn(name="load_holidays")
     async def load_holidays(self, request: HolidayRequest) -> HolidayCalendar:
         """The holiday data for the years and zone asked for."""
+        raise NotImplementedError
+
+
+class HolidayCheckActivity:
+    @activity.defn(name="recompute_provisional")
+    async def recompute_provisional(self, request: HolidayCheckInput) -> HolidayCheckResult:
+        """Send the published holiday data to every running cycle and lead counted on a provisional year."""
         raise NotImplementedError

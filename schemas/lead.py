@@ -16,7 +16,7 @@ from pydantic import Field, model_validator
 
 from schemas.base import Model, UtcDateTime
 from schemas.blobs import BlobRef
-from schemas.calendar import DueRule, HolidayCalendar, LadderStep, SendWindow
+from schemas.calendar import DEFAULT_TZ, DueRule, HolidayCalendar, LadderStep, SendWindow
 from schemas.people import ID_PATTERN, Person
 
 
@@ -215,6 +215,7 @@ class Transfer(LeadCall):
     """移送: the approved case and its materials go to the police."""
 
     note: str = Field(default="", max_length=2000)
+    materials: list[BlobRef] = Field(default_factory=list, max_length=50, description="移送材料 in the blob store")
 
 
 class RequestReconsideration(LeadCall):
@@ -225,6 +226,7 @@ class HandOver(LeadCall):
     """Seized goods and materials handed to the police after filing."""
 
     note: str = Field(default="", max_length=2000)
+    materials: list[BlobRef] = Field(default_factory=list, max_length=50, description="移交材料 in the blob store")
 
 
 class Involve(Model):
@@ -244,6 +246,14 @@ class LeadReceipt(Model):
     stage: str = Field(description="the track's stage after the action")
     message: str = ""
     next_due: UtcDateTime | None = None
+
+
+class LeadDeadlinesMoved(Model):
+    """What recomputing a lead on new holiday data answers: the stages whose deadline moved."""
+
+    lead_id: str
+    message: str
+    moved: list[str] = Field(default_factory=list, description="`<track>:<stage>#<seq>` of each moved stage")
 
 
 # ---- State and views ------------------------------------------------------------------------
@@ -270,6 +280,7 @@ class StageRecord(Model):
     started_at: UtcDateTime
     due: UtcDateTime
     due_rule: str = ""
+    due_rule_zh: str = Field(default="", description="`due_rule` in Chinese; empty in histories from before it")
     provisional: bool = False
     optional: bool = False
     done_at: UtcDateTime | None = None
@@ -321,6 +332,7 @@ class LeadStatus(Model):
     stages: list[StageRecord]
     timeline: list[LeadEvent]
     content: BlobRef | None = None
+    tz: str = Field(default=DEFAULT_TZ, description="the zone the lead's limits are counted in")
 
 
 class LeadStatusQuery(Model):

@@ -11,6 +11,7 @@ from activities.mail import MailActivities
 from activities.portal_tokens import PortalTokens
 from activities.rollup import RollupActivities
 from activities.sent_ledger import SentLedger
+from workers.holiday_check import HolidayRecheck
 from workers.settings import Settings
 
 
@@ -27,4 +28,13 @@ def build_activities(client: Client | None, settings: Settings) -> list[Callable
     )
     rollup = RollupActivities(blobs, client)
     holidays = HolidayFiles(settings.calendars_dir)
-    return [mail.send_batch, rollup.compile_rollup, rollup.forward_upward, holidays.load_holidays]
+    found: list[Callable[..., Any]] = [
+        mail.send_batch,
+        rollup.compile_rollup,
+        rollup.forward_upward,
+        holidays.load_holidays,
+    ]
+    if client is not None:
+        # The daily holiday check sends Updates to cycles and leads: it needs the client.
+        found.append(HolidayRecheck(client, settings.calendars_dir).recompute_provisional)
+    return found

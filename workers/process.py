@@ -12,11 +12,14 @@ import signal
 from datetime import timedelta
 
 from temporalio.client import Client
+from temporalio.service import RPCError
 from temporalio.worker import Worker
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_exponential
 
+from schemas.holiday_check import HOLIDAY_CHECK_SCHEDULE
 from workers.gauges import DubanGauges
 from workers.health import HealthServer, SdkTelemetry
+from workers.holiday_check import ensure_holiday_check
 from workers.logging import get_logger
 from workers.settings import Settings
 from workers.temporal import connect
@@ -67,12 +70,24 @@ async def serve_worker(settings: Settings, health_host: str = "127.0.0.1", healt
             gauges = DubanGauges(telemetry.runtime.metric_meter)
             refresher = asyncio.create_task(gauges.keep_fresh(client, settings.metrics_refresh_seconds))
             stack.push_async_callback(_cancelled, refresher)
+        await _ensure_holiday_check(client, settings)
         worker = build_worker(client, settings)
         running.worker = worker
         async with worker:
             log.info("worker polling", task_queue=settings.temporal.task_queue, address=settings.temporal.address)
             await stop.wait()
             log.info("worker stopping")
+
+
+async def _ensure_holiday_check(client: Client, settings: Settings) -> None:
+    """Every worker makes sure the daily holiday check's Schedule exists; the first one creates it.
+
+    A Temporal that refuses Schedules (permissions) must not keep the worker from working: say so and go on."""
+    try:
+        if await ensure_holiday_check(client, settings.temporal.task_queue):
+            log.info("holiday check scheduled", schedule=HOLIDAY_CHECK_SCHEDULE)
+    except RPCError as err:
+        log.warning("holiday check not scheduled", schedule=HOLIDAY_CHECK_SCHEDULE, error=err.message)
 
 
 async def _cancelled(task: "asyncio.Task[None]") -> None:

@@ -18,6 +18,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from domain.lead_stages import LeadBook, Refused
     from schemas.activities import MailActivity
+    from schemas.cycle import NewCalendar
     from schemas.lead import (
         Approve,
         CloseLead,
@@ -25,6 +26,7 @@ with workflow.unsafe.imports_passed_through():
         GiveFeedback,
         HandOver,
         Involve,
+        LeadDeadlinesMoved,
         LeadEvent,
         LeadInput,
         LeadReceipt,
@@ -275,5 +277,19 @@ class LeadReferral:
     def validate_involve(self, call: Involve) -> None:
         try:
             self.book.check_involve(call)
+        except Refused as exc:
+            raise _refuse(exc) from None
+
+    @workflow.update
+    def update_calendar(self, call: NewCalendar) -> LeadDeadlinesMoved:
+        """Holiday data arrived (the State Council's notice): count every open stage's limit again."""
+        moved = self.book.apply_update_calendar(call, workflow.now())
+        self._changed()
+        return moved
+
+    @update_calendar.validator
+    def validate_update_calendar(self, call: NewCalendar) -> None:
+        try:
+            self.book.check_update_calendar(call)
         except Refused as exc:
             raise _refuse(exc) from None

@@ -17,6 +17,7 @@ from console import client_calls as calls
 from console.access_store import FILE_NAME as ACCESS_FILE
 from console.access_store import RevocationStore
 from console.auth import CSRF_COOKIE, CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE, Auth, User, csrf_ok
+from domain import lead_wording
 from domain.cycle_words import KIND_ZH, LIGHT_ZH, PHASE_ZH, STAGE_ZH, what_zh
 from domain.legaltime.wording import relative_due, zh_period
 from schemas.calendar import Due
@@ -69,6 +70,9 @@ class Console:
             countdown=countdown,
             still_owed=still_owed,
             what_zh=what_zh,
+            lead_stage_zh=lead_wording.stage_zh,
+            lead_event_zh=lead_wording.event_zh,
+            lead_state_zh=lead_wording.track_state_zh,
             PHASE_ZH=PHASE_ZH,
             LIGHT_ZH=LIGHT_ZH,
             STAGE_ZH=STAGE_ZH,

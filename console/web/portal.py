@@ -6,6 +6,7 @@ token expires, and stops opening once the office revokes the unit's links.
 """
 
 import asyncio
+import contextlib
 import datetime as dt
 from typing import Annotated
 
@@ -16,6 +17,7 @@ from activities.portal_tokens import PortalGrant, TokenError, check_not_revoked
 from console import client_calls as calls
 from console import links
 from console import submissions as subs
+from console.web import lead_portal
 from console.web.context import ctx, form_csrf
 from console.web.pages import submit_for
 from domain.cycle_words import zh_reason
@@ -107,6 +109,10 @@ async def portal_door(request: Request) -> Response:
 
 @router.get("/portal/{token}")
 async def portal(request: Request, token: str) -> Response:
+    with contextlib.suppress(TokenError):
+        if lead_portal.is_lead_grant(ctx(request).tokens.read_portal(token)):
+            # A case lead's link (the same signed token, bound to a lead instead of a cycle).
+            return await lead_portal.show(request, token)
     opened = await _open(request, token)
     if isinstance(opened, Response):
         return opened

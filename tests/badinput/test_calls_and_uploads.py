@@ -262,14 +262,14 @@ async def test_lead_updates_from_the_wrong_unit_or_stage(cycle_stack: CycleStack
     cases: list[tuple[str, Any, str]] = [
         ("sign_for", SignFor(unit_id=CUSTOMS.id), CUSTOMS.id),
         ("sign_for", SignFor(unit_id=AGRICULTURE.id), AGRICULTURE.id),
-        ("decide", Decide(unit_id=MARKET.id, decision=Decision.OPEN), "sign"),
-        ("give_feedback", GiveFeedback(unit_id=MARKET.id, text="进展"), "sign"),
-        ("close", CloseLead(unit_id=MARKET.id, result="办结"), "sign"),
+        ("decide", Decide(unit_id=MARKET.id, decision=Decision.OPEN), "签收"),
+        ("give_feedback", GiveFeedback(unit_id=MARKET.id, text="进展"), "签收"),
+        ("close", CloseLead(unit_id=MARKET.id, result="办结"), "签收"),
     ]
     for name, call, fragment in cases:
         await _refused(client, lead.lead_id, LeadReferral, name, call, fragment, quiet, snapshot)
     await calls.update(client, lead.lead_id, LeadReferral.sign_for, SignFor(unit_id=MARKET.id))
-    again = ("sign_for", SignFor(unit_id=MARKET.id), "sign")
+    again = ("sign_for", SignFor(unit_id=MARKET.id), "签收")
     await _refused(client, lead.lead_id, LeadReferral, *again, quiet, snapshot)
     await handle.terminate("test over")
     _count("lead Updates", len(cases) + 1)

@@ -15,9 +15,14 @@ import pytest
 from activities.portal_tokens import REVOKED, PortalTokens
 from console import client_calls as calls
 from console import links
+from console.campaign_store import CampaignStore
 from console.web.app import create_app
 from schemas.cycle import DecideExtension, RequestExtension, SubmitReport
+from schemas.lead import LeadStatusQuery, SignFor
 from tests.e2e.cycle_stack import CycleStack, cycle_stack_fixture  # noqa: F401 -- the fixture
+from tests.lead_support import lead_input
+from tests.plans import plan
+from workflows.lead_referral import LeadReferral
 from workflows.reporting_cycle import ReportingCycle
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -163,3 +168,42 @@ async def test_revoked_feed_link_is_refused_and_the_new_one_works(
     assert (await web.get("/portal/" + fresh.portal_link.rsplit("/portal/", 1)[1])).status_code == 200
     # Another unit's link, made before the revocation, is not affected.
     assert (await web.get(f"/feed/{other_unit}.ics")).status_code == 200
+
+
+async def test_lead_deadlines_are_in_the_feed_and_follow_the_stage(
+    web: httpx.AsyncClient, cycle_stack: CycleStack
+) -> None:
+    """A lead's receiver sees its sign-for limit, then the decision limit once it signed; never the lead's title."""
+    stack = cycle_stack
+    CampaignStore(stack.settings.campaign_dir).save(plan(1, campaign_id=stack.campaign, office_id="test-office"))
+    lead_id = f"lead:{stack.campaign}:feed"
+    inp = lead_input(dt.datetime.now(dt.UTC), lead_id=lead_id).model_copy(update={"campaign_id": stack.campaign})
+    handle = await stack.client.start_workflow(
+        LeadReferral.run, inp, id=lead_id, task_queue=stack.settings.temporal.task_queue
+    )
+    uid = f"{lead_id}/yaan-scj@duban"
+    try:
+
+        async def listed() -> icalendar.Event | None:
+            return (await events(web, stack, "yaan-scj")).get(uid)
+
+        sign = await eventually(listed)
+        assert sign is not None, "the lead's deadline never reached the feed"
+        status = await handle.query(LeadReferral.get_status, LeadStatusQuery())
+        assert sign.decoded("dtstart") == status.stages[0].due
+        assert "签收" in str(sign["SUMMARY"]) and inp.title not in sign.to_ical().decode()
+        # The referrer has no open stage: nothing in its feed.
+        assert uid.replace("yaan-scj", "yaan-hg") not in await events(web, stack, "yaan-hg")
+
+        await handle.execute_update(LeadReferral.sign_for, SignFor(unit_id="yaan-scj"))
+
+        async def moved_on() -> icalendar.Event | None:
+            event = await listed()
+            return event if event is not None and "审查决定" in str(event["SUMMARY"]) else None
+
+        decide = await eventually(moved_on)
+        assert decide is not None, "the event did not move on to the decision stage"
+        assert decide.decoded("dtstart") > sign.decoded("dtstart")
+        assert int(decide["SEQUENCE"]) >= int(sign["SEQUENCE"])
+    finally:
+        await handle.terminate("test over")

@@ -98,7 +98,7 @@ class TestLeadCommands:
 
         wrong = await duban(cycle_stack, "lead", "ack", lead, "--unit", "hg", "--json")
         assert wrong.code == 2
-        assert "sign by scj" in wrong.err
+        assert "正在等待：scj 签收" in wrong.err
         assert (await duban(cycle_stack, "lead", "ack", lead, "--unit", "scj", "--json")).json()["stage"] == "decide"
         early = await duban(cycle_stack, "lead", "close", lead, "--unit", "scj", "--result", "x")
         assert early.code == 2, "closing before deciding is the wrong stage"
@@ -133,7 +133,7 @@ class TestLeadCommands:
         assert [e["what"] for e in show["timeline"]][:3] == ["referred", "signed_for", "decided:police"]
         human = await duban(cycle_stack, "lead", "show", lead)
         assert human.code == 0
-        assert "handover" in human.out
+        assert "材料移交" in human.out and "handover" not in human.out
 
     async def test_bad_input_starts_nothing(self, cycle_stack: CycleStack, lead_campaign: str) -> None:
         """Unknown campaign, unit or policy exit 2 before any workflow starts; so does a malformed lead id."""

@@ -8,7 +8,8 @@ reconsideration, the Decree 310 transfer with early involvement, joint handling.
 A change that alters the commands a past lead produced fails here: the negative
 tests replay them against deliberately changed leads (tests/replay/changed_lead.py)
 — an activity added at the start or in the middle of a run, every moment an hour later.
-`lead-undeliverable` has a refused and a missing address on its timeline.
+`lead-undeliverable` has a refused and a missing address on its timeline; `lead-calendar` takes new
+holiday data (`update_calendar`, refused once for the wrong zone) and moves its sign-for limit.
 """
 
 from pathlib import Path
@@ -37,6 +38,7 @@ def test_histories_are_there() -> None:
         "lead-police-transfer",
         "lead-joint-late",
         "lead-undeliverable",
+        "lead-calendar",
     }
 
 

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 from console.lead_cmd import app as lead_app
 from domain.lead_policies import between_agencies, decree_310, default_policies, policies_for
 from domain.lead_stages import LeadBook, Refused
+from schemas.cycle import NewCalendar
 from schemas.lead import (
     Approve,
     CloseLead,
@@ -95,7 +96,7 @@ class TestOnTime:
         b.apply_close(CloseLead(unit_id="yaan-scj", result="结案"), t0 + dt.timedelta(days=17))
         feedback = next(r for r in b.records if r.name is StageName.FEEDBACK)
         assert feedback.met is False
-        assert feedback.outcome == "ended with the track"
+        assert feedback.outcome == "随办理结束"
 
     def test_notification_keys_are_unique(self) -> None:
         """Every queued notification has its own key (it becomes the Message-ID)."""
@@ -179,16 +180,16 @@ class TestRefusals:
         """Customs cannot sign for its own referral; the book is unchanged."""
         b = book(local(2026, 11, 2, 10))
         before = b.status(local(2026, 11, 2, 11)).model_dump()
-        with pytest.raises(Refused, match="waiting for: sign by yaan-scj"):
+        with pytest.raises(Refused, match="正在等待：yaan-scj 签收"):
             b.check_sign_for(SignFor(unit_id="yaan-hg"))
-        with pytest.raises(Refused, match="no part"):
+        with pytest.raises(Refused, match="不是线索"):
             b.apply_sign_for(SignFor(unit_id="yaan-nyj"), local(2026, 11, 2, 11))
         assert b.status(local(2026, 11, 2, 11)).model_dump() == before
 
     def test_wrong_stage_is_refused(self) -> None:
         """Closing before signing for is refused with what the lead is waiting for."""
         b = book(local(2026, 11, 2, 10))
-        with pytest.raises(Refused, match="cannot close"):
+        with pytest.raises(Refused, match="不能办结"):
             b.check_close(CloseLead(unit_id="yaan-scj", result="x"))
 
     def test_police_decision_without_police_policy(self) -> None:
@@ -254,7 +255,7 @@ class TestPaths:
         b.apply_approve(Approve(unit_id="yaan-scj"), t0 + dt.timedelta(hours=1))
         b.apply_transfer(Transfer(unit_id="yaan-scj"), t0 + dt.timedelta(hours=5))
         assert open_stage(b) == [("file", "yaan-gaj")]
-        with pytest.raises(Refused, match="open or decline"):
+        with pytest.raises(Refused, match="只能决定立案"):
             b.check_decide(Decide(unit_id="yaan-gaj", decision=Decision.TRANSFER, to=AGRICULTURE))
         b.apply_decide(Decide(unit_id="yaan-gaj", decision=Decision.DECLINE, reason="不够立案标准"), t0)
         assert open_stage(b) == [("reconsider_request", "yaan-scj")]
@@ -290,3 +291,30 @@ class TestPaths:
         with pytest.raises(Refused, match="already involved"):
             b.check_involve(Involve(unit=PROCURATORATE))
         assert any(n.context.stage == "involve" and n.to.email == CUSTOMS.contacts[0].email for n in b.outbox)
+
+
+class TestNewHolidayData:
+    def test_a_year_of_holidays_is_refused_and_changes_nothing(self) -> None:
+        """A calendar no notice could be (every day of 2027 a holiday) is refused before any stage moves."""
+        b = book(local(2026, 12, 30, 10))
+        before = [r.model_copy() for r in b.records]
+        cal = b.spec.calendar.model_copy(deep=True)
+        start = dt.date(2027, 1, 1)
+        cal.years[2027].holidays = {start + dt.timedelta(days=i): "假" for i in range(365)}
+        with pytest.raises(Refused, match="不是一份放假安排"):
+            b.check_update_calendar(NewCalendar(calendar=cal))
+        assert b.records == before
+
+    def test_a_moved_due_is_mailed_to_the_actor_once(self) -> None:
+        """The notice makes the sign-for due day a holiday: the due moves to the next working day, one mail."""
+        b = book(local(2026, 12, 1, 10))
+        b.take_outbox()
+        day = b.records[0].due.astimezone(SH).date()
+        cal = b.spec.calendar.model_copy(deep=True)
+        cal.years[day.year].holidays[day] = "测试假日"
+        moved = b.apply_update_calendar(NewCalendar(calendar=cal, by="office"), local(2026, 12, 1, 11))
+        assert moved.moved == ["yaan-scj:sign#0"]
+        assert b.records[0].due.astimezone(SH).date() == dt.date(2026, 12, 3)
+        assert [n.to.email for n in b.take_outbox()] == ["yaan-scj@yaan.example"]
+        again = b.apply_update_calendar(NewCalendar(calendar=cal, by="office"), local(2026, 12, 1, 12))
+        assert again.moved == [] and b.take_outbox() == []

@@ -14,6 +14,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from temporalio import activity
@@ -28,6 +29,7 @@ from temporalio.worker import Worker
 from activities.mail import MailActivities
 from activities.mime import message_id
 from domain.lead_stages import LeadBook
+from schemas.cycle import NewCalendar
 from schemas.lead import (
     Approve,
     CloseLead,
@@ -267,7 +269,7 @@ class TestMissedSignFor:
         assert desc.typed_search_attributes.get(ESCALATION_LEVEL) == 2
         assert desc.typed_search_attributes.get(STAGE) == "sign"
         late = await handle.execute_update(LeadReferral.sign_for, SignFor(unit_id="yaan-scj"))
-        assert "late" in late.message
+        assert "超时" in late.message
         assert stage(await status(handle), StageName.SIGN).met is False
         await until(lambda: bool(mail.sent("sign#0:done:referrer")))
         await finish(handle, "missed-sign")
@@ -282,11 +284,11 @@ class TestRefusals:
         with pytest.raises(WorkflowUpdateFailedError) as wrong_unit:
             await handle.execute_update(LeadReferral.sign_for, SignFor(unit_id="yaan-hg"))
         assert isinstance(wrong_unit.value.cause, ApplicationError)
-        assert "sign by yaan-scj" in wrong_unit.value.cause.message
+        assert "yaan-scj 签收" in wrong_unit.value.cause.message
         with pytest.raises(WorkflowUpdateFailedError) as wrong_stage:
             await handle.execute_update(LeadReferral.close, CloseLead(unit_id="yaan-scj", result="x"))
         assert isinstance(wrong_stage.value.cause, ApplicationError)
-        assert "cannot close" in wrong_stage.value.cause.message
+        assert "不能办结" in wrong_stage.value.cause.message
         after = await status(handle)
         assert after.model_dump(exclude={"now"}) == before.model_dump(exclude={"now"})
         await finish(handle, "refusals")
@@ -449,3 +451,36 @@ class TestUndeliverable:
         assert all("550" in e.detail for e in st.timeline if e.what == "mail_refused")
         assert REFUSING not in {m["To"].addresses[0].addr_spec for m in caught(lead_env.maildir)}
         await finish(handle, "undeliverable")
+
+
+SH = ZoneInfo("Asia/Shanghai")
+
+
+class TestNewHolidayData:
+    async def test_update_calendar_moves_an_open_stage_once_and_refuses_bad_data(self, lead_env: LeadEnv) -> None:
+        """The year's notice makes the sign-for due day a holiday: the limit moves a day, the unit hears once."""
+        env, mail, tq = lead_env
+        inp = await input_now(env)
+        handle = await refer(env.client, tq, inp)
+        before = stage(await status(handle), StageName.SIGN)
+        day = before.due.astimezone(SH).date()
+        cal = inp.calendar.model_copy(deep=True)
+        cal.years[day.year].holidays[day] = "测试假日"
+        with pytest.raises(WorkflowUpdateFailedError) as wrong_zone:
+            await handle.execute_update(
+                LeadReferral.update_calendar, NewCalendar(calendar=cal.model_copy(update={"tz": "Asia/Tokyo"}))
+            )
+        assert isinstance(wrong_zone.value.cause, ApplicationError)
+        assert "Asia/Tokyo" in wrong_zone.value.cause.message
+        assert stage(await status(handle), StageName.SIGN).due == before.due
+        moved = await handle.execute_update(LeadReferral.update_calendar, NewCalendar(calendar=cal, by="office"))
+        assert moved.moved == ["yaan-scj:sign#0"]
+        after = stage(await status(handle), StageName.SIGN)
+        assert after.due.astimezone(SH).date() > day
+        # The same data again moves nothing and mails nothing more.
+        again = await handle.execute_update(LeadReferral.update_calendar, NewCalendar(calendar=cal, by="office"))
+        assert again.moved == []
+        await until(lambda: bool(mail.sent(":moved:")))
+        assert [to for _, to in mail.sent(":moved:")] == ["yaan-scj@yaan.example"]
+        assert any(e.what == "deadline_moved" and e.by == "office" for e in (await status(handle)).timeline)
+        await finish(handle, "calendar")
