@@ -4,143 +4,191 @@ Content addressing makes writes idempotent — a retried activity or a
 re-uploaded file lands on the same key — and lets a workflow check what it
 references without ever carrying the bytes.
 
-Writes are durable: the temporary file is fsynced before it is renamed into
-place and the directory after, so a crash leaves either the whole blob or none.
-A file already at the key is trusted only when its content matches the key; a
-truncated or corrupted one (a disk error, a copy cut short) is replaced.
+Where the bytes live is an `Objects` backend: a local directory (the default,
+`activities.local_objects`) or an S3-compatible bucket (`activities.s3_objects`).
+Either way the content is sealed with the payload keys before it leaves the
+process (`activities.blob_seal`), and every read is checked against the hash
+the reference names: a missing, cut-short, tampered or foreign object is
+refused with `BlobNotFoundError` — the roll-up lists it as broken, a mail
+batch refuses the message, nobody gets wrong bytes.
+
+A put is verify-or-replace: an object already at the key is trusted only when
+it opens and its content matches the key; anything else is written again.
 """
 
+import asyncio
+import contextlib
 import hashlib
-import os
-import shutil
-import tempfile
-from collections.abc import Callable
+import logging
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Protocol
 
+from activities.blob_seal import CHUNK, BlobSealer, BlobSealError, is_sealed
 from schemas.blobs import BlobRef
 
-_CHUNK = 1024 * 1024
+log = logging.getLogger(__name__)
 
 
 class BlobNotFoundError(LookupError):
-    pass
+    """The blob is not there, or not with the content its hash names (both make it unusable)."""
 
 
-def _file_sha256(path: Path) -> str:
+class BlobDamagedError(BlobNotFoundError):
+    """The object is there but refused: tampered, truncated, or sealed with a key we do not hold."""
+
+
+class Objects(Protocol):
+    """Where sealed blobs are kept: named byte objects, written whole or not at all."""
+
+    def read(self, key: str) -> AsyncGenerator[bytes, None]:
+        """The object's bytes in pieces; BlobNotFoundError (on first iteration) when there is none."""
+        ...
+
+    async def write(self, key: str, fill: Callable[[IO[bytes]], object]) -> None:
+        """Store what `fill` writes (called on a worker thread) under `key`, replacing any object there."""
+        ...
+
+    async def exists(self, key: str) -> bool: ...
+
+    async def delete(self, key: str) -> None: ...
+
+    def keys(self) -> AsyncIterator[str]:
+        """Every object's key (for `duban blobs encrypt`)."""
+        ...
+
+    def scratch(self) -> Path:
+        """A local directory for building large content (a roll-up zip) before it is stored."""
+        ...
+
+    def describe(self) -> str:
+        """Where the objects are, for messages and manifests (never a credential)."""
+        ...
+
+
+def object_key(sha256: str) -> str:
+    return f"{sha256[:2]}/{sha256}"
+
+
+def _file_digest(path: Path) -> tuple[str, int]:
     digest = hashlib.sha256()
+    size = 0
     with path.open("rb") as fh:
-        while chunk := fh.read(_CHUNK):
+        while chunk := fh.read(CHUNK):
             digest.update(chunk)
-    return digest.hexdigest()
+            size += len(chunk)
+    return digest.hexdigest(), size
 
 
-class FileBlobStore:
-    """Blobs as files under `root/ab/abcdef…`; written atomically and durably (temp file, fsync, rename)."""
+def _file_chunks(path: Path) -> Iterator[bytes]:
+    with path.open("rb") as fh:
+        while chunk := fh.read(CHUNK):
+            yield chunk
 
-    def __init__(self, root: Path) -> None:
-        self.root = root
 
-    def _path(self, sha256: str) -> Path:
-        return self.root / sha256[:2] / sha256
+class BlobStore:
+    """Sealed, content-addressed blobs over any `Objects` backend.
 
-    def _intact(self, path: Path, sha256: str, size: int) -> bool:
-        try:
-            if path.stat().st_size != size:
-                return False
-        except FileNotFoundError:
-            return False
-        return _file_sha256(path) == sha256
+    `sealer=None` writes plain objects (only tests that look at raw bytes use it); a store built
+    from settings always seals (`workers.objects.blob_store`)."""
 
-    def _write(self, path: Path, fill: Callable[[IO[bytes]], object]) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fill(fh)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        _fsync_dir(path.parent)
+    def __init__(self, objects: Objects, sealer: BlobSealer | None) -> None:
+        self.objects = objects
+        self.sealer = sealer
 
-    def put(self, data: bytes, name: str, media_type: str = "application/octet-stream") -> BlobRef:
-        return self.put_new(data, name, media_type)[0]
+    def _fill(self, chunks: Callable[[], Iterator[bytes]], sha256: str) -> Callable[[IO[bytes]], object]:
+        def fill(out: IO[bytes]) -> None:
+            if self.sealer is None:
+                for chunk in chunks():
+                    out.write(chunk)
+            else:
+                self.sealer.seal(chunks(), sha256, out)
 
-    def put_new(self, data: bytes, name: str, media_type: str = "application/octet-stream") -> tuple[BlobRef, bool]:
+        return fill
+
+    async def put(self, data: bytes, name: str, media_type: str = "application/octet-stream") -> BlobRef:
+        return (await self.put_new(data, name, media_type))[0]
+
+    async def put_new(
+        self, data: bytes, name: str, media_type: str = "application/octet-stream"
+    ) -> tuple[BlobRef, bool]:
         """Store the content; also say whether this call created it (False: it was there already)."""
         digest = hashlib.sha256(data).hexdigest()
-        path = self._path(digest)
-        existed = path.exists()
-        # Verify-or-replace: a file cut short or changed on disk is written again.
-        if not self._intact(path, digest, len(data)):
-            self._write(path, lambda fh: fh.write(data))
+        existed = await self.objects.exists(object_key(digest))
+        if not (existed and await self._intact(digest)):
+            await self._write_bytes(data, digest)
         return BlobRef(sha256=digest, size=len(data), name=name, media_type=media_type), not existed
 
-    def discard(self, ref: BlobRef) -> None:
-        """Remove a blob nothing refers to (the upload of a refused submission)."""
-        self._path(ref.sha256).unlink(missing_ok=True)
+    async def _write_bytes(self, data: bytes, sha256: str) -> None:
+        await self.objects.write(object_key(sha256), self._fill(lambda: iter((data,)), sha256))
 
-    def put_file(self, source: Path, name: str, media_type: str = "application/octet-stream") -> BlobRef:
+    async def put_file(self, source: Path, name: str, media_type: str = "application/octet-stream") -> BlobRef:
         """Store a file's content without holding it in memory (roll-up packages can be large)."""
-        digest = _file_sha256(source)
-        size = source.stat().st_size
-        path = self._path(digest)
-        if not self._intact(path, digest, size):
-
-            def copy(fh: IO[bytes]) -> None:
-                with source.open("rb") as src:
-                    shutil.copyfileobj(src, fh, _CHUNK)
-
-            self._write(path, copy)
+        digest, size = await asyncio.to_thread(_file_digest, source)
+        if not await self._intact(digest):
+            await self.objects.write(object_key(digest), self._fill(lambda: _file_chunks(source), digest))
         return BlobRef(sha256=digest, size=size, name=name, media_type=media_type)
 
     def scratch(self) -> Path:
-        """A directory on the store's own file system for building large content before `put_file`."""
-        path = self.root / ".scratch"
-        path.mkdir(parents=True, exist_ok=True)
-        return path
+        return self.objects.scratch()
 
-    def get(self, ref: BlobRef) -> bytes:
-        try:
-            data = self._path(ref.sha256).read_bytes()
-        except FileNotFoundError as exc:
-            raise BlobNotFoundError(ref.sha256) from exc
-        if hashlib.sha256(data).hexdigest() != ref.sha256:
-            raise BlobNotFoundError(f"{ref.sha256}: content does not match its hash")
-        return data
-
-    def copy_to(self, ref: BlobRef, out: IO[bytes]) -> None:
-        """Stream a blob into `out`, checking its hash; BlobNotFoundError when missing or corrupt."""
+    async def chunks(self, ref: BlobRef) -> AsyncIterator[bytes]:
+        """The content in pieces; BlobNotFoundError when missing, BlobDamagedError (at the latest
+        after the last piece) when it is not the content the hash names. Check with `verify` first
+        where bytes already handed on cannot be taken back."""
+        sha = ref.sha256
+        raw = self.objects.read(object_key(sha))
+        content = raw if self.sealer is None else self.sealer.open(raw, sha)
         digest = hashlib.sha256()
         try:
-            with self._path(ref.sha256).open("rb") as fh:
-                while chunk := fh.read(_CHUNK):
-                    digest.update(chunk)
-                    out.write(chunk)
-        except FileNotFoundError as exc:
-            raise BlobNotFoundError(f"{ref.sha256}: not in the store") from exc
-        if digest.hexdigest() != ref.sha256:
-            raise BlobNotFoundError(f"{ref.sha256}: content does not match its hash")
+            async for chunk in content:
+                digest.update(chunk)
+                yield chunk
+        except BlobSealError as exc:
+            raise self._damaged(sha, str(exc)) from exc
+        if digest.hexdigest() != sha:
+            raise self._damaged(sha, "content does not match its hash")
 
-    def verify(self, ref: BlobRef) -> None:
+    @staticmethod
+    def _damaged(sha256: str, why: str) -> BlobDamagedError:
+        log.warning("blob refused", extra={"sha256": sha256, "reason": why})
+        return BlobDamagedError(f"{sha256}: {why}")
+
+    async def get(self, ref: BlobRef) -> bytes:
+        return b"".join([chunk async for chunk in self.chunks(ref)])
+
+    async def verify(self, ref: BlobRef) -> None:
         """BlobNotFoundError unless the blob is there with the content its hash names."""
-        path = self._path(ref.sha256)
-        if not path.is_file():
-            raise BlobNotFoundError(f"{ref.sha256}: not in the store")
-        if _file_sha256(path) != ref.sha256:
-            raise BlobNotFoundError(f"{ref.sha256}: content does not match its hash")
+        async for _ in self.chunks(ref):
+            pass
 
-    def exists(self, ref: BlobRef) -> bool:
-        return self._path(ref.sha256).is_file()
+    async def _intact(self, sha256: str) -> bool:
+        try:
+            await self.verify(BlobRef(sha256=sha256, size=0, name="check"))
+        except BlobNotFoundError:
+            return False
+        return True
 
+    async def exists(self, ref: BlobRef) -> bool:
+        return await self.objects.exists(object_key(ref.sha256))
 
-def _fsync_dir(path: Path) -> None:
-    # The rename is durable only once the directory entry is on disk too.
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    async def discard(self, ref: BlobRef) -> None:
+        """Remove a blob nothing refers to (the upload of a refused submission)."""
+        await self.objects.delete(object_key(ref.sha256))
+
+    async def encrypt_plain(self) -> tuple[int, int]:
+        """Seal every object written before encryption (`duban blobs encrypt`): (sealed, already sealed).
+
+        A plain object whose content does not match its key is left alone and reported by `verify`."""
+        assert self.sealer is not None, "a store without a sealer cannot encrypt"
+        sealed = kept = 0
+        async for key in self.objects.keys():
+            sha = key.rpartition("/")[2]
+            async with contextlib.aclosing(self.objects.read(key)) as pieces:
+                head = await anext(pieces, b"")
+            if is_sealed(head):
+                kept += 1
+                continue
+            await self._write_bytes(await self.get(BlobRef(sha256=sha, size=0, name="plain")), sha)
+            sealed += 1
+        return sealed, kept

@@ -55,9 +55,9 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities import documents, webhooks
-from activities.blobs import BlobNotFoundError, FileBlobStore
+from activities.blobs import BlobNotFoundError, BlobStore
 from activities.invites import deadline_invite
-from activities.mail_render import MailRenderer, Rendered, locale_of, topic
+from activities.mail_render import Download, MailRenderer, Rendered, locale_of, topic
 from activities.mime import Attachment, Envelope, Invite, build_message, message_id
 from activities.portal_tokens import PortalTokens
 from activities.sent_ledger import SentLedger
@@ -130,7 +130,7 @@ class MailActivities(MailActivity):
         self,
         smtp: SmtpSettings,
         ledger: SentLedger,
-        blobs: FileBlobStore,
+        blobs: BlobStore,
         links: PortalTokens | None,
         webhooks: dict[str, str] | None = None,
         webhook_sink_dir: Path | None = None,
@@ -203,9 +203,9 @@ class MailActivities(MailActivity):
                 pending.append(_Outgoing(channel, out.address, rest))
         return pending
 
-    def _render(self, batch: MailBatch, out: _Outgoing) -> Rendered:
+    def _render(self, batch: MailBatch, out: _Outgoing, downloads: Sequence[Download] = ()) -> Rendered:
         if len(out.members) == 1:
-            return self.renderer.render(out.members[0], batch.instant)
+            return self.renderer.render(out.members[0], batch.instant, downloads)
         return self.renderer.render_digest(out.members, batch.instant)
 
     def _invites(self, batch: MailBatch, out: _Outgoing) -> list[Invite]:
@@ -226,28 +226,46 @@ class MailActivities(MailActivity):
             invites.append(Invite(ics=ics, filename=name))
         return invites
 
-    def _attachments(self, batch: MailBatch, out: _Outgoing, made: dict[int, Attachment]) -> list[Attachment]:
+    async def _attachments(
+        self, batch: MailBatch, out: _Outgoing, made: dict[int, Attachment]
+    ) -> tuple[list[Attachment], list[Download]]:
+        """The message's files: attached in order while they fit `max_attachment_bytes`, the rest
+        linked (a roll-up package of hundreds of megabytes would be refused by any relay)."""
         items = []
+        linked = []
+        budget = self.smtp.max_attachment_bytes
         for n in out.members:
             for ref in n.attachments:
-                items.append(Attachment(data=self.blobs.get(ref), filename=ref.name, media_type=ref.media_type))
+                if ref.size > budget:
+                    url = self.renderer.links.file_link(ref) if self.renderer.links else None
+                    linked.append(Download(name=ref.name, size=ref.size, url=url))
+                    continue
+                budget -= ref.size
+                items.append(Attachment(data=await self.blobs.get(ref), filename=ref.name, media_type=ref.media_type))
             if n.template is Template.BULLETIN and n.context.late_units:
-                # The 通报 itself, as the Word document leadership files; dated the instant of the rung.
-                # One document for every recipient of a shared list: built once per batch.
-                if id(n.context) not in made:
+                items.append(made[id(n.context)])  # built by `_bulletin_documents`
+        return items, linked
+
+    async def _bulletin_documents(self, batch: MailBatch, pending: list[_Outgoing]) -> dict[int, Attachment]:
+        """The 通报 itself, as the Word document leadership files, dated the instant of the rung: one
+        document for every recipient of a shared list, built once per batch, off the event loop (a
+        1,000-line table takes seconds, which would hold up every workflow task of this worker)."""
+        made: dict[int, Attachment] = {}
+        for out in pending:
+            for n in out.members:
+                if n.template is Template.BULLETIN and n.context.late_units and id(n.context) not in made:
                     req = documents.bulletin_request(n.context, batch.instant)
-                    data = documents.bulletin_docx(req)
+                    data = await asyncio.to_thread(documents.bulletin_docx, req)
                     made[id(n.context)] = Attachment(
                         data=data, filename=documents.bulletin_filename(req), media_type=DOCX
                     )
-                items.append(made[id(n.context)])
-        return items
+        return made
 
     # -- email ----------------------------------------------------------------------------------------
 
     async def _send_email(self, batch: MailBatch, pending: list[_Outgoing], progress: _Progress) -> None:
         sender = Address(display_name=self.smtp.sender_name, addr_spec=self.smtp.sender)
-        made: dict[int, Attachment] = {}
+        made = await self._bulletin_documents(batch, pending)
         prepared = []
         for out in pending:
             try:
@@ -259,11 +277,12 @@ class MailActivities(MailActivity):
                     date=datetime.now(UTC),
                     headers=_duban_headers(batch, out),
                 )
+                attachments, linked = await self._attachments(batch, out, made)
                 msg = build_message(
                     envelope,
-                    self._render(batch, out),
+                    self._render(batch, out, linked),
                     invites=self._invites(batch, out),
-                    attachments=self._attachments(batch, out, made),
+                    attachments=attachments,
                 )
             except (ValueError, HeaderParseError) as exc:
                 progress.mark(out, DeliveryStatus.REFUSED, f"cannot address {out.address!r}: {exc}")
@@ -272,6 +291,11 @@ class MailActivities(MailActivity):
                 progress.mark(out, DeliveryStatus.REFUSED, f"attachment missing from the blob store: {exc}")
                 continue
             prepared.append((out, msg))
+            # Building a message is CPU work on the worker's event loop: yield between messages, or a
+            # batch of hundreds (a bulletin's Word document, every receipt of a deadline-day burst)
+            # holds the loop for seconds, and with it every workflow task's completion (seen at 1,000
+            # units: 20-30 s workflow tasks, then aborted Updates).
+            await asyncio.sleep(0)
         if not prepared:
             return
 

@@ -10,7 +10,7 @@ up entities and HTML never lets a unit name inject markup.
 """
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -125,6 +125,19 @@ class Rendered:
 
 
 @dataclass(frozen=True)
+class Download:
+    """A file the message links instead of attaching (over the attachment budget); no url: ask the office."""
+
+    name: str
+    size: int
+    url: str | None
+
+    @property
+    def size_text(self) -> str:
+        return f"{self.size / 1024 / 1024:.1f} MB"
+
+
+@dataclass(frozen=True)
 class Links:
     portal: str | None
     feed: str | None
@@ -169,6 +182,7 @@ class MailRenderer:
             "portal_url": links.portal,
             "feed_url": links.feed,
             "digest_items": [],
+            "downloads": [],
         }
 
     def _render(self, name: str, locale: str, variables: dict[str, Any]) -> Rendered:
@@ -183,10 +197,15 @@ class MailRenderer:
             markdown=_tidy(text_tmpl.render(**common, layout=f"{locale}/_layout.md.j2")),
         )
 
-    def render(self, notification: Notification, now: datetime | None = None) -> Rendered:
-        """The message; with `now` (the batch's instant) its deadline also says how far off it is."""
+    def render(
+        self, notification: Notification, now: datetime | None = None, downloads: Sequence[Download] = ()
+    ) -> Rendered:
+        """The message; with `now` (the batch's instant) its deadline also says how far off it is;
+        `downloads`: its files that are linked rather than attached."""
         locale = locale_of(notification.locale)
-        return self._render(notification.template.value, locale, self._variables(locale, notification, now))
+        variables = self._variables(locale, notification, now)
+        variables["downloads"] = list(downloads)
+        return self._render(notification.template.value, locale, variables)
 
     def render_digest(self, members: list[Notification], now: datetime | None = None) -> Rendered:
         """One message listing several notifications for the same recipient (e.g. a leader, many late units)."""

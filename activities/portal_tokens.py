@@ -1,4 +1,5 @@
-"""Signed links for units: the portal page of one cycle, and the unit's calendar feed.
+"""Signed links for units: the portal page of one cycle, and the unit's calendar feed (and, for the
+upper office, a download link for a roll-up package too large to attach to its mail).
 
 A unit is known by (office, unit): unit ids are the office's own, so another
 office's `gaj` is another unit. A portal token binds one cycle (whose id names
@@ -22,6 +23,9 @@ import datetime as dt
 from dataclasses import dataclass
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from pydantic import ValidationError
+
+from schemas.blobs import BlobRef
 
 EXPIRED = "this link has expired; ask the office for a new one"
 OLD_FEED = "this calendar link is from an older version of duban; ask the office for a new one"
@@ -68,6 +72,7 @@ class PortalTokens:
     def __init__(self, secret: str, public_url: str, max_age_days: int = 30) -> None:
         self._portal = URLSafeTimedSerializer(secret, salt="duban-portal")
         self._feed = URLSafeTimedSerializer(secret, salt="duban-feed")
+        self._file = URLSafeTimedSerializer(secret, salt="duban-file")
         self.public_url = public_url.rstrip("/")
         self.max_age_seconds = max_age_days * 86400
 
@@ -82,6 +87,24 @@ class PortalTokens:
 
     def feed_link(self, office_id: str, unit_id: str, not_before: dt.datetime | None = None) -> str:
         return f"{self.public_url}/feed/{self.feed_token(office_id, unit_id, not_before)}.ics"
+
+    def file_link(self, ref: BlobRef) -> str:
+        """A download link for one stored file (a roll-up package too large to attach to its mail):
+        whoever holds the link gets that file and nothing else, until the link expires."""
+        token = self._file.dumps({"s": ref.sha256, "z": ref.size, "n": ref.name, "m": ref.media_type})
+        return f"{self.public_url}/files/{token}"
+
+    def read_file(self, token: str) -> BlobRef:
+        try:
+            data = self._file.loads(token, max_age=self.max_age_seconds)
+        except SignatureExpired as exc:
+            raise TokenError(EXPIRED) from exc
+        except BadSignature as exc:
+            raise TokenError("this link is not valid") from exc
+        try:
+            return BlobRef(sha256=data["s"], size=data["z"], name=data["n"], media_type=data["m"])
+        except (KeyError, TypeError, ValidationError) as exc:
+            raise TokenError("this link is not valid") from exc
 
     @property
     def console_link(self) -> str:

@@ -1,20 +1,23 @@
 """Roll-up: compile a cycle's submissions into one package and hand it to the upper office's cycle."""
 
 import asyncio
+import contextlib
 import json
 import os
 import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from temporalio import activity
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
+from temporalio.workflow import UpdateMethodMultiParam
 
 from activities import documents
-from activities.blobs import BlobNotFoundError, FileBlobStore
+from activities.blobs import BlobNotFoundError, BlobStore
 from domain.legaltime.wording import zh_titled
 from domain.submission_caps import files_of
 from schemas.activities import RollupActivity
@@ -29,6 +32,15 @@ _FIXED_ZIP_TIME = (2000, 1, 1, 0, 0, 0)
 
 def _safe(name: str) -> str:
     return "".join(c if c not in '/\\:*?"<>|' else "_" for c in name)[:120] or "file"
+
+
+def _finish(zf: zipfile.ZipFile, request: RollupRequest, entries: list[tuple[str, str]], summary_name: str) -> bytes:
+    """The index, the 汇总 and the Word summary into the zip, in one trip to a thread; returns the summary."""
+    for name, data in entries:
+        zf.writestr(zipfile.ZipInfo(name, _FIXED_ZIP_TIME), data)
+    summary = documents.summary_docx(request)
+    zf.writestr(zipfile.ZipInfo(summary_name, _FIXED_ZIP_TIME), summary)
+    return summary
 
 
 def package_filename(request: RollupRequest) -> str:
@@ -46,10 +58,12 @@ class WrittenPackage:
     broken: list[str]
 
 
-def write_package(blobs: FileBlobStore, request: RollupRequest, zip_path: Path) -> WrittenPackage:
-    """Write the package into `zip_path` from whatever the store still holds: a missing or corrupt file is
+async def write_package(blobs: BlobStore, request: RollupRequest, zip_path: Path) -> WrittenPackage:
+    """The package written into `zip_path` from whatever the store still holds: a missing or corrupt file is
     named in the index and the 汇总 and left out, never a reason to stop (the cycle must go on with its
-    deadlines). Shared by the roll-up activity and the office's own download of the current draft."""
+    deadlines). Shared by the roll-up activity and the office's own download of the current draft.
+
+    The store is async (S3); zip writing and compression run on a thread, one call at a time."""
     reported = [u.unit_id for u in request.units if u.reported]
     missing = [u.unit_id for u in request.units if u.missing]
     broken: list[str] = []
@@ -65,7 +79,7 @@ def write_package(blobs: FileBlobStore, request: RollupRequest, zip_path: Path) 
                 for ref in files_of(sub):
                     arcname = f"{n:03d}-{_safe(unit.unit_id)}/{_safe(sub.receipt_no)}-{_safe(ref.name)}"
                     try:
-                        _add(blobs, zf, arcname, ref)
+                        await _add(blobs, zf, arcname, ref)
                     except BlobNotFoundError as exc:
                         broken.append(f"{sub.receipt_no}/{ref.name}: {exc}")
                         lines.append(f"     （材料缺失：{ref.name}）")
@@ -93,40 +107,52 @@ def write_package(blobs: FileBlobStore, request: RollupRequest, zip_path: Path) 
             "units": unit_entries,
         }
         text = json.dumps(index, ensure_ascii=False, indent=2)
-        zf.writestr(zipfile.ZipInfo("index.json", _FIXED_ZIP_TIME), text)
-        zf.writestr(zipfile.ZipInfo("汇总.txt", _FIXED_ZIP_TIME), "\n".join(lines) + "\n")
-        # The consolidated summary (汇总报告) in official-document layout, also stored on its own.
-        summary = documents.summary_docx(request)
+        # The consolidated summary (汇总报告) in official-document layout.
         summary_name = documents.summary_filename(request)
-        zf.writestr(zipfile.ZipInfo(summary_name, _FIXED_ZIP_TIME), summary)
+        summary = await asyncio.to_thread(
+            _finish, zf, request, [("index.json", text), ("汇总.txt", "\n".join(lines) + "\n")], summary_name
+        )
     return WrittenPackage(summary, summary_name, reported, missing, broken)
 
 
-def _add(blobs: FileBlobStore, zf: zipfile.ZipFile, arcname: str, ref: BlobRef) -> None:
-    blobs.verify(ref)  # before writing: a zip entry cannot be taken back
-    with zf.open(zipfile.ZipInfo(arcname, _FIXED_ZIP_TIME), "w", force_zip64=True) as entry:
-        blobs.copy_to(ref, entry)
+async def _add(blobs: BlobStore, zf: zipfile.ZipFile, arcname: str, ref: BlobRef) -> None:
+    await blobs.verify(ref)  # before writing: a zip entry cannot be taken back
+    entry = await asyncio.to_thread(zf.open, zipfile.ZipInfo(arcname, _FIXED_ZIP_TIME), "w", force_zip64=True)
+    try:
+        async for chunk in blobs.chunks(ref):
+            await asyncio.to_thread(entry.write, chunk)
+    finally:
+        await asyncio.to_thread(entry.close)
+
+
+@dataclass(frozen=True)
+class UpperCycles:
+    """How to reach an upper office's cycle on this deployment: the Temporal client and the cycle's
+    `submit_report` Update (`ReportingCycle.submit_report`, handed in by the worker: activities may
+    not import workflows, docs/architecture.md), so the call is checked by mypy, not named by a string."""
+
+    client: Client
+    submit_report: UpdateMethodMultiParam[[Any, SubmitReport], Receipt]
 
 
 class RollupActivities(RollupActivity):
-    def __init__(self, blobs: FileBlobStore, client: Client | None) -> None:
+    def __init__(self, blobs: BlobStore, upper: UpperCycles | None) -> None:
         self.blobs = blobs
-        self.client = client
+        self.upper = upper
 
     @activity.defn(name="compile_rollup")
     async def compile_rollup(self, request: RollupRequest) -> RollupPackage:
-        return await asyncio.to_thread(self._compile, request)
-
-    def _compile(self, request: RollupRequest) -> RollupPackage:
+        """The package into the store, its 汇总报告 too (also kept on its own)."""
         fd, tmp = tempfile.mkstemp(dir=self.blobs.scratch(), prefix="rollup-", suffix=".zip")
         os.close(fd)
         zip_path = Path(tmp)
         try:
-            written = write_package(self.blobs, request, zip_path)
-            ref = self.blobs.put_file(zip_path, package_filename(request), "application/zip")
+            written = await write_package(self.blobs, request, zip_path)
+            ref = await self.blobs.put_file(zip_path, package_filename(request), "application/zip")
         finally:
-            zip_path.unlink(missing_ok=True)
-        summary_ref = self.blobs.put(written.summary, written.summary_name, documents.DOCX_TYPE)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(zip_path)  # the package is in the store now (or the activity is retried)
+        summary_ref = await self.blobs.put(written.summary, written.summary_name, documents.DOCX_TYPE)
         if written.broken:
             activity.logger.warning(
                 "roll-up incomplete", extra={"cycle_id": request.cycle_id, "broken": len(written.broken)}
@@ -143,7 +169,7 @@ class RollupActivities(RollupActivity):
     async def forward_upward(self, request: ForwardRequest) -> ForwardResult:
         """Submit the package to the parent office's cycle when it runs on this deployment."""
         upper = request.upper
-        if not (upper.campaign and upper.as_unit) or self.client is None:
+        if not (upper.campaign and upper.as_unit) or self.upper is None:
             return ForwardResult(delivered=False, how="none", detail="the upper office does not run a cycle here")
         parent_id = await self._find_parent(request)
         if parent_id is None:
@@ -156,10 +182,9 @@ class RollupActivities(RollupActivity):
             attachments=[request.package.package] + ([request.package.summary] if request.package.summary else []),
             by=request.spec_cycle_id,
         )
-        handle = self.client.get_workflow_handle(parent_id)
+        handle = self.upper.client.get_workflow_handle(parent_id)
         try:
-            # By name: activities may not import workflows (docs/architecture.md); it is ReportingCycle.submit_report.
-            receipt = await handle.execute_update("submit_report", call, result_type=Receipt)
+            receipt = await handle.execute_update(self.upper.submit_report, call)
         except WorkflowUpdateFailedError as err:
             raise ApplicationError(
                 f"the upper cycle refused the roll-up: {err.cause}", type="RollupRefused", non_retryable=True
@@ -173,7 +198,7 @@ class RollupActivities(RollupActivity):
     async def _find_parent(self, request: ForwardRequest) -> str | None:
         """The upper office's running cycle for the same obligation: same period when it has one
         (scheduled cycles carry a time suffix in their ids), else the newest running one."""
-        assert self.client is not None
+        assert self.upper is not None
         upper = request.upper
         # Started ids end ":<period>"; scheduled ones "-<scheduled time>" (added by Temporal).
         prefix = f"cycle:{upper.campaign}:{upper.id}:{request.obligation_id}"
@@ -182,7 +207,7 @@ class RollupActivities(RollupActivity):
             f"AND DubanCampaign = '{upper.campaign}' AND DubanOffice = '{upper.id}'"
         )
         found: list[tuple[str, str]] = []
-        async for wf in self.client.list_workflows(query):
+        async for wf in self.upper.client.list_workflows(query):
             if wf.id.startswith(prefix) and wf.id[len(prefix) : len(prefix) + 1] in (":", "-"):
                 period = wf.typed_search_attributes.get(PERIOD) or ""
                 found.append((wf.id, period))

@@ -95,6 +95,40 @@ def table(r: dict[str, Any]) -> str:
                     ]
                 )
             )
+    worst = r.get("worst_path") or []
+    if worst:
+        lines += _header(
+            "Worst path (every unit late, three rungs at one instant incl. a bulletin to all, two late reports"
+            " each, returns, extensions, continue-as-new): each size once",
+            [
+                "units",
+                "status",
+                "runs",
+                "largest history",
+                "events (largest run)",
+                "largest event",
+                "mails",
+                "wall",
+                "holds",
+            ],
+            2,
+        )
+        for w in worst:
+            lines.append(
+                _row(
+                    [
+                        str(w["units"]),
+                        w["status"],
+                        str(w["runs"]),
+                        _mb(max(w["history_bytes"]) / 1e6),
+                        str(max(w["history_events"])),
+                        f"{w['largest_event_bytes'] / 1024:.0f} KiB",
+                        str(w["mails"]),
+                        _s(w["seconds"]),
+                        "yes" if w["holds"] else "no",
+                    ]
+                )
+            )
     for name, error in (r.get("errors") or {}).items():
         lines += ["", f"**{name} failed:** {error}"]
     lines += ["", "### Goals (issue 9)", ""] + [f"- {g}" for g in goals(r)]

@@ -22,8 +22,9 @@ from bench.cost import run_cost
 from bench.fanout import fanout_maildir, run_duban, run_floor, run_naive, single_cycle_attempt, workload
 from bench.national import run_national
 from bench.stack import SA_VALUE_LIMIT, Stack, Tuning
+from bench.worst_path import figures, measure
 
-SCENARIOS = ("fanout", "maildir", "cost", "national", "cache")
+SCENARIOS = ("fanout", "maildir", "cost", "national", "cache", "worst")
 QUICK: dict[str, object] = {
     "units": "20,50",
     "shard": 25,
@@ -34,6 +35,8 @@ QUICK: dict[str, object] = {
     "single_cycle_wait": 0.0,
     "probes": 3,
     "cache_sizes": "10:2:4,30:2:4",
+    # None: the worst path at CI's size runs in tests/workflows/test_worst_path.py already.
+    "worst_units": "",
 }
 
 
@@ -63,6 +66,17 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         "--cache-sizes",
         default="100:20:60,1000:2:6",
         help="worker memory per cached cycle: units:cycles-first:cycles-second, comma-separated",
+    )
+    p.add_argument(
+        "--worst-units",
+        default="200,500,1000",
+        help="office sizes driven through the worst path (bench/worst_path.py), each on its own server",
+    )
+    p.add_argument(
+        "--worst-can-after-events",
+        type=int,
+        default=1000,
+        help="the worst path's server suggests continue-as-new after this many events (one at every size)",
     )
     p.add_argument("--only", default=",".join(SCENARIOS), help=f"scenarios to run, of {','.join(SCENARIOS)}")
     p.add_argument("--max-cached-workflows", type=int, default=Tuning.max_cached_workflows)
@@ -190,7 +204,23 @@ async def _cache(stack: Stack, args: argparse.Namespace, stamp: str, results: di
     results["cache"] = await run_cache(stack, f"k{stamp}", sizes, args.timeout)  # type: ignore[arg-type]
 
 
-SCENARIO_RUNNERS = {"fanout": _fanout, "maildir": _maildir, "cost": _cost, "national": _national, "cache": _cache}
+async def _worst(stack: Stack, args: argparse.Namespace, stamp: str, results: dict[str, Any]) -> None:
+    """Each size on its own in-memory dev server and in-process worker (bench/worst_path.py), not on `stack`."""
+    results["worst_path"] = []
+    for n in sorted(int(x) for x in args.worst_units.split(",") if x):
+        print(f"[bench] worst path: {n} units", file=sys.stderr, flush=True)
+        results["worst_path"].append(figures(await measure(n, args.worst_can_after_events)))
+        _save(args.out, results)
+
+
+SCENARIO_RUNNERS = {
+    "fanout": _fanout,
+    "maildir": _maildir,
+    "cost": _cost,
+    "national": _national,
+    "cache": _cache,
+    "worst": _worst,
+}
 
 
 def _save(out: Path, results: dict[str, Any]) -> None:

@@ -15,7 +15,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator, Collection
+from collections.abc import AsyncIterator, Collection, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -141,8 +141,15 @@ async def _smtp_answers(host: str, port: int) -> bool:
 class Stack:
     """Server + sink running for the whole invocation; workers come and go per phase."""
 
-    def __init__(self, root: Path, tuning: Tuning | None = None, sa_value_limit: int = SA_VALUE_LIMIT) -> None:
+    def __init__(
+        self,
+        root: Path,
+        tuning: Tuning | None = None,
+        sa_value_limit: int = SA_VALUE_LIMIT,
+        server_args: Sequence[str] = (),
+    ) -> None:
         self.root = root
+        self.server_args = list(server_args)  # more `temporal server start-dev` flags
         self.sa_value_limit = sa_value_limit
         self.tuning = tuning or Tuning()
         self.db = root / "temporal.db"
@@ -182,6 +189,7 @@ class Stack:
             "--log-level", "warn",
             "--dynamic-config-value", f"frontend.searchAttributesSizeOfValueLimit={self.sa_value_limit}",
             "--dynamic-config-value", f"frontend.searchAttributesTotalSizeLimit={total_limit}",
+            *self.server_args,
         ]  # fmt: skip
         for name, kind in SEARCH_ATTRIBUTES.items():
             argv += ["--search-attribute", f"{name}={kind}"]

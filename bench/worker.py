@@ -12,13 +12,13 @@ import sys
 
 from temporalio.worker import Worker
 
-from activities.blobs import FileBlobStore
 from activities.mail import MailActivities
 from activities.portal_tokens import PortalTokens
 from activities.sent_ledger import SentLedger
 from bench.naive import NaiveUnitReminder
 from bench.naive_mail import NaiveMailActivities
 from workers.logging import configure_logging
+from workers.objects import blob_store
 from workers.settings import Settings, load_settings
 from workers.temporal import connect
 from workers.worker import build_worker, workflow_runner
@@ -30,7 +30,7 @@ def naive_worker(client: object, settings: Settings) -> Worker:
     """The baseline on its own task queue, with the same mail machinery as duban's worker."""
     links = PortalTokens(settings.secret_key.get_secret_value(), settings.public_url, settings.portal_token_days)
     mail = MailActivities(
-        settings.smtp, SentLedger(settings.data_dir / "sent-ledger.sqlite"), FileBlobStore(settings.blob_dir), links
+        settings.smtp, SentLedger(settings.data_dir / "sent-ledger.sqlite"), blob_store(settings), links
     )
     t = settings.temporal
     return Worker(

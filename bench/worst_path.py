@@ -1,6 +1,7 @@
 """The worst path a plan the check accepts can take, on the dev server: does the cycle still end?
 
     .venv/bin/python -m bench.worst_path --units 1000 [--can-after-events N]
+    .venv/bin/python -m bench --only worst [--worst-units 200,500,1000]   (the same, as a bench scenario)
 
 Every unit is late; the three escalation rungs (the unit's leader and the office,
 the leadership, a bulletin 通报 to every unit and the leadership) fall on one
@@ -25,21 +26,22 @@ import sys
 import tempfile
 import time
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowExecutionStatus
-from temporalio.testing import WorkflowEnvironment
 from temporalio.workflow import UpdateMethodMultiParam
 
 from activities.holidays import load_calendar
+from bench.stack import Stack
 from console import client_calls
 from domain import cycle_spec
 from schemas.calendar import DueRule, LadderStep, RuleKind, StepUnit
 from schemas.cycle import (
+    CYCLE_TASK_TIMEOUT,
     CycleInput,
     DecideExtension,
     OfficeAction,
@@ -59,14 +61,7 @@ from schemas.plan import (
     Recipient,
     Unit,
 )
-from schemas.visibility import SEARCH_ATTRIBUTES
-from workers.dev.binaries import bundled_binary
-from workers.dev.ports import free_port
-from workers.dev.smtp_sink import SmtpSink
 from workers.dev.stack import server_limit_args
-from workers.settings import Settings, SmtpSettings, TemporalSettings
-from workers.temporal import data_converter
-from workers.worker import build_worker
 from workflows.reporting_cycle import ReportingCycle
 
 HISTORY_WARN = 10 * 1024 * 1024
@@ -84,7 +79,8 @@ class Outcome:
     history_events: list[int]
     largest_event_bytes: int
     seconds: float
-    mails: int = 0  # messages the SMTP sink received (set by `main`, which runs the sink)
+    mails: int = 0  # messages the SMTP sink received (set by `measure`, which runs the sink)
+    failed_calls: list[str] = field(default_factory=list)  # Updates that failed for good (not refusals)
 
     @property
     def holds(self) -> bool:
@@ -143,14 +139,25 @@ def worst_plan(n_units: int) -> CampaignPlan:
 
 
 async def _calls(
-    client: Client, cycle_id: str, method: UpdateMethodMultiParam[[Any, P], R], args: list[P], concurrency: int = 8
+    client: Client,
+    cycle_id: str,
+    method: UpdateMethodMultiParam[[Any, P], R],
+    args: list[P],
+    failed: list[str],
+    concurrency: int = 8,
 ) -> None:
-    """One Update per argument, a few at a time (the server's in-flight limit is 10 per workflow)."""
+    """One Update per argument, a few at a time (the server's in-flight limit is 10 per workflow);
+    a call that fails for good is noted in `failed` (the run goes on: the outcome says how it ended)."""
     gate = asyncio.Semaphore(concurrency)
 
     async def one(arg: P) -> None:
         async with gate:
-            await client_calls.update(client, cycle_id, method, arg)
+            try:
+                await client_calls.update(client, cycle_id, method, arg)
+            except client_calls.Rejected:
+                raise
+            except Exception as err:  # counted and reported, not hidden
+                failed.append(f"{type(err).__name__}: {err}"[:200])
 
     await asyncio.gather(*(one(a) for a in args))
 
@@ -170,8 +177,8 @@ async def _histories(client: Client, workflow_id: str, first_run: str) -> tuple[
     return sizes, events, largest
 
 
-async def run_worst_path(client: Client, settings: Settings, n_units: int) -> Outcome:
-    """Drive one cycle of `n_units` through the worst path with the production worker; measure its histories."""
+async def run_worst_path(client: Client, task_queue: str, n_units: int) -> Outcome:
+    """Drive one cycle of `n_units` through the worst path (a worker serves `task_queue`); measure its histories."""
     started = time.monotonic()
     p = worst_plan(n_units)
     ob = p.obligations[0]
@@ -181,59 +188,92 @@ async def run_worst_path(client: Client, settings: Settings, n_units: int) -> Ou
     spec = cycle_spec.build_spec(cycle_spec.template_for(p, ob), "2026-T", now.year, now, cal, cycle_id)
     unit_ids = [u.id for u in p.units]
     tenth = unit_ids[: max(1, n_units // 10)]
-    async with build_worker(client, settings):
-        handle = await client.start_workflow(
-            "ReportingCycle", CycleInput(spec=spec), id=cycle_id, task_queue=settings.temporal.task_queue
-        )
-        first_run = handle.first_execution_run_id or handle.result_run_id or ""
-        later = (now + dt.timedelta(days=20)).date()
-        # Before the deadline: a tenth ask for more time, the office approves (to a date in the future).
-        await _calls(
-            client,
-            cycle_id,
-            ReportingCycle.request_extension,
-            [RequestExtension(unit_id=u, reason="材料待盖章", wanted=later) for u in tenth],
-        )
-        await _calls(
-            client,
-            cycle_id,
-            ReportingCycle.decide_extension,
-            [DecideExtension(unit_id=u, approve=True, by="op") for u in tenth],
-        )
-        # Past the deadline and the three escalation rungs at one instant (due + 1 min).
-        await asyncio.sleep(
-            max(0.0, (spec.opened_at + dt.timedelta(minutes=2, seconds=20) - dt.datetime.now(dt.UTC)).total_seconds())
-        )
-        for version in (1, 2):
-            await _calls(
-                client,
-                cycle_id,
-                ReportingCycle.submit_report,
-                [SubmitReport(unit_id=u, title=f"工作总结（第{version}稿）") for u in unit_ids],
-            )
-        await _calls(
-            client,
-            cycle_id,
-            ReportingCycle.return_for_revision,
-            [ReturnForRevision(unit_id=u, reason="数据有误", new_due=later, by="op") for u in tenth],
-        )
+    failed: list[str] = []
+    handle = await client.start_workflow(
+        "ReportingCycle",
+        CycleInput(spec=spec),
+        id=cycle_id,
+        task_queue=task_queue,
+        task_timeout=CYCLE_TASK_TIMEOUT,
+    )
+    first_run = handle.first_execution_run_id or handle.result_run_id or ""
+    later = (now + dt.timedelta(days=20)).date()
+    # Before the deadline: a tenth ask for more time, the office approves (to a date in the future).
+    await _calls(
+        client,
+        cycle_id,
+        ReportingCycle.request_extension,
+        [RequestExtension(unit_id=u, reason="材料待盖章", wanted=later) for u in tenth],
+        failed,
+    )
+    await _calls(
+        client,
+        cycle_id,
+        ReportingCycle.decide_extension,
+        [DecideExtension(unit_id=u, approve=True, by="op") for u in tenth],
+        failed,
+    )
+    # Past the deadline and the three escalation rungs at one instant (due + 1 min).
+    await asyncio.sleep(
+        max(0.0, (spec.opened_at + dt.timedelta(minutes=2, seconds=20) - dt.datetime.now(dt.UTC)).total_seconds())
+    )
+    for version in (1, 2):
         await _calls(
             client,
             cycle_id,
             ReportingCycle.submit_report,
-            [SubmitReport(unit_id=u, title="工作总结（修改稿）") for u in tenth],
+            [SubmitReport(unit_id=u, title=f"工作总结（第{version}稿）") for u in unit_ids],
+            failed,
         )
-        await asyncio.sleep(5)  # the supplement goes up
-        # Every unit has settled by now, so the cycle may have closed itself; otherwise the office closes it.
-        with contextlib.suppress(client_calls.Rejected):
-            await _calls(client, cycle_id, ReportingCycle.close, [OfficeAction(reason="worst path done", by="op")])
-        final = client.get_workflow_handle(cycle_id)
-        with contextlib.suppress(Exception):  # the status below says how it ended
-            await asyncio.wait_for(final.result(), timeout=600)
-        desc = await final.describe()
+    await _calls(
+        client,
+        cycle_id,
+        ReportingCycle.return_for_revision,
+        [ReturnForRevision(unit_id=u, reason="数据有误", new_due=later, by="op") for u in tenth],
+        failed,
+    )
+    await _calls(
+        client,
+        cycle_id,
+        ReportingCycle.submit_report,
+        [SubmitReport(unit_id=u, title="工作总结（修改稿）") for u in tenth],
+        failed,
+    )
+    await asyncio.sleep(5)  # the supplement goes up
+    # Every unit has settled by now, so the cycle may have closed itself; otherwise the office closes it.
+    with contextlib.suppress(client_calls.Rejected):
+        await _calls(client, cycle_id, ReportingCycle.close, [OfficeAction(reason="worst path done", by="op")], failed)
+    final = client.get_workflow_handle(cycle_id)
+    with contextlib.suppress(Exception):  # the status below says how it ended
+        await asyncio.wait_for(final.result(), timeout=600)
+    desc = await final.describe()
     status = WorkflowExecutionStatus(desc.status).name if desc.status else "UNKNOWN"
     sizes, events, largest = await _histories(client, cycle_id, first_run)
-    return Outcome(n_units, status, len(sizes), sizes, events, largest, round(time.monotonic() - started, 1))
+    outcome = Outcome(n_units, status, len(sizes), sizes, events, largest, round(time.monotonic() - started, 1))
+    outcome.failed_calls = failed
+    return outcome
+
+
+async def measure(n_units: int, can_after_events: int = 0) -> Outcome:
+    """One worst path on its own stack (bench/stack.py: dev server on SQLite, SMTP sink, and duban's
+    production worker as a separate process, as deployed), in a temporary folder."""
+    extra = server_limit_args()
+    if can_after_events:
+        extra += ["--dynamic-config-value", f"limit.historyCount.suggestContinueAsNew={can_after_events}"]
+    with tempfile.TemporaryDirectory(prefix="duban-worst-") as tmp:
+        stack = Stack(Path(tmp), server_args=extra)
+        client = await stack.start()
+        try:
+            async with stack.worker("duban"):
+                outcome = await run_worst_path(client, stack.settings.temporal.task_queue, n_units)
+            outcome.mails = len(stack.arrivals.poll())
+        finally:
+            stack.stop()
+    return outcome
+
+
+def figures(outcome: Outcome) -> dict[str, Any]:
+    return {**asdict(outcome), "holds": outcome.holds}
 
 
 async def main(argv: list[str] | None = None) -> int:
@@ -243,36 +283,8 @@ async def main(argv: list[str] | None = None) -> int:
         "--can-after-events", type=int, default=0, help="suggest continue-as-new after N events (0: default)"
     )
     args = ap.parse_args(argv)
-    with tempfile.TemporaryDirectory() as tmp:
-        sink = SmtpSink("127.0.0.1", free_port(), Path(tmp) / "mail")
-        sink.start()
-        extra = server_limit_args()
-        if args.can_after_events:
-            extra += ["--dynamic-config-value", f"limit.historyCount.suggestContinueAsNew={args.can_after_events}"]
-        base = Settings(data_dir=Path(tmp) / "var")
-        env = await WorkflowEnvironment.start_local(
-            dev_server_existing_path=str(bundled_binary("temporal")),
-            data_converter=data_converter(base),
-            search_attributes=[],
-            ip="127.0.0.1",
-            ui=False,
-            dev_server_log_level="error",
-            dev_server_extra_args=extra
-            + [a for name, kind in SEARCH_ATTRIBUTES.items() for a in ("--search-attribute", f"{name}={kind}")],
-        )
-        settings = base.model_copy(
-            update={
-                "smtp": SmtpSettings(host=sink.host, port=sink.port),
-                "temporal": TemporalSettings(task_queue="worst-path"),
-            }
-        )
-        try:
-            outcome = await run_worst_path(env.client, settings, args.units)
-        finally:
-            await env.shutdown()
-            sink.stop()
-        outcome.mails = sum(1 for _ in (sink.maildir / "new").iterdir())
-    print(json.dumps({**asdict(outcome), "holds": outcome.holds}, ensure_ascii=False))
+    outcome = await measure(args.units, args.can_after_events)
+    print(json.dumps(figures(outcome), ensure_ascii=False))
     return 0 if outcome.holds else 1
 
 

@@ -9,7 +9,10 @@ before any history refers to it, so the blobs copied later include every blob
 the copied histories name.
 
 The result is itself a data directory: restoring is pointing `DUBAN_DATA_DIR`
-at a copy of it (docs/operations.md "Backups", the restore drill).
+at a copy of it (docs/operations.md "Backups", the restore drill). Blobs are
+copied as they are stored, sealed: the copy needs the payload keys to be read.
+When the blobs live in an S3 bucket (DUBAN_OBJECTS__URL) they are not copied —
+the bucket's versioning is their backup — and the manifest says so.
 """
 
 import datetime as dt
@@ -29,7 +32,7 @@ from workers.settings import load_settings
 # other) is recognised by its header and copied through the backup API.
 SQLITE_HEADER = b"SQLite format 3\x00"
 # Not state: logs and the pids of processes of this run.
-SKIPPED = {"log", "run"}
+SKIPPED = {"log", "run", "scratch"}
 MANIFEST = "backup.json"
 
 
@@ -57,8 +60,10 @@ def _entries(data_dir: Path) -> Iterator[Path]:
         yield path
 
 
-def backup(data_dir: Path, dest: Path) -> dict[str, object]:
-    """Copy `data_dir` into the new directory `dest`; returns the manifest written there."""
+def backup(data_dir: Path, dest: Path, objects_url: str | None = None) -> dict[str, object]:
+    """Copy `data_dir` into the new directory `dest`; returns the manifest written there.
+
+    `objects_url`: where the blobs are when they are not under the data directory (not copied)."""
     dest.mkdir(parents=True)
     started = dt.datetime.now(dt.UTC)
     copied: dict[str, int] = {}
@@ -80,6 +85,7 @@ def backup(data_dir: Path, dest: Path) -> dict[str, object]:
         "started": started.isoformat(timespec="seconds"),
         "finished": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "copied": copied,
+        "blobs": f"not copied: {objects_url} (bucket versioning)" if objects_url else "copied (blobs/, sealed)",
     }
     (dest / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return manifest
@@ -105,7 +111,7 @@ def backup_command(
     if dest.exists():
         dest.rmdir()
     try:
-        manifest = backup(data_dir, dest)
+        manifest = backup(data_dir, dest, settings.objects.url)
     except (OSError, sqlite3.Error, RuntimeError) as error:
         shutil.rmtree(dest, ignore_errors=True)
         failure(f"backup failed, nothing kept: {error}")
@@ -113,6 +119,8 @@ def backup_command(
         emit_json(manifest)
     else:
         console.print(f"backup of {data_dir} in {dest}: {', '.join(manifest['copied'])}")  # type: ignore[arg-type]
+        if settings.objects.url:
+            console.print(f"blobs in {settings.objects.url} not copied: the bucket's versioning keeps them")
 
 
 def register(app: typer.Typer) -> None:

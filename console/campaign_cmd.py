@@ -32,7 +32,7 @@ from console.campaign_store import CampaignStore
 from console.output import console, emit_json, failure
 from console.plan_files import load_checked
 from domain import cycle_spec, timeline
-from schemas.cycle import CycleInput, cycle_workflow_id
+from schemas.cycle import CYCLE_TASK_TIMEOUT, CycleInput, cycle_workflow_id
 from schemas.plan import CampaignPlan, Obligation, Period
 from schemas.visibility import CAMPAIGN, OFFICE
 from workers.settings import Settings, load_settings
@@ -98,6 +98,7 @@ async def start_campaign(client: Client, settings: Settings, plan: CampaignPlan,
                     task_queue=queue,
                     search_attributes=attrs,
                     static_summary=f"{plan.title} · {ob.title} · {period}",
+                    task_timeout=CYCLE_TASK_TIMEOUT,
                 )
                 state = "started"
             except WorkflowAlreadyStartedError:
@@ -113,6 +114,7 @@ async def start_campaign(client: Client, settings: Settings, plan: CampaignPlan,
                 id=f"cycle:{plan.id}:{plan.office.id}:{ob.id}",
                 task_queue=queue,
                 typed_search_attributes=attrs,
+                task_timeout=CYCLE_TASK_TIMEOUT,
             ),
             spec=schedule_spec(ob, plan.timezone),
         )

@@ -4,6 +4,7 @@ import typer
 
 from console import (
     backup_cmd,
+    blobs_cmd,
     calendar_cmd,
     campaign_cmd,
     chase_cmd,
@@ -38,6 +39,7 @@ app.add_typer(mail_cmd.app, name="mail")
 app.add_typer(export_cmd.app, name="export")
 app.add_typer(user_cmd.user_app, name="user")
 backup_cmd.register(app)
+app.add_typer(blobs_cmd.app, name="blobs")
 
 
 def main() -> None:

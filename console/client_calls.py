@@ -39,7 +39,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.workflow import UpdateMethodMultiParam
 from tenacity import AsyncRetrying, RetryError, retry_if_exception, stop_after_attempt, wait_random_exponential
 
-from activities.blobs import FileBlobStore
+from activities.blobs import BlobStore
 from activities.holidays import cycle_years, load_calendar
 from schemas.blobs import BlobRef
 from schemas.cycle import (
@@ -55,6 +55,7 @@ from schemas.cycle import (
     UnitView,
 )
 from schemas.visibility import CAMPAIGN, OFFICE, PERIOD, STAGE
+from workers.objects import blob_store
 from workers.settings import Settings
 from workflows.reporting_cycle import ReportingCycle
 
@@ -426,14 +427,14 @@ def check_upload(name: str, data: bytes, max_bytes: int) -> tuple[str, str]:
     return clean, ALLOWED_TYPES[ext]
 
 
-def _put(store: FileBlobStore, data: bytes, name: str, media_type: str, created: list[BlobRef] | None) -> BlobRef:
-    ref, new = store.put_new(data, name, media_type)
+async def _put(store: BlobStore, data: bytes, name: str, media_type: str, created: list[BlobRef] | None) -> BlobRef:
+    ref, new = await store.put_new(data, name, media_type)
     if new and created is not None:
         created.append(ref)
     return ref
 
 
-def store_uploads(
+async def store_uploads(
     settings: Settings, files: Sequence[tuple[str, bytes]], created: list[BlobRef] | None = None
 ) -> list[BlobRef]:
     """Check every file first, then store them all: one bad file stores nothing.
@@ -442,11 +443,11 @@ def store_uploads(
     if len(files) > MAX_ATTACHMENTS:
         raise Rejected(f"too many attachments: {len(files)} > {MAX_ATTACHMENTS}")
     checked = [(check_upload(name, data, settings.max_upload_bytes), data) for name, data in files]
-    store = FileBlobStore(settings.blob_dir)
-    return [_put(store, data, name, media_type, created) for (name, media_type), data in checked]
+    store = blob_store(settings)
+    return [await _put(store, data, name, media_type, created) for (name, media_type), data in checked]
 
 
-def store_text(
+async def store_text(
     settings: Settings, text: str, name: str = "正文.txt", created: list[BlobRef] | None = None
 ) -> BlobRef | None:
     """A submission's text body as a blob, or None when there is no text."""
@@ -455,14 +456,14 @@ def store_text(
     data = text.encode("utf-8")
     if len(data) > settings.max_upload_bytes:
         raise Rejected(f"the text is over the limit of {settings.max_upload_bytes} bytes")
-    return _put(FileBlobStore(settings.blob_dir), data, name, "text/plain; charset=utf-8", created)
+    return await _put(blob_store(settings), data, name, "text/plain; charset=utf-8", created)
 
 
-def sweep(settings: Settings, created: Sequence[BlobRef]) -> None:
+async def sweep(settings: Settings, created: Sequence[BlobRef]) -> None:
     """Remove blobs a refused submission created (content that was there before is left alone)."""
-    store = FileBlobStore(settings.blob_dir)
+    store = blob_store(settings)
     for ref in created:
-        store.discard(ref)
+        await store.discard(ref)
 
 
 async def submit_files(
@@ -480,12 +481,12 @@ async def submit_files(
     a refusal sweeps: after a timeout or a crash the Update may have been applied, and its files stay."""
     created: list[BlobRef] = []
     try:
-        body = store_text(settings, text, created=created)
-        attachments = store_uploads(settings, files, created)
+        body = await store_text(settings, text, created=created)
+        attachments = await store_uploads(settings, files, created)
         stored = call.model_copy(update={"body": body, "attachments": attachments})
         return await update(client, cycle_id, ReportingCycle.submit_report, stored)
     except Rejected:
-        sweep(settings, created)
+        await sweep(settings, created)
         raise
 
 

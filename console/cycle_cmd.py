@@ -25,6 +25,7 @@ from temporalio.workflow import UpdateMethodMultiParam
 
 from console import client_calls as calls
 from console.display import local
+from console.options import ByOpt, CycleOpt, JsonFlag, UnitOpt
 from console.output import bad_input, console, emit_json
 from console.run import acting, run_call
 from domain.cycle_words import KIND_ZH, STAGE_ZH, what_zh
@@ -48,12 +49,6 @@ from workflows.reporting_cycle import ReportingCycle
 
 P = TypeVar("P", bound=BaseModel)  # an Update's one model in
 
-JsonFlag = Annotated[bool, typer.Option("--json", help="Machine output: one JSON document.")]
-CycleOpt = Annotated[
-    str, typer.Option("--cycle", help="Cycle workflow id, e.g. cycle:yaan-2017:yaan-office:summary:2026-Y")
-]
-UnitOpt = Annotated[str, typer.Option("--unit", help="Unit id, e.g. yaan-gaj")]
-ByOpt = Annotated[str | None, typer.Option("--by", help="Who acts (default: your login name).")]
 
 LIGHT_STYLE = {
     Light.GREEN: ("●", "green", "已报送"),

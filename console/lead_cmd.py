@@ -18,6 +18,7 @@ anything is sent: an unknown one exits 2 and starts nothing. A call the lead
 refuses (wrong unit, wrong stage) exits 2 with the workflow's reason.
 """
 
+import asyncio
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -184,7 +185,7 @@ def refer(
         if not file.is_file():
             bad_input(f"{file}: no such file")
         try:
-            content = calls.store_uploads(settings, [(file.name, file.read_bytes())])[0]
+            content = asyncio.run(calls.store_uploads(settings, [(file.name, file.read_bytes())]))[0]
         except calls.Rejected as err:
             bad_input(str(err))
     now = datetime.now(UTC)

@@ -14,8 +14,8 @@ from temporalio.client import Client
 
 from activities.portal_tokens import PortalTokens
 from console import links
-from console.cycle_cmd import ByOpt, CycleOpt, JsonFlag, UnitOpt
 from console.display import local
+from console.options import ByOpt, CycleOpt, JsonFlag, UnitOpt
 from console.output import console, emit_json
 from console.run import acting, run_call
 from workers.settings import Settings

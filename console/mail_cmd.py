@@ -12,6 +12,7 @@ from rich.table import Table
 
 from activities.webhooks import default_sink_dir
 from console.mail_viewer import list_hook_posts, list_messages, read_message
+from console.options import JsonFlag
 from console.output import bad_input, console, emit_json
 from workers.settings import load_settings
 
@@ -19,7 +20,6 @@ app = typer.Typer(
     help="Messages caught by the dev SMTP sink (var/mail) and recorded webhook posts.", no_args_is_help=True
 )
 
-JsonFlag = Annotated[bool, typer.Option("--json", help="Machine output: one JSON document.")]
 MaildirOption = Annotated[
     Path | None, typer.Option("--maildir", help="The Maildir to read (default: <data_dir>/mail).")
 ]

@@ -132,7 +132,7 @@ def get(
         written: list[Written] = []
         who = acting(None)
         for n, (ref, path) in enumerate(plan, start=0 if sub.body else 1):
-            subs.copy_blob(s, ref, path)
+            await subs.copy_blob(s, ref, path)
             subs.logged(
                 who, "cli", "file", found.cycle_id, unit=found.unit, receipt=found.receipt, n=n, sha256=ref.sha256
             )

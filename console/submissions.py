@@ -20,7 +20,7 @@ from pydantic import BaseModel
 from temporalio.client import Client, WorkflowQueryFailedError, WorkflowQueryRejectedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities.blobs import BlobNotFoundError, FileBlobStore
+from activities.blobs import BlobNotFoundError, BlobStore
 from activities.rollup import package_filename, write_package
 from console import client_calls as calls
 from schemas.base import Model, UtcDateTime
@@ -29,6 +29,7 @@ from schemas.cycle import Submission, UnitQuery
 from schemas.plan import ReportKind
 from schemas.rollup import RollupRequest
 from workers.logging import get_logger
+from workers.objects import blob_store
 from workers.settings import Settings
 from workflows.reporting_cycle import ReportingCycle
 
@@ -157,30 +158,36 @@ async def find_receipt(client: Client, receipt: str, cycle_id: str | None = None
 # ---- reading files ---------------------------------------------------------------------------
 
 
-def open_store(settings: Settings) -> FileBlobStore:
-    """The blob store the console reads from (the one place it is opened for downloads)."""
-    return FileBlobStore(settings.blob_dir)
+def open_store(settings: Settings) -> BlobStore:
+    """The blob store the console reads from (local or S3, sealed at rest), as every other reader opens it."""
+    return blob_store(settings)
 
 
 class MissingFile(calls.CallFailed):
     """The store has lost a file the cycle refers to, or holds it corrupted: not the caller's mistake."""
 
 
-def read_blob(settings: Settings, ref: BlobRef) -> bytes:
+async def read_blob(settings: Settings, ref: BlobRef) -> bytes:
     """The blob's content, hash verified; MissingFile when the store has lost it or it is corrupt."""
     try:
-        return open_store(settings).get(ref)
+        return await open_store(settings).get(ref)
     except BlobNotFoundError as err:
         raise MissingFile(f"the file {ref.name} is missing from the store ({err})") from err
 
 
-def copy_blob(settings: Settings, ref: BlobRef, target: Path) -> None:
-    """Stream the blob into a file (hash verified); MissingFile when missing or corrupt (the file is removed)."""
+async def copy_blob(settings: Settings, ref: BlobRef, target: Path) -> None:
+    """Stream the blob into a new file (verified first); MissingFile when missing or corrupt (no file left)."""
+    store = open_store(settings)
     try:
-        with target.open("xb") as out:
-            open_store(settings).copy_to(ref, out)
+        await store.verify(ref)
+        out = await asyncio.to_thread(target.open, "xb")
+        try:
+            async for chunk in store.chunks(ref):
+                await asyncio.to_thread(out.write, chunk)
+        finally:
+            await asyncio.to_thread(out.close)
     except BlobNotFoundError as err:
-        target.unlink(missing_ok=True)
+        await asyncio.to_thread(target.unlink, missing_ok=True)
         raise MissingFile(f"the file {ref.name} is missing from the store ({err})") from err
 
 
@@ -238,10 +245,10 @@ async def rollup_files(client: Client, settings: Settings, cycle_id: str, folder
     forwarded = None if draft else (await _ask(client, cycle_id, ReportingCycle.get_state)).rollup
     package = folder / package_filename(request)
     if forwarded is not None:
-        await asyncio.to_thread(copy_blob, settings, forwarded, package)
+        await copy_blob(settings, forwarded, package)
         summary_name, summary = await asyncio.to_thread(_summary_in, package)
     else:
-        written = await asyncio.to_thread(write_package, open_store(settings), request, package)
+        written = await write_package(open_store(settings), request, package)
         summary_name, summary = written.summary_name, written.summary
     summary_path = folder / "summary.docx"
     summary_path.write_bytes(summary)

@@ -4,6 +4,7 @@ Keys are (cycle, step, unit, recipient): stable across retries, restarts and
 continue-as-new, so the mail activity can refuse to send one twice.
 """
 
+from collections import Counter
 from collections.abc import Iterable
 
 from schemas.calendar import Due
@@ -108,13 +109,23 @@ def late_line(spec: CycleSpec, unit_state: UnitState, days_late: int) -> UnitLin
 
 def _date_only(lines: list[UnitLine]) -> list[UnitLine]:
     # A list line prints the date only: without the rule's wording a 1,000-line list stays ~150 KB.
-    return [
-        line.model_copy(update={"due": line.due.model_copy(update={"rule": "", "rule_zh": ""})}) if line.due else line
-        for line in lines
-    ]
+    # Units sharing a deadline share its date-only copy (one copy, not one per line).
+    dates: dict[tuple[object, ...], Due] = {}
+    out = []
+    for line in lines:
+        if line.due is None:
+            out.append(line)
+            continue
+        key = (line.due.at, line.due.tz, line.due.provisional)
+        if key not in dates:
+            dates[key] = line.due.model_copy(update={"rule": "", "rule_zh": ""})
+        out.append(line.model_copy(update={"due": dates[key]}))
+    return out
 
 
-def share_lists(messages: list[Notification]) -> tuple[list[Notification], dict[str, MessageContext]]:
+def share_lists(
+    messages: list[Notification], repeated_only: bool = False
+) -> tuple[list[Notification], dict[str, MessageContext]]:
     """Messages that carry a list of units and share one context: the context once, the messages by name.
 
     A bulletin to every unit of a 1,000-unit office is then one 1,000-line list and 1,000 short
@@ -122,12 +133,18 @@ def share_lists(messages: list[Notification]) -> tuple[list[Notification], dict[
     The shared lines keep each unit's date, not the rule's wording. (Only here, behind the cycle's
     `lists-once` patch: shorter lines change where a large outbox splits into batches, so running
     histories that sent full lines must keep them.)
+
+    `repeated_only`: a one-line list that only one message carries (a unit leader's escalation names
+    their own unit) stays in its message: sharing it saves nothing and cost two copies per message,
+    most of a 1,000-unit escalation instant's time (behind the cycle's `instant-order` patch).
     """
     shared: dict[str, MessageContext] = {}
     names: dict[int, str] = {}
     out: list[Notification] = []
+    uses = Counter(id(n.context) for n in messages) if repeated_only else None
     for n in messages:
-        if not (n.context.late_units or n.context.missing_units):
+        lines = len(n.context.late_units) + len(n.context.missing_units)
+        if not lines or (uses is not None and uses[id(n.context)] < 2 and lines < 2):
             out.append(n)
             continue
         name = names.setdefault(id(n.context), f"list:{n.key}")

@@ -29,6 +29,21 @@ class ItemKind(StrEnum):
     CLOSE = "close"
 
 
+# What a cycle does at one instant, in the order of the notice (通知): remind the units still
+# working on their report, tell the late ones they are overdue, escalate (督办), remind the office of
+# its own upward deadline while it consolidates, forward the roll-up (上报), close. Declared here,
+# not left to the sort order of the kinds' names.
+INSTANT_ORDER: tuple[ItemKind, ...] = (
+    ItemKind.REMIND,
+    ItemKind.DUE,
+    ItemKind.ESCALATE,
+    ItemKind.OFFICE_REMIND,
+    ItemKind.FORWARD,
+    ItemKind.CLOSE,
+)
+_RANK = {kind: rank for rank, kind in enumerate(INSTANT_ORDER)}
+
+
 @dataclass(frozen=True)
 class AgendaItem:
     at: dt.datetime
@@ -223,8 +238,50 @@ def pending_items(spec: CycleSpec, state: CycleState) -> list[AgendaItem]:
                 continue
             if item.step not in done:
                 items.append(item)
-    items.sort(key=lambda i: (i.at, i.kind.value, i.unit_id or ""))
+    items.sort(key=lambda i: (i.at, _RANK[i.kind], i.unit_id or ""))
     return items
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of what is due now: every item of one kind, or for escalations one rung's late units."""
+
+    kind: ItemKind
+    items: tuple[AgendaItem, ...]
+
+
+def due_steps(due: list[AgendaItem]) -> list[Step]:
+    """Everything due now as steps in `INSTANT_ORDER`: one step per kind, one per rung for escalations
+    (a rung's late units are listed in one 通报). Items due at earlier moments (a worker that was
+    down, a long mail batch) join the step of their kind: all of it is owed now."""
+    by_kind: dict[ItemKind, list[AgendaItem]] = {kind: [] for kind in INSTANT_ORDER}
+    for item in sorted(due, key=lambda i: (i.at, i.unit_id or "")):
+        by_kind[item.kind].append(item)
+    steps: list[Step] = []
+    for kind, items in by_kind.items():
+        if kind is ItemKind.ESCALATE:
+            steps += [Step(kind, tuple(rung)) for rung in _rungs(items)]
+        elif items:
+            steps.append(Step(kind, tuple(items)))
+    return steps
+
+
+def legacy_due_steps(due: list[AgendaItem], then: list[AgendaItem]) -> list[Step]:
+    """The order before `INSTANT_ORDER` (runs started before it must replay as they ran): item by
+    item, by time and then by the kinds' names, followed by `then` (a requested roll-up), every
+    escalation rung after the rest."""
+    ordered = sorted(due, key=lambda i: (i.at, i.kind.value, i.unit_id or "")) + then
+    steps = [Step(i.kind, (i,)) for i in ordered if i.kind is not ItemKind.ESCALATE]
+    escalations = [i for i in ordered if i.kind is ItemKind.ESCALATE]
+    return steps + [Step(ItemKind.ESCALATE, tuple(rung)) for rung in _rungs(escalations)]
+
+
+def _rungs(escalations: list[AgendaItem]) -> list[list[AgendaItem]]:
+    """Escalation items grouped by rung, rungs in the order they first fall due."""
+    rungs: dict[tuple[int, str], list[AgendaItem]] = {}
+    for item in escalations:
+        rungs.setdefault((item.index, item.step), []).append(item)
+    return list(rungs.values())
 
 
 def is_overdue(unit: UnitState, now: dt.datetime) -> bool:

@@ -169,6 +169,13 @@ class CycleState(Model):
     problems: list[str] = Field(default_factory=list, description="what the office must see: a roll-up that failed")
 
 
+# A 1,000-unit cycle's history (thousands of Updates between continue-as-news) takes a worker
+# several seconds to replay when its cached copy is gone, more on a loaded machine; Temporal's
+# default workflow task timeout (10 s) then times the replay out, and the next attempt replays
+# again, forever (seen in `python -m bench.worst_path --units 1000`). Cycles are started with this.
+CYCLE_TASK_TIMEOUT = dt.timedelta(seconds=60)
+
+
 class CycleInput(Model):
     """Either a full spec (started directly), or a template (opened by a Schedule, which fixes
     the period from its scheduled time and fetches the holiday data by an activity)."""

@@ -1,6 +1,6 @@
 """The SMTP server the mail activity sends through: a part of the worker's settings, handed to it."""
 
-from pydantic import BaseModel, ConfigDict, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 
 class SmtpSettings(BaseModel):
@@ -18,3 +18,6 @@ class SmtpSettings(BaseModel):
     sender: str = "duban@duban.example"
     sender_name: str = "督办 duban"
     timeout_seconds: float = 30.0
+    # Files attached to one message, in total (the roll-up's package and 汇总报告): what is over it is
+    # linked instead (a signed download link, docs/guarantees.md), so no relay refuses the message.
+    max_attachment_bytes: int = Field(default=15 * 1024 * 1024, ge=0)

@@ -34,7 +34,14 @@ VALUE_LIMIT = 64 * 1024
 # the TemporalReportedProblems search attribute, which the stuck-cycle alert and runbook look for
 # (docs/operations.md). Self-hosted servers leave it off unless set.
 REPORTED_PROBLEMS_AFTER = 3
+# Temporal refuses every Update to a workflow run past 2,000 of them (its default), until the run
+# continues as new. A cycle continues as new on a turn of its loop with nothing else to do, and a
+# deadline-day burst arrives while the loop is busy sending: at 1,000 units the worst path sends
+# 2,400 Updates into one run (`python -m bench.worst_path`), and every call after the 2,000th was
+# refused. The plan check's caps bound what one run can take (reports per unit and kind, units).
+MAX_UPDATES_PER_RUN = 10_000
 SERVER_LIMITS: dict[str, int] = {
+    "history.maxTotalUpdates": MAX_UPDATES_PER_RUN,
     "frontend.searchAttributesSizeOfValueLimit": VALUE_LIMIT,
     "frontend.searchAttributesTotalSizeLimit": 4 * VALUE_LIMIT,
     "system.numConsecutiveWorkflowTaskProblemsToTriggerSearchAttribute": REPORTED_PROBLEMS_AFTER,

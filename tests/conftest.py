@@ -24,10 +24,11 @@ from temporalio.common import SearchAttributeKey
 from temporalio.testing import WorkflowEnvironment
 
 from schemas.visibility import SEARCH_ATTRIBUTES
+from tests.blobstores import SeaweedS3
 from workers.codec import generate_key_line
 from workers.dev.binaries import bundled_binary
 from workers.dev.stack import server_limit_args
-from workers.settings import Settings, TemporalSettings
+from workers.settings import ObjectSettings, Settings, TemporalSettings
 from workers.temporal import data_converter
 
 _KEY_FACTORIES = {
@@ -137,3 +138,28 @@ def dev_server_settings(settings: Settings, dev_server_env: WorkflowEnvironment)
     """Per-test settings whose Temporal address is the session's dev server (for code that calls `connect`)."""
     target = dev_server_env.client.service_client.config.target_host
     return settings.model_copy(update={"temporal": TemporalSettings(address=target)})
+
+
+@pytest.fixture(scope="session")
+def seaweed_s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedS3]:
+    """A real S3 server (SeaweedFS) for the session, started on first use (~4 s).
+
+    Tests share one bucket, each under its own prefix (every bucket costs SeaweedFS volumes)."""
+    server = SeaweedS3(tmp_path_factory.mktemp("seaweed"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+async def s3_settings(settings: Settings, seaweed_s3: SeaweedS3) -> Settings:
+    """Per-test settings whose blob store is a fresh prefix in the session's SeaweedFS bucket."""
+    bucket = await seaweed_s3.create_bucket()
+    objects = ObjectSettings(
+        url=f"s3://{bucket}/{uuid.uuid4().hex[:12]}/blobs",
+        endpoint=seaweed_s3.endpoint,
+        region="us-east-1",
+        access_key=SecretStr(seaweed_s3.access_key),
+        secret_key=SecretStr(seaweed_s3.secret_key),
+    )
+    return settings.model_copy(update={"objects": objects})

@@ -220,12 +220,19 @@ def codec_from_settings(settings: Settings, *, accept_plain: bool | None = None)
     overrides that, for the codec endpoint which only shows payloads).
     """
     plain = accepts_plain(settings) if accept_plain is None else accept_plain
+    return EncryptionCodec(payload_keys(settings), accept_plain=plain)
+
+
+def payload_keys(settings: Settings) -> list[PayloadKey]:
+    """The payload keys, first the one that encrypts: DUBAN_PAYLOAD_KEYS, or in development the key file.
+
+    The blob store seals files with the same keys (workers.objects), so one rotation covers both."""
     if settings.payload_keys is not None and settings.payload_keys.get_secret_value().strip():
-        return EncryptionCodec(parse_keys(settings.payload_keys.get_secret_value()), accept_plain=plain)
+        return parse_keys(settings.payload_keys.get_secret_value())
     if settings.environment != "development":
         raise ValueError(
             "DUBAN_PAYLOAD_KEYS must be set outside development (payloads are always encrypted); "
             "create a key with `duban key generate` and set DUBAN_PAYLOAD_KEYS=<id>:<base64>"
         )
     path = settings.data_dir / DEV_KEY_FILE
-    return EncryptionCodec(parse_keys(_dev_key_file(path), source=str(path)), accept_plain=plain)
+    return parse_keys(_dev_key_file(path), source=str(path))

@@ -64,6 +64,44 @@ class TemporalSettings(BaseModel):
         return [origin.rstrip("/") for origin in origins]
 
 
+class ObjectSettings(BaseModel):
+    """Where blobs (attachments, report bodies, roll-up packages) are kept; sealed with the payload keys either way."""
+
+    # None: files under <data dir>/blobs. "s3://bucket[/prefix]": any S3-compatible store.
+    url: str | None = None
+    # The S3 API's address, e.g. https://minio.example:9000 or https://oss-cn-hangzhou.aliyuncs.com;
+    # None: AWS's own endpoint for the region.
+    endpoint: str | None = None
+    region: str | None = None
+    # Both empty: botocore's usual chain (AWS_* variables, an instance or pod role).
+    access_key: SecretStr | None = None
+    secret_key: SecretStr | None = None
+    # Path-style requests (endpoint/bucket/key) for MinIO, SeaweedFS, Ceph RGW; False for Aliyun OSS and AWS.
+    path_style: bool = True
+    # Where uploads and roll-up zips are staged before they go to the bucket: this process's own
+    # disk (a pod's emptyDir), never shared. None: <data dir>/scratch.
+    scratch_dir: Path | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _s3_url(cls, url: str | None) -> str | None:
+        if url is None or not url.strip():
+            return None
+        parts = urlsplit(url)
+        if parts.scheme != "s3" or not parts.hostname or parts.query or parts.fragment:
+            raise ValueError("must look like s3://bucket or s3://bucket/prefix")
+        if "@" in parts.netloc:
+            # Credentials go in DUBAN_OBJECTS__ACCESS_KEY/SECRET_KEY, never in a URL that gets printed.
+            raise ValueError("must not carry credentials; set DUBAN_OBJECTS__ACCESS_KEY and SECRET_KEY")
+        return url
+
+    @model_validator(mode="after")
+    def _key_and_secret_together(self) -> "ObjectSettings":
+        if (self.access_key is None) != (self.secret_key is None):
+            raise ValueError("DUBAN_OBJECTS__ACCESS_KEY and DUBAN_OBJECTS__SECRET_KEY go together")
+        return self
+
+
 class Settings(BaseSettings):
     """Everything a duban process needs; `DUBAN_SMTP__HOST` sets `smtp.host`."""
 
@@ -81,6 +119,7 @@ class Settings(BaseSettings):
     calendars_dir: Path | None = None
     temporal: TemporalSettings = TemporalSettings()
     smtp: SmtpSettings = SmtpSettings()
+    objects: ObjectSettings = ObjectSettings()
     console_host: str = "127.0.0.1"
     console_port: int = 8000
     public_url: str = "http://127.0.0.1:8000"

@@ -12,12 +12,11 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributeUpdate
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.common import SearchAttributeUpdate
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from domain.lead_stages import LeadBook, Refused
-    from schemas.activities import MailActivity
     from schemas.cycle import NewCalendar
     from schemas.lead import (
         Approve,
@@ -36,17 +35,9 @@ with workflow.unsafe.imports_passed_through():
         SignFor,
         Transfer,
     )
-    from schemas.notify import DeliveryStatus, MailBacklog, MailBatch
+    from schemas.notify import MailBacklog
     from schemas.visibility import CAMPAIGN, DUE_AT, ESCALATION_LEVEL, STAGE, UNITS
-    from workflows.unsent_mail import UnsentMail
-
-MAIL_TIMEOUT = timedelta(minutes=2)
-# The mail activity heartbeats once per message: a worker killed mid-batch is noticed in this
-# time, not after the whole start-to-close timeout, and the retry sends only what is missing.
-MAIL_HEARTBEAT = timedelta(seconds=40)
-MAIL_RETRY = RetryPolicy(initial_interval=timedelta(seconds=5), maximum_interval=timedelta(minutes=5))
-# Mail for a lead stage is useless a day later; past that the batch gives up and the timeline says so.
-MAIL_USEFUL_FOR = timedelta(hours=24)
+    from workflows.outbox import MailOutbox
 
 
 def _refuse(exc: Refused) -> ApplicationError:
@@ -61,7 +52,7 @@ class LeadReferral:
         self.book.start()
         self._dirty = False
         self._published: tuple[object, ...] | None = None
-        self._unsent = UnsentMail()
+        self._mail = MailOutbox()
 
     @workflow.run
     async def run(self, spec: LeadInput) -> LeadStatus:
@@ -86,47 +77,14 @@ class LeadReferral:
         return self.book.status(workflow.now())
 
     async def _send_mail(self) -> None:
-        notifications = self.book.take_outbox()
-        if not notifications:
-            return
-        now = workflow.now()
-        self._unsent.owed(now)
-        self._unsent.in_flight = len(notifications)
-        batch = MailBatch(
-            scope=self.book.spec.lead_id,
-            instant=now,
-            notifications=notifications,
-            useful_until=now + MAIL_USEFUL_FOR,
-        )
-        try:
-            result = await workflow.execute_activity_method(
-                MailActivity.send_batch,
-                batch,
-                start_to_close_timeout=MAIL_TIMEOUT,
-                heartbeat_timeout=MAIL_HEARTBEAT,
-                schedule_to_close_timeout=MAIL_USEFUL_FOR,
-                retry_policy=MAIL_RETRY,
-                summary=f"{len(notifications)} lead notification(s)",
-            )
-        except ActivityError as exc:
-            # Mail that cannot go out must not stop the clocks; the timeline records the gap.
-            self.book.timeline.append(
-                LeadEvent(at=workflow.now(), what="mail_failed", by="duban", detail=str(exc.cause or exc))
-            )
-            workflow.logger.warning("lead mail failed", extra={"lead_id": self.book.spec.lead_id})
-            return
-        finally:
-            self._unsent.in_flight = 0
-            if not self.book.outbox:  # a call queued more meanwhile: it stays owed since `owed`
-                self._unsent.settled()
-        # A refused address, or a person with no address at all: on the lead's timeline, like a cycle's audit.
-        for d in result.deliveries:
-            if d.status in (DeliveryStatus.REFUSED, DeliveryStatus.NO_ADDRESS):
-                self.book.timeline.append(
-                    LeadEvent(
-                        at=workflow.now(), what=f"mail_{d.status.value}", by="duban", detail=f"{d.key}: {d.detail}"
-                    )
-                )
+        # What is queued now goes out now; what a call queues meanwhile, on the next turn of the loop.
+        await self._mail.send_all(self.book.take_outbox(), {}, self.book.spec.lead_id, self._mail_record)
+        if not self.book.outbox:
+            self._mail.settled()
+
+    def _mail_record(self, what: str, detail: str) -> None:
+        """A failed batch, a refused address, a person with no address: on the lead's timeline."""
+        self.book.timeline.append(LeadEvent(at=workflow.now(), what=what, by="duban", detail=detail))
 
     def _publish(self) -> None:
         """Search attributes: ids, stage names, times and levels only — they are not encrypted."""
@@ -159,7 +117,7 @@ class LeadReferral:
 
     @workflow.query
     def get_mail_backlog(self) -> MailBacklog:
-        return self._unsent.backlog(len(self.book.outbox))
+        return self._mail.backlog(len(self.book.outbox))
 
     # ---- updates: validators refuse with a reason and change nothing ---------------------------
 

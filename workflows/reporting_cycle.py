@@ -1,13 +1,28 @@
 """`ReportingCycle`: one office, one period, every unit's report — told, reminded, chased, rolled up.
 
-The run loop reads like the process: work out the agenda, sleep until its
-earliest item or until a call arrives, act, repeat. Update handlers only
-change state and queue mail; the loop sends each instant's mail as one batch.
+The run loop reads like the notice (通知): open → remind → due → escalate →
+consolidate → forward → close. It works out the agenda (domain/timeline.py),
+sleeps until its earliest item or until a call arrives, acts on what is due in
+that order (`timeline.INSTANT_ORDER`), repeats. Update handlers only change
+state and queue mail; the loop sends each instant's mail in batches
+(workflows/outbox.py).
+
+The cycle's stages (`CycleStage`) and each unit's phase (`UnitPhase`):
+
+    open ──(every unit's deadline passed)──→ consolidating ──(roll-up forwarded)──→ forwarded ──→ closed
+      │                                          │                                                 ↑
+      └──────────(every unit settled: the roll-up goes up at once)───────────────────┘   keep-open end,
+                                                                                          the office's close,
+    unit:  pending ──submit──→ submitted ──return──→ returned ──submit──→ submitted      or all settled
+              │  └──extension approved: new deadline, new ladder                          and forwarded
+              └──waive──→ waived
+
+    one unit's ladder: notice → remind … → due (overdue notice) → escalate rung 1 … n (n: 通报)
+    the office's:      office_remind … (before its upward deadline) → forward (上报) → close
 """
 
 import contextlib
 import datetime as dt
-from collections import defaultdict
 from typing import Any
 
 from temporalio import workflow
@@ -19,8 +34,8 @@ with workflow.unsafe.imports_passed_through():
     from domain import cycle_notices as notices
     from domain import cycle_views as views
     from domain import submission_caps as caps
-    from domain.timeline import AgendaItem, ItemKind
-    from schemas.activities import HolidayActivity, MailActivity, RollupActivity
+    from domain.timeline import AgendaItem, ItemKind, Step
+    from schemas.activities import HolidayActivity, RollupActivity
     from schemas.calendar import Due
     from schemas.cycle import (
         ActionResult,
@@ -52,16 +67,7 @@ with workflow.unsafe.imports_passed_through():
         UnitView,
         Waive,
     )
-    from schemas.notify import (
-        BatchResult,
-        DeliveryStatus,
-        MailBacklog,
-        MailBatch,
-        MessageContext,
-        Notification,
-        Template,
-        UnitLine,
-    )
+    from schemas.notify import MailBacklog, Notification, Template, UnitLine
     from schemas.plan import ReportKind
     from schemas.rollup import ForwardRequest, ForwardResult, RollupPackage, RollupRequest, RollupUnit
     from schemas.visibility import (
@@ -74,44 +80,15 @@ with workflow.unsafe.imports_passed_through():
         PERIOD,
         STAGE,
     )
-    from workflows.unsent_mail import UnsentMail
+    from workflows.outbox import DELIVERED, MAIL_RETRY, MailOutbox
 
 ENGINE = "duban"
 SCHEDULED_START = SearchAttributeKey.for_datetime("TemporalScheduledStartTime")
-MAIL_RETRY = RetryPolicy(initial_interval=dt.timedelta(seconds=2), maximum_interval=dt.timedelta(minutes=5))
 # The roll-up's steps: a few tries over a few minutes, then the failure is recorded and the cycle goes on.
 BOUNDED_RETRY = RetryPolicy(
     initial_interval=dt.timedelta(seconds=2), maximum_interval=dt.timedelta(minutes=1), maximum_attempts=5
 )
-OK = (DeliveryStatus.SENT, DeliveryStatus.ALREADY_SENT)
 MAX_PROBLEMS = 20
-# A reminder that arrives a day late is still worth sending; one that arrives a week late is noise.
-MAIL_USEFUL_FOR = dt.timedelta(days=2)
-# The mail activity heartbeats once per message: a worker killed mid-batch is noticed in this
-# time, not after the five-minute start-to-close timeout, and the retry sends only what is missing.
-MAIL_HEARTBEAT = dt.timedelta(seconds=40)
-
-
-# One mail activity's input stays well under Temporal's payload limits (warning 512 KB, error 2 MB,
-# and an oversized input fails the workflow task for good): a bulletin to 200 units repeats the list
-# of late units in every message, megabytes in one batch.
-BATCH_BYTES = 256 * 1024
-
-
-def _first_batch(
-    outbox: list[Notification], shared: dict[str, MessageContext] | None = None
-) -> tuple[list[Notification], list[Notification]]:
-    """The first messages of the outbox that fit one activity input; a shared list counts once per batch."""
-    size = 0
-    counted: set[str] = set()
-    for i, n in enumerate(outbox):
-        size += len(n.model_dump_json())
-        if shared is not None and n.shared and n.shared not in counted:
-            counted.add(n.shared)
-            size += len(shared[n.shared].model_dump_json())
-        if size > BATCH_BYTES and i > 0:
-            return outbox[:i], outbox[i:]
-    return outbox, []
 
 
 def _rejected(message: str) -> ApplicationError:
@@ -124,7 +101,8 @@ class ReportingCycle:
     def __init__(self, input: CycleInput) -> None:
         self._wake = False
         self._published: dict[str, object] = {}
-        self._unsent = UnsentMail()
+        self._mail = MailOutbox()
+        self._declared_order = False  # the `instant-order` branch (see _act_on_due_items)
         if input.spec is not None:
             self._start(input.spec, input.state)
 
@@ -206,45 +184,81 @@ class ReportingCycle:
             )
 
     async def _act_on_due_items(self, now: dt.datetime) -> bool:
-        """Act on every item due at or before now; True when anything happened."""
-        if self._unit_deadline_passed(now) and self.state.stage is CycleStage.OPEN:
-            self.state.stage = CycleStage.CONSOLIDATING
+        """Act on every item due at or before now, in the notice's order; True when anything happened."""
+        self._consolidate(now)
         due = [i for i in timeline.pending_items(self.spec, self.state) if i.at <= now]
+        requested = []
         if self._supplement_due() or self.state.forward_requested:
-            due.append(AgendaItem(now, ItemKind.FORWARD, "forward"))
-        if not due and self._finished():
-            self._close("every unit settled and the roll-up forwarded")
-            return True
-        if not due:
+            requested.append(AgendaItem(now, ItemKind.FORWARD, "forward"))
+        if not due and not requested:
+            if self._finished():
+                self._close("every unit settled and the roll-up forwarded")
+                return True
             return False
-        escalations: dict[tuple[int, str], list[UnitState]] = defaultdict(list)
-        for item in due:
-            if item.kind is ItemKind.ESCALATE:
-                unit = self.state.units[item.unit_id or ""]
-                escalations[(item.index, item.step)].append(unit)
-            else:
-                await self._act(item, now)
-        order = {u.id: n for n, u in enumerate(self.spec.units)}
-        for (index, step), units in escalations.items():
-            # Late units are listed in the plan's order, as an office would list them in a 通报.
-            self._escalate(index, step, sorted(units, key=lambda u: order[u.unit_id]), now)
+        # Patched: older runs acted item by item in the sort order of the kinds' names, and sent the
+        # whole instant's mail afterwards.
+        if workflow.patched("instant-order"):
+            self._declared_order = True
+            for step in timeline.due_steps(due + requested):
+                await self._take(step, now)
+                # Each step's mail goes out before the next step is worked out: one workflow activation
+                # builds one step's messages (a 1,000-unit rung: ~2,000), never a whole instant's.
+                await self._send_outbox()
+        else:
+            for step in timeline.legacy_due_steps(due, requested):
+                await self._take(step, now)
         return True
 
-    def _unit_deadline_passed(self, now: dt.datetime) -> bool:
-        units = self.state.units.values()
-        return all(timeline.settled(u) or now > u.due.at for u in units)
+    async def _take(self, step: Step, now: dt.datetime) -> None:
+        """One step of the notice's order (`timeline.INSTANT_ORDER`)."""
+        if step.kind is ItemKind.REMIND:
+            self._remind(step.items)
+        elif step.kind is ItemKind.DUE:
+            self._mark_overdue(step.items)
+        elif step.kind is ItemKind.ESCALATE:
+            self._escalate(step.items, now)
+        elif step.kind is ItemKind.OFFICE_REMIND:
+            self._remind_office(step.items, now)
+        elif step.kind is ItemKind.FORWARD:
+            await self._forward(now)  # once, however many reasons to forward fell due together
+        elif step.kind is ItemKind.CLOSE:
+            self._close("the cycle's keep-open period ended")
 
-    async def _act(self, item: AgendaItem, now: dt.datetime) -> None:
-        if item.kind is ItemKind.REMIND:
+    def _remind(self, items: tuple[AgendaItem, ...]) -> None:
+        """提醒: units not yet done hear of their deadline (on its day: 今日到期)."""
+        for item in items:
             unit = self.state.units[item.unit_id or ""]
             template = Template.DUE_TODAY if self._same_day(item.at, unit.due) else Template.REMINDER
             self._queue(notices.unit_message(self.spec, unit, item.step, template))
             self._fire(unit, item.step)
-        elif item.kind is ItemKind.DUE:
+
+    def _mark_overdue(self, items: tuple[AgendaItem, ...]) -> None:
+        """The due moment: a unit still missing is told it is overdue (逾期)."""
+        for item in items:
             unit = self.state.units[item.unit_id or ""]
             self._queue(notices.unit_message(self.spec, unit, "overdue", Template.OVERDUE))
             self._fire(unit, "due", what="overdue")
-        elif item.kind is ItemKind.OFFICE_REMIND:
+
+    def _escalate(self, rung: tuple[AgendaItem, ...], now: dt.datetime) -> None:
+        """督办: one rung of the ladder for all its late units, listed in the plan's order as in a 通报."""
+        first = rung[0]
+        order = self._plan_order()
+        units = sorted((self.state.units[i.unit_id or ""] for i in rung), key=lambda u: order[u.unit_id])
+        late = [(u, timeline.days_late(u.due.at, now, u.due.tz)) for u in units]
+        tag = now.strftime("%Y%m%dT%H%M")
+        self._queue(notices.escalation_messages(self.spec, first.step, first.index, late, tag))
+        for unit in units:
+            unit.escalation_level = max(unit.escalation_level, first.index + 1)
+            self._fire(unit, first.step)
+
+    def _consolidate(self, now: dt.datetime) -> None:
+        """Every unit's deadline has passed (or the unit is done): the office consolidates (汇总)."""
+        if self.state.stage is CycleStage.OPEN and self._unit_deadline_passed(now):
+            self.state.stage = CycleStage.CONSOLIDATING
+
+    def _remind_office(self, items: tuple[AgendaItem, ...], now: dt.datetime) -> None:
+        """The office's own upward deadline approaches: which units are still missing."""
+        for item in items:
             missing = [self._line(u, now) for u in self.state.units.values() if not timeline.settled(u)]
             self._queue(
                 notices.office_message(
@@ -252,21 +266,16 @@ class ReportingCycle:
                 )
             )
             self.state.fired.append(item.step)
-        elif item.kind is ItemKind.FORWARD:
-            await self._forward(now)
-        elif item.kind is ItemKind.CLOSE:
-            self._close("the cycle's keep-open period ended")
+
+    def _plan_order(self) -> dict[str, int]:
+        return {u.id: n for n, u in enumerate(self.spec.units)}
+
+    def _unit_deadline_passed(self, now: dt.datetime) -> bool:
+        units = self.state.units.values()
+        return all(timeline.settled(u) or now > u.due.at for u in units)
 
     def _same_day(self, at: dt.datetime, due: Due) -> bool:
         return timeline.local_date(at, due.tz) == timeline.local_date(due.at, due.tz)
-
-    def _escalate(self, index: int, step: str, units: list[UnitState], now: dt.datetime) -> None:
-        late = [(u, timeline.days_late(u.due.at, now, u.due.tz)) for u in units]
-        tag = now.strftime("%Y%m%dT%H%M")
-        self._queue(notices.escalation_messages(self.spec, step, index, late, tag))
-        for unit in units:
-            unit.escalation_level = max(unit.escalation_level, index + 1)
-            self._fire(unit, step)
 
     def _line(self, unit: UnitState, now: dt.datetime) -> UnitLine:
         line = notices.late_line(self.spec, unit, timeline.days_late(unit.due.at, now, unit.due.tz))
@@ -363,8 +372,8 @@ class ReportingCycle:
         if not confirmed:
             self._queue(messages)
             return ForwardResult(delivered=True, how="mail", detail=upper.email)
-        sent = await self._send_batch(messages, workflow.now())
-        refused = [d for d in sent.deliveries if d.status not in OK] if sent else []
+        sent = await self._mail.send(messages, self.state.shared, self.spec.cycle_id, self._mail_record)
+        refused = [d for d in sent.deliveries if d.status not in DELIVERED] if sent else []
         if sent is None or refused:
             why = "; ".join(f"{d.status.value} {d.detail}" for d in refused) or "the mail activity failed"
             return ForwardResult(delivered=False, how="mail", detail=f"{upper.email}: {why}")
@@ -415,61 +424,19 @@ class ReportingCycle:
     def _queue(self, messages: list[Notification]) -> None:
         # Patched: older runs carried a list message's whole context once per recipient.
         if any(n.context.late_units or n.context.missing_units for n in messages) and workflow.patched("lists-once"):
-            messages, shared = notices.share_lists(messages)
+            messages, shared = notices.share_lists(messages, repeated_only=self._declared_order)
             self.state.shared.update(shared)
         self.state.outbox.extend(messages)
-        self._unsent.owed(workflow.now())
+        self._mail.owed(workflow.now())
         self._wake = True
 
     async def _send_outbox(self) -> None:
-        if self.state.outbox:  # e.g. carried over from the previous run
-            self._unsent.owed(workflow.now())
-        while self.state.outbox:
-            batch, rest = _first_batch(self.state.outbox, self.state.shared)
-            # Patched: older runs sent their whole outbox as one batch, and must replay so.
-            if rest and not workflow.patched("outbox-in-batches"):
-                batch, rest = self.state.outbox, []
-            self.state.outbox = rest
-            await self._send_batch(batch, workflow.now())
+        await self._mail.send_all(self.state.outbox, self.state.shared, self.spec.cycle_id, self._mail_record)
         self.state.shared = {}
-        self._unsent.settled()
+        self._mail.settled()
 
-    async def _send_batch(self, batch: list[Notification], now: dt.datetime) -> BatchResult | None:
-        """One mail activity; its failure and every refused delivery go into the audit trail (None: failed)."""
-        shared = {n.shared: self.state.shared[n.shared] for n in batch if n.shared}
-        self._unsent.in_flight = len(batch)
-        try:
-            result = await workflow.execute_activity_method(
-                MailActivity.send_batch,
-                MailBatch(
-                    scope=self.spec.cycle_id,
-                    instant=now,
-                    notifications=batch,
-                    useful_until=now + MAIL_USEFUL_FOR,
-                    shared=shared,
-                ),
-                start_to_close_timeout=dt.timedelta(minutes=5),
-                heartbeat_timeout=MAIL_HEARTBEAT,
-                retry_policy=MAIL_RETRY,
-                summary=f"send {len(batch)} message(s)",
-            )
-        except ActivityError as err:
-            self._unsent.in_flight = 0
-            # Mail that can no longer be useful is reported, not retried forever; the cycle goes on.
-            workflow.logger.warning(
-                "mail batch failed", extra={"cycle_id": self.spec.cycle_id, "error": str(err.cause)}
-            )
-            self.state.audit.append(
-                TimelineEntry(at=now, what="mail_failed", by=ENGINE, detail=f"{len(batch)} message(s): {err.cause}")
-            )
-            return None
-        self._unsent.in_flight = 0
-        refused = [d for d in result.deliveries if d.status in (DeliveryStatus.REFUSED, DeliveryStatus.NO_ADDRESS)]
-        for d in refused:
-            self.state.audit.append(
-                TimelineEntry(at=now, what=f"mail_{d.status.value}", by=ENGINE, detail=f"{d.key}: {d.detail}")
-            )
-        return result
+    def _mail_record(self, what: str, detail: str) -> None:
+        self.state.audit.append(TimelineEntry(at=workflow.now(), what=what, by=ENGINE, detail=detail))
 
     # ---- state helpers ---------------------------------------------------------------------
 
@@ -535,7 +502,7 @@ class ReportingCycle:
     def get_mail_backlog(self) -> MailBacklog:
         if not hasattr(self, "state"):  # still opening: nothing queued yet
             return MailBacklog()
-        return self._unsent.backlog(len(self.state.outbox))
+        return self._mail.backlog(len(self.state.outbox))
 
     @workflow.query
     def get_unit(self, query: UnitQuery) -> UnitView:

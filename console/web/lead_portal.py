@@ -190,7 +190,7 @@ async def act(
         elif action in ("transfer", "hand_over"):
             loaded = await read_files(files or [], settings.max_upload_bytes)
             # Stored before the Update so the lead refers to blobs that exist; swept again if it is refused.
-            materials = await asyncio.to_thread(calls.store_uploads, settings, loaded, created)
+            materials = await calls.store_uploads(settings, loaded, created)
             if action == "transfer":
                 call_t = Transfer(**common, note=text, materials=materials)
                 receipt = await _update(request, grant, LeadReferral.transfer, call_t)
@@ -200,7 +200,7 @@ async def act(
         else:
             raise ValueError(f"未知操作 {action!r}")
     except (ValueError, ValidationError, calls.Rejected) as err:
-        await asyncio.to_thread(calls.sweep, settings, created)
+        await calls.sweep(settings, created)
         message = err.errors()[0]["msg"] if isinstance(err, ValidationError) else str(err)
         return await _again(request, token, status_code=400, error=message)
     return await _again(request, token, receipt=receipt)

@@ -12,7 +12,7 @@ from activities.portal_tokens import office_of
 from console import client_calls as calls
 from console import links
 from console.auth import SESSION_COOKIE, SESSION_SECONDS, SignIn, User
-from console.web import charts
+from console.web import charts, downloads
 from console.web.actions import CycleAction, CycleActionName, UnitAction, UnitActionName, cycle_action, unit_action
 from console.web.context import FLASH_COOKIE, ctx, form_csrf, page_operator, page_user
 from schemas.cycle import Receipt, SubmitReport
@@ -151,7 +151,15 @@ async def unit_page(request: Request, user: PageUser, cycle_id: str, unit_id: st
         feed=feed,
         cycle_url=cycle_url,
         kinds=list(ReportKind),
+        file_base=cycle_url(cycle_id, unit_id) + "/files",
     )
+
+
+@router.get("/cycles/{cycle_id}/units/{unit_id}/files/{sha256}")
+async def unit_file(request: Request, user: PageUser, cycle_id: str, unit_id: str, sha256: str) -> Response:
+    """A file the unit submitted, from the blob store (operators and leaders alike may read)."""
+    view = await calls.unit_view(await ctx(request).client(), cycle_id, unit_id)
+    return await downloads.file_response(request, view, sha256, "error.html")
 
 
 @router.get("/campaigns/{campaign}/ontime")

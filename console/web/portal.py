@@ -5,7 +5,6 @@ from the request, so a token for unit A can neither show nor change unit B. A
 token expires, and stops opening once the office revokes the unit's links.
 """
 
-import asyncio
 import contextlib
 import datetime as dt
 from typing import Annotated
@@ -17,7 +16,7 @@ from activities.portal_tokens import PortalGrant, TokenError, check_not_revoked
 from console import client_calls as calls
 from console import links
 from console import submissions as subs
-from console.web import lead_portal
+from console.web import downloads, lead_portal
 from console.web.context import ctx, form_csrf
 from console.web.pages import submit_for
 from domain.cycle_words import zh_reason
@@ -78,6 +77,7 @@ def _render(
         error=error,
         kinds=list(ReportKind),
         user=None,
+        file_base=f"/portal/{token}/files",
     )
 
 
@@ -117,6 +117,15 @@ async def portal(request: Request, token: str) -> Response:
     if isinstance(opened, Response):
         return opened
     return _render(request, token, opened[1])
+
+
+@router.get("/portal/{token}/files/{sha256}")
+async def portal_file(request: Request, token: str, sha256: str) -> Response:
+    """A file the unit itself submitted in this cycle (the token decides which unit and cycle)."""
+    opened = await _open(request, token)
+    if isinstance(opened, Response):
+        return opened
+    return await downloads.file_response(request, opened[1], sha256, "portal_error.html")
 
 
 @router.post("/portal/{token}", dependencies=[Depends(form_csrf)])
@@ -163,7 +172,9 @@ async def portal_extension(
 
 
 @router.get("/portal/{token}/submissions/{receipt}/files/{n}")
-async def portal_file(request: Request, token: str, receipt: str, n: int, download: bool = False) -> Response:
+async def portal_submission_file(
+    request: Request, token: str, receipt: str, n: int, download: bool = False
+) -> Response:
     """A unit reads back its own files: the unit comes from the token, so no receipt of another unit opens."""
     opened = await _open(request, token)
     if isinstance(opened, Response):
@@ -174,7 +185,7 @@ async def portal_file(request: Request, token: str, receipt: str, n: int, downlo
         return ctx(request).render(request, "portal_error.html", status_code=404, reason="本单位没有这份报送材料")
     try:
         ref = subs.file_ref(sub, n)
-        data = await asyncio.to_thread(subs.read_blob, ctx(request).settings, ref)
+        data = await subs.read_blob(ctx(request).settings, ref)
     except calls.NotFound as err:
         return ctx(request).render(request, "portal_error.html", status_code=404, reason=str(err))
     except subs.MissingFile:

@@ -6,11 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from activities.blobs import FileBlobStore
+from activities.blobs import BlobStore
 from activities.mail import MailActivities
 from activities.portal_tokens import PortalTokens
 from activities.sent_ledger import SentLedger
 from tests.activities.mail_helpers import DEFERRED_ADDRESS, REFUSED_ADDRESS
+from tests.blobstores import local_store
 from workers.dev.smtp_sink import SmtpSink
 from workers.settings import SmtpSettings
 
@@ -37,8 +38,8 @@ def ledger(tmp_path: Path) -> SentLedger:
 
 
 @pytest.fixture
-def blobs(tmp_path: Path) -> FileBlobStore:
-    return FileBlobStore(tmp_path / "blobs")
+def blobs(tmp_path: Path) -> BlobStore:
+    return local_store(tmp_path / "blobs")
 
 
 @pytest.fixture
@@ -53,7 +54,7 @@ def webhook_sink(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def mailer(
-    sink: SmtpSink, ledger: SentLedger, blobs: FileBlobStore, links: PortalTokens, webhook_sink: Path
+    sink: SmtpSink, ledger: SentLedger, blobs: BlobStore, links: PortalTokens, webhook_sink: Path
 ) -> MailActivities:
     smtp = SmtpSettings(host=sink.host, port=sink.port, timeout_seconds=5.0)
     hooks = {"leaders-wecom": "sink://wecom/leaders", "leaders-ding": "dingtalk:sink://leaders"}

@@ -11,7 +11,6 @@ from docx.oxml.ns import qn
 from docx.shared import Mm, Pt
 from temporalio.testing import ActivityEnvironment
 
-from activities.blobs import FileBlobStore
 from activities.documents import bulletin_docx, bulletin_request, summary_docx
 from activities.mail import MailActivities
 from activities.rollup import RollupActivities
@@ -25,6 +24,7 @@ from schemas.plan import ReportKind
 from schemas.rollup import RollupPackage, RollupRequest, RollupUnit
 from tests.activities.mail_helpers import batch, context, note
 from tests.activities.test_mail import send, stored
+from tests.blobstores import local_store
 from workers.dev.smtp_sink import SmtpSink
 
 DUE = Due(at=dt.datetime(2026, 12, 14, 15, 59, 59, tzinfo=dt.UTC), rule="rolled to Monday")
@@ -206,14 +206,14 @@ class TestSummary:
 class TestWiring:
     async def test_rollup_package_carries_the_summary(self, tmp_path) -> None:  # type: ignore[no-untyped-def]
         """compile_rollup puts the .docx in the zip and returns it as the package's summary blob."""
-        blobs = FileBlobStore(tmp_path / "blobs")
+        blobs = local_store(tmp_path / "blobs")
         package: RollupPackage = await ActivityEnvironment().run(
             RollupActivities(blobs, None).compile_rollup, rollup_request(with_files=True)
         )
         assert package.summary is not None
         assert package.summary.media_type.endswith("wordprocessingml.document")
-        summary = blobs.get(package.summary)
-        with zipfile.ZipFile(io.BytesIO(blobs.get(package.package))) as zf:
+        summary = await blobs.get(package.summary)
+        with zipfile.ZipFile(io.BytesIO(await blobs.get(package.package))) as zf:
             assert zf.read(package.summary.name) == summary
         assert "（二）雅安海关" in texts(summary)
         # The unit's phase decides: accepted reports stand (this fixture's carry no files), pending units are missing.
@@ -221,44 +221,50 @@ class TestWiring:
         assert package.reported == ["yaan-gaj", "yaan-scjgj"] and package.broken_files == []
 
     async def test_a_missing_or_corrupt_file_is_named_and_the_package_still_built(self, tmp_path) -> None:  # type: ignore[no-untyped-def]
-        """A report's file gone from the store, another truncated: the package holds the rest, says what is
-        missing in index.json and 汇总.txt, and compile_rollup returns instead of failing (and retrying forever)."""
-        blobs = FileBlobStore(tmp_path / "blobs")
-        kept = blobs.put(b"kept report", "kept.txt")
-        cut = blobs.put(b"a report cut short", "cut.txt")
+        """A report's file gone from the store, another truncated, a third tampered with: the package holds
+        the rest, says what is missing in index.json and 汇总.txt, and compile_rollup returns instead of
+        failing (and retrying forever)."""
+        blobs = local_store(tmp_path / "blobs")
+        kept = await blobs.put(b"kept report", "kept.txt")
+        cut = await blobs.put(b"a report cut short", "cut.txt")
         (tmp_path / "blobs" / cut.sha256[:2] / cut.sha256).write_bytes(b"a report")  # truncated on disk
+        forged = await blobs.put(b"a report someone edited", "forged.txt")
+        sealed = tmp_path / "blobs" / forged.sha256[:2] / forged.sha256
+        sealed.write_bytes(sealed.read_bytes()[:-1] + bytes([sealed.read_bytes()[-1] ^ 1]))  # tampered ciphertext
         gone = BlobRef(sha256="c" * 64, size=5, name="gone.txt")
         req = rollup_request()
-        sub = req.units[0].submissions[0].model_copy(update={"body": kept, "attachments": [cut, gone]})
+        sub = req.units[0].submissions[0].model_copy(update={"body": kept, "attachments": [cut, forged, gone]})
         req.units[0].submissions = [sub]
         req.units[2].submissions = []
         package: RollupPackage = await ActivityEnvironment().run(RollupActivities(blobs, None).compile_rollup, req)
         assert [b.split(":")[0] for b in package.broken_files] == [
             f"{sub.receipt_no}/cut.txt",
+            f"{sub.receipt_no}/forged.txt",
             f"{sub.receipt_no}/gone.txt",
         ]
-        with zipfile.ZipFile(io.BytesIO(blobs.get(package.package))) as zf:
+        assert "failed authentication" in package.broken_files[1]
+        with zipfile.ZipFile(io.BytesIO(await blobs.get(package.package))) as zf:
             names = zf.namelist()
             index = zf.read("index.json").decode()
             total = zf.read("汇总.txt").decode()
             assert zf.read(next(n for n in names if n.endswith("kept.txt"))) == b"kept report"
-        assert not any(n.endswith(("cut.txt", "gone.txt")) for n in names)
+        assert not any(n.endswith(("cut.txt", "forged.txt", "gone.txt")) for n in names)
         assert '"complete": false' in index and "gone.txt" in index
         assert "材料缺失：gone.txt" in total and "本汇总不完整" in total
 
     async def test_a_returned_report_not_sent_again_is_not_counted_as_reported(self, tmp_path) -> None:  # type: ignore[no-untyped-def]
         """退回修改 and never resubmitted: 未报送 in the summary's counts, the zip index and 汇总.txt."""
-        blobs = FileBlobStore(tmp_path / "blobs")
+        blobs = local_store(tmp_path / "blobs")
         req = rollup_request()
         req.units[0].phase = UnitPhase.RETURNED
-        req.units[0].submissions[0].body = blobs.put(b"first version", "总结.docx")
-        req.units[2].submissions[0].body = blobs.put(b"market report", "总结.docx")
+        req.units[0].submissions[0].body = await blobs.put(b"first version", "总结.docx")
+        req.units[2].submissions[0].body = await blobs.put(b"market report", "总结.docx")
         package: RollupPackage = await ActivityEnvironment().run(RollupActivities(blobs, None).compile_rollup, req)
         assert "yaan-gaj" in package.missing and "yaan-gaj" not in package.reported
         body = "\n".join(texts(summary_docx(req)))
         assert "应报送单位5个，已报送1个，免报1个，未报送3个。" in body
         assert "退回修改，未重新报送。" in body
-        with zipfile.ZipFile(io.BytesIO(blobs.get(package.package))) as zf:
+        with zipfile.ZipFile(io.BytesIO(await blobs.get(package.package))) as zf:
             assert "1. 市公安局：退回修改，未重新报送" in zf.read("汇总.txt").decode()
 
     async def test_bulletin_mail_carries_the_word_document(self, mailer: MailActivities, sink: SmtpSink) -> None:

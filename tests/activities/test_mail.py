@@ -148,7 +148,9 @@ class TestInvite:
     async def test_blob_attachment(self, mailer: MailActivities, sink: SmtpSink) -> None:
         """A blob reference becomes an attachment with its (Chinese) file name and exact bytes."""
         data = "附件内容".encode() * 100
-        ref = mailer.blobs.put(data, "汇总表.xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        ref = await mailer.blobs.put(
+            data, "汇总表.xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        )
         await send(mailer, batch(note("c1/rollup/upper", template=Template.ROLLUP, attachments=[ref])))
         [msg] = stored(sink)
         [part] = list(msg.iter_attachments())

@@ -14,13 +14,13 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.blobs import FileBlobStore
 from activities.mail import MailActivities
 from activities.mime import message_id
 from activities.sent_ledger import SentLedger
 from schemas.notify import BatchResult, DeliveryStatus
 from tests.activities.conftest import free_port
 from tests.activities.mail_helpers import batch, note
+from tests.blobstores import local_store
 from workers.dev.smtp_sink import MaildirHandler, SmtpSink
 from workers.settings import SmtpSettings
 
@@ -52,7 +52,7 @@ def held_sink(tmp_path: Path) -> Iterator[SmtpSink]:
 
 def mailer_for(sink: SmtpSink, ledger: SentLedger, tmp_path: Path) -> MailActivities:
     smtp = SmtpSettings(host=sink.host, port=sink.port, timeout_seconds=10.0)
-    return MailActivities(smtp, ledger, FileBlobStore(tmp_path / "blobs"), None)
+    return MailActivities(smtp, ledger, local_store(tmp_path / "blobs"), None)
 
 
 def ids_in(sink: SmtpSink) -> list[str]:

@@ -18,8 +18,9 @@ from pathlib import Path
 import aiosmtplib
 
 from activities.sent_ledger import SentLedger
+from schemas.notify import ENVELOPE_HEADER
 from tests.activities.conftest import free_port
-from workers.dev.smtp_sink import ENVELOPE_HEADER, serve_sink
+from workers.dev.smtp_sink import serve_sink
 
 
 def sample(subject: str) -> EmailMessage:

@@ -18,12 +18,12 @@ from temporalio.exceptions import ApplicationError
 from temporalio.runtime import MetricBuffer, Runtime, TelemetryConfig
 from temporalio.testing import ActivityEnvironment
 
-from activities.blobs import FileBlobStore
 from activities.mail import REFUSALS_METRIC, MailActivities
 from activities.sent_ledger import SentLedger
 from schemas.notify import DeliveryStatus
 from tests.activities.conftest import free_port
 from tests.activities.mail_helpers import batch, note
+from tests.blobstores import local_store
 from workers.dev.smtp_sink import SmtpSink
 from workers.settings import SmtpSettings
 
@@ -102,7 +102,7 @@ def mailer(tmp_path: Path, **smtp: Any) -> MailActivities:
     return MailActivities(
         SmtpSettings(host="127.0.0.1", timeout_seconds=5.0, **smtp),
         SentLedger(tmp_path / "ledger.sqlite"),
-        FileBlobStore(tmp_path / "blobs"),
+        local_store(tmp_path / "blobs"),
         None,
     )
 

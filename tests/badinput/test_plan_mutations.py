@@ -139,8 +139,9 @@ class TestPlanMutations:
         for i, unit in enumerate(long_ids["units"]):
             unit["id"] = f"{i:04d}-" + "x" * 58  # 63 characters, the most an id may have
         accepted, problems = check_plan(long_ids, calendar, 2026)
-        assert accepted is None and [p.path for p in problems] == ["units"], problems
-        assert "search attribute" in problems[0].message
+        # The largest office the check accepts, every id as long as an id may be, still fits one
+        # search-attribute value (64 KiB): the unit cap is the binding limit (bench/README.md, worst path).
+        assert accepted is not None and not problems, problems
         TRIED.extend(name for name, *_ in cases)
         print(f"\nbad-plan catalogue: {len(cases) + 4} hand-written cases")
 

@@ -16,6 +16,7 @@ import pytest
 from activities.portal_tokens import REVOKED, PortalTokens, TokenError, check_not_revoked
 from console import client_calls as calls
 from tests.e2e.cycle_stack import CycleStack, cycle_stack_fixture  # noqa: F401 -- the fixture
+from workers.objects import blob_store
 
 DUBAN = Path(sys.executable).parent / "duban"
 
@@ -107,9 +108,11 @@ class TestCycleCommands:
         unit = (await duban(cycle_stack, "unit", "show", "unit-a", "--cycle", cid, "--json")).json()
         view = unit["cycles"][0]
         assert [s["attachments"][0]["name"] for s in view["state"]["submissions"]] == ["年度总结.txt"]
-        stored = calls.FileBlobStore(cycle_stack.settings.blob_dir)
+        stored = blob_store(cycle_stack.settings)
         ref = calls.BlobRef.model_validate(view["state"]["submissions"][0]["attachments"][0])
-        assert stored.get(ref) == report.read_bytes()
+        assert await stored.get(ref) == report.read_bytes()
+        # Sealed on disk with the stack's payload key: the report's text is not in the file.
+        assert report.read_bytes() not in (cycle_stack.settings.blob_dir / ref.sha256[:2] / ref.sha256).read_bytes()
 
         returned = await duban(
             cycle_stack,

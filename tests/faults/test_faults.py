@@ -185,12 +185,12 @@ class Run:
         settings = self.stack.settings()
         data = f"{uid} 专项行动工作总结".encode()
 
-        def store() -> object:
+        async def store() -> object:
             self.submit_attempts += 1
-            return client_calls.store_uploads(settings, [("总结.txt", data)])
+            return await client_calls.store_uploads(settings, [("总结.txt", data)])
 
         async def call() -> Receipt:
-            refs = await asyncio.to_thread(store)
+            refs = await store()
             return await client_calls.update(
                 self.client,
                 self.spec.cycle_id,

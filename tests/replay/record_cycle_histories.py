@@ -28,6 +28,9 @@ every branch of the workflow:
   data by activity (dev server).
 - continue-as-new-1 / continue-as-new-2: a busy cycle continues as new and the
   new run carries on (dev server told to suggest continue-as-new early).
+- instant-order: the ladder scenario with what falls due at one instant acted on in the
+  notice's declared order (`timeline.INSTANT_ORDER`, the `instant-order` patch marker;
+  cycle-ladder.json was recorded before it) (time-skipping).
 - big-bulletin: 40 units never report; the bulletin's outbox passes 256 KB and goes
   out in several batches (the `outbox-in-batches` patch marker) (time-skipping).
 - mail-retry: the SMTP server is down when the notices go out; the mail activity
@@ -56,7 +59,6 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from activities.blobs import FileBlobStore
 from domain import cycle_spec
 from schemas.blobs import BlobRef
 from schemas.calendar import DueRule, HolidayCalendar, RuleKind, YearCalendar
@@ -85,6 +87,7 @@ from tests.plans import cycle_input, ladder_obligation, plan
 from workers.dev.binaries import bundled_binary
 from workers.dev.ports import free_port
 from workers.dev.smtp_sink import SmtpSink
+from workers.objects import blob_store
 from workers.settings import Settings, SmtpSettings, TemporalSettings
 from workers.worker import build_worker
 
@@ -104,7 +107,7 @@ class Rig:
         self.sink = sink
         self.settings = settings
         self.client: Client = env.client
-        self.blobs = FileBlobStore(settings.blob_dir)
+        self.blobs = blob_store(settings)
 
     async def now(self) -> dt.datetime:
         return await self.env.get_current_time()
@@ -236,7 +239,7 @@ async def bounded(rig: Rig) -> dict[str, Handle]:
     carrying their list once (lists-once)."""
     upper = UpperOffice(id="sc", name="省打假办", email="province@sc.example")
     handle = await rig.start(cycle_input(plan(3, upper=upper), await rig.now()), "bounded")
-    kept = rig.blobs.put("雅安市公安局工作总结".encode(), "总结.txt", "text/plain")
+    kept = await rig.blobs.put("雅安市公安局工作总结".encode(), "总结.txt", "text/plain")
     gone = BlobRef(sha256="0" * 64, size=10, name="缺失.pdf")  # never stored
     await handle.execute_update("submit_report", SubmitReport(unit_id="u1", title="总结", attachments=[kept, gone]))
     await handle.execute_update("forward_upward", OfficeAction(reason="省里催要", by="op"))
@@ -262,6 +265,13 @@ async def big_bulletin(rig: Rig) -> dict[str, Handle]:
     final = await handle.result()  # nobody reports: the whole ladder, then the cycle closes by itself
     assert final.counts["overdue"] == 40 and final.stage.value == "closed"
     return {"big-bulletin": handle}
+
+
+async def instant_order(rig: Rig) -> dict[str, Handle]:
+    """The ladder again, acted on in the declared order of one instant (the `instant-order` marker);
+    cycle-ladder.json, recorded before it, keeps the order of the kinds' names."""
+    handles = await ladder(rig)
+    return {"instant-order": handles["ladder"]}
 
 
 # ---- scenarios on the dev server ----------------------------------------------------------------
@@ -315,7 +325,7 @@ async def rollup(rig: Rig) -> dict[str, Handle]:
         return [w.id async for w in rig.client.list_workflows(f"DubanCampaign = 'prov{tag}'")] == [parent.id]
 
     await _wait_for(listed)
-    report = rig.blobs.put("雅安市公安局工作总结".encode(), "总结.txt", "text/plain")
+    report = await rig.blobs.put("雅安市公安局工作总结".encode(), "总结.txt", "text/plain")
     await child.execute_update("submit_report", SubmitReport(unit_id="u1", title="总结", attachments=[report]))
     await child.execute_update("forward_upward", OfficeAction(reason="省里催要", by="op"))
 
@@ -377,6 +387,7 @@ TIME_SKIPPING: dict[str, Scenario] = {
     "calendar": calendar,
     "bounded": bounded,
     "big-bulletin": big_bulletin,
+    "instant-order": instant_order,
 }
 DEV_SERVER: dict[str, Scenario] = {"rollup": rollup, "template": template, "mail-retry": mail_retry}
 DEV_SERVER_EARLY_CAN: dict[str, Scenario] = {"continue-as-new": continue_as_new}

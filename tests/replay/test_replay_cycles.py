@@ -42,6 +42,7 @@ HISTORIES = sorted((Path(__file__).parent / "histories").glob("cycle-*.json"))
 # Every branch, by the history that passes it (see record_cycle_histories.py).
 EXPECTED = {
     "cycle-ladder",  # on time, late, never; reminders, escalations, bulletin; roll-up without upper office
+    "cycle-instant-order",  # the ladder acted on in the declared order of one instant (instant-order marker)
     "cycle-office-actions",  # extension approved/refused, return for revision, waiver, close by office
     "cycle-links",  # revoke_links: a unit's links revoked before and after it reports
     "cycle-chase",  # remind_now: 催办 now to the units owing, the same key again (nothing sent), one unit
@@ -137,6 +138,8 @@ class TestPatchedBranches:
         assert "wake-while-busy" in patch_markers(_history("cycle-mail-retry"))
         assert "outbox-in-batches" not in patch_markers(_history("cycle-prepatch-batches-big-bulletin"))
         assert not patch_markers(_history("cycle-prepatch-wake-busy"))
+        assert "instant-order" in patch_ids(_history("cycle-instant-order"))
+        assert "instant-order" not in patch_ids(_history("cycle-ladder"))
 
     def test_before_the_batches_patch_the_bulletin_was_one_batch(self) -> None:
         """Same scenario, fewer mail activities before the patch: without its guard, replay would differ."""

@@ -14,9 +14,11 @@ import structlog
 from console import client_calls as calls
 from console.auth import hash_password
 from console.web.app import create_app
+from schemas.blobs import BlobRef
 from schemas.cycle import OfficeAction, SubmitReport
 from tests.e2e.cycle_stack import CycleStack, cycle_stack_fixture  # noqa: F401 -- the fixture
 from tests.security.helpers import OPERATOR, PASSWORD, mailed_links, new_id, path_of, sign_in
+from workers.objects import blob_store
 from workers.settings import Settings
 from workflows.reporting_cycle import ReportingCycle
 
@@ -124,7 +126,7 @@ async def test_missing_blob_is_a_server_fault_not_a_file(web: httpx.AsyncClient,
     receipt = await submit(cycle_stack, cid, unit, [("丢失.pdf", PDF + b"lost")], "")
     view = await calls.unit_view(cycle_stack.client, cid, unit)
     ref = view.state.submissions[0].attachments[0]
-    (cycle_stack.settings.blob_dir / ref.sha256[:2] / ref.sha256).unlink()
+    await blob_store(cycle_stack.settings).discard(ref)
     await sign_in(web)
     lost = await web.get(f"/cycles/{cid}/units/{unit}/submissions/{receipt}/files/1")
     assert lost.status_code == 500 and PDF not in lost.content
@@ -144,7 +146,8 @@ async def test_office_gets_its_rollup_before_forwarding(web: httpx.AsyncClient, 
     assert package.status_code == 200 and package.content.startswith(b"PK")
     for served in (summary.content, package.content):
         digest = hashlib.sha256(served).hexdigest()
-        assert not (cycle_stack.settings.blob_dir / digest[:2] / digest).exists(), "a download stored what it served"
+        stored = await blob_store(cycle_stack.settings).exists(BlobRef(sha256=digest, size=len(served), name="x"))
+        assert not stored, "a download stored what it served"
     assert (await web.get(f"/cycles/{cid}/rollup/anything")).status_code == 404
 
     # Once forwarded, the office gets exactly what went upward (the stored package, byte for byte).

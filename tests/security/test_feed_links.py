@@ -76,7 +76,7 @@ async def test_revocation_is_global_and_permanent(web: httpx.AsyncClient, cycle_
 
     # The unit reports in both cycles: no cycle of the feed carries the revocation any more.
     for cycle in (first, second):
-        call = SubmitReport(unit_id=unit, title="总结", body=calls.store_text(stack.settings, "正文"))
+        call = SubmitReport(unit_id=unit, title="总结", body=await calls.store_text(stack.settings, "正文"))
         await calls.update(stack.client, cycle.id, ReportingCycle.submit_report, call)
     # Permanent: the old feed link stays refused.
     refused = await web.get(path_of(old_feed))

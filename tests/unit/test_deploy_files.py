@@ -62,6 +62,7 @@ SECRET_SETTINGS = {
     "DUBAN_SMTP__PASSWORD",
     "DUBAN_TEMPORAL__API_KEY",
     "DUBAN_CODEC_TOKENS",
+    "DUBAN_OBJECTS__SECRET_KEY",
 }
 
 
@@ -398,9 +399,9 @@ class TestCompose:
         assert any(expected in problem for problem in problems), problems
 
     def test_the_one_shot_scripts_are_valid_posix_sh(self) -> None:
-        """Both admin-tools scripts parse with `sh -n` (the images run them with busybox sh)."""
+        """The one-shot scripts parse with `sh -n` (the images run them with busybox or a minimal sh)."""
         scripts = sorted((COMPOSE_DIR / "scripts").glob("*.sh"))
-        assert [p.name for p in scripts] == ["register-namespace.sh", "setup-postgres-schema.sh"]
+        assert [p.name for p in scripts] == ["register-namespace.sh", "setup-minio.sh", "setup-postgres-schema.sh"]
         for script in scripts:
             result = subprocess.run(["sh", "-n", str(script)], capture_output=True, text=True, check=False, timeout=30)
             assert result.returncode == 0, f"{script.name}: {result.stderr}"
@@ -429,6 +430,11 @@ class TestCompose:
         for name in ("duban-worker", "duban-console"):
             assert services[name]["env_file"] == ".env"
             assert services[name]["depends_on"]["temporal-register"]["condition"] == "service_completed_successfully"
+        for name in ("duban-worker", "duban-console"):
+            assert services[name]["depends_on"]["minio-init"]["condition"] == "service_completed_successfully"
+            assert services[name]["environment"]["DUBAN_OBJECTS__ENDPOINT"] == "http://minio:9000"
+        assert services["minio-init"]["command"] == ["/scripts/setup-minio.sh"]
+        assert "mc version enable" in (COMPOSE_DIR / "scripts" / "setup-minio.sh").read_text(encoding="utf-8")
         assert services["mailpit"]["profiles"] == ["staging"]
         assert all("profiles" not in s for n, s in services.items() if n != "mailpit")
 
@@ -659,6 +665,19 @@ class TestKustomizeRender:
         labels = pod["metadata"]["labels"]
         assert pdb["spec"]["selector"]["matchLabels"].items() <= labels.items()
         assert worker["spec"]["selector"]["matchLabels"].items() <= labels.items()
+
+    def test_files_go_to_the_bucket_staged_on_each_pods_own_disk(self, rendered: list[dict[str, Any]]) -> None:
+        """The bucket is configured, its credentials come from the Secret, and the staging directory is an emptyDir."""
+        data = configmap_named(rendered, "duban-config")["data"]
+        assert data["DUBAN_OBJECTS__URL"].startswith("s3://")
+        assert "DUBAN_OBJECTS__SECRET_KEY" not in data and "DUBAN_OBJECTS__ACCESS_KEY" not in data
+        secret = yaml.safe_load(SECRET_EXAMPLE.read_text(encoding="utf-8"))
+        assert {"DUBAN_OBJECTS__ACCESS_KEY", "DUBAN_OBJECTS__SECRET_KEY"} <= set(secret["stringData"])
+        for name in ("duban-worker", "duban-console"):
+            spec = find(rendered, "Deployment", name)["spec"]["template"]["spec"]
+            mounts = {m["mountPath"]: m["name"] for m in spec["containers"][0]["volumeMounts"]}
+            volume = next(v for v in spec["volumes"] if v["name"] == mounts[data["DUBAN_OBJECTS__SCRATCH_DIR"]])
+            assert "emptyDir" in volume, f"{name} stages files on a shared volume"
 
     def test_the_console_is_reachable_through_service_and_ingress(self, rendered: list[dict[str, Any]]) -> None:
         """Ingress → Service → console pods line up by name, port and labels, and the host is the public URL's."""

@@ -32,3 +32,30 @@ def test_a_bulletin_to_every_unit_carries_its_list_once() -> None:
     assert [line.unit_id for line in context.late_units] == list(units)
     assert all(line.due.at == due.at and line.due.rule == "" == line.due.rule_zh for line in context.late_units)
     assert all(m == o for m, o in zip(messages, out, strict=True) if not m.context.late_units)
+
+
+def test_a_one_line_list_for_one_recipient_stays_in_its_message() -> None:
+    """repeated_only: a unit leader's escalation (its own unit, one line) is not shared; every longer
+    or repeated list still is, with date-only lines."""
+    inp = cycle_input(plan(6), dt.datetime(2026, 3, 2, 1, tzinfo=dt.UTC))
+    spec = inp.spec
+    assert spec is not None
+    due = timeline.unit_due(spec)
+    late = [(UnitState(unit_id=c.id, due=due), 3) for c in spec.units]
+    messages = [
+        m
+        for i in range(len(spec.obligation.escalations))
+        for m in notices.escalation_messages(spec, f"escalate:{i}", i, late, "v0")
+    ]
+    one_line_alone = [
+        m for m in messages if len(m.context.late_units) == 1 and sum(n.context is m.context for n in messages) == 1
+    ]
+    assert one_line_alone, "the plan's ladder has no per-unit rung"
+
+    out, shared = notices.share_lists(messages, repeated_only=True)
+
+    by_key = {m.key: m for m in out}
+    assert all(by_key[m.key] == m and not by_key[m.key].shared for m in one_line_alone)
+    others = [m for m in messages if m.context.late_units and m not in one_line_alone]
+    assert others and all(by_key[m.key].shared for m in others)
+    assert all(line.due.rule == "" for context in shared.values() for line in context.late_units)

@@ -6,7 +6,6 @@ import datetime as dt
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from activities.blobs import FileBlobStore
 from console.campaign_cmd import schedule_id, start_campaign
 from schemas.calendar import DueRule, LadderStep, RuleKind, StepUnit
 from schemas.cycle import CycleStatus, Receipt, SubmitReport, UnitPhase, UnitQuery, UnitView
@@ -14,6 +13,7 @@ from schemas.plan import DueSpec, Period, UpperOffice
 from tests.plans import by_template, caught, cycle_input, ladder_obligation, plan
 from tests.workflows.conftest import running_worker
 from workers.dev.smtp_sink import SmtpSink
+from workers.objects import blob_store
 from workers.settings import Settings
 
 
@@ -130,8 +130,8 @@ class TestRollup:
             child = await env.client.start_workflow(
                 "ReportingCycle", city_in, id=city_in.spec.cycle_id, task_queue=queue, result_type=CycleStatus
             )
-            blobs = FileBlobStore(cycle_settings.blob_dir)
-            report = blobs.put("雅安市公安局工作总结".encode(), "总结.txt", "text/plain")
+            blobs = blob_store(cycle_settings)
+            report = await blobs.put("雅安市公安局工作总结".encode(), "总结.txt", "text/plain")
             await child.execute_update("submit_report", SubmitReport(unit_id="u1", title="总结", attachments=[report]))
             await child.execute_update("submit_report", SubmitReport(unit_id="u2", title="总结"))
 
@@ -144,7 +144,7 @@ class TestRollup:
             (submission,) = view.state.submissions
             assert submission.by == child.id
             package = submission.attachments[0]
-            assert package.media_type == "application/zip" and blobs.exists(package)
+            assert package.media_type == "application/zip" and await blobs.exists(package)
             final = await child.result()
             assert final.forwarded_at is not None and final.stage.value == "closed"
             await parent.terminate("test over")

@@ -8,7 +8,6 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
-from activities.blobs import FileBlobStore
 from console import client_calls
 from schemas.cycle import (
     CycleStage,
@@ -32,6 +31,7 @@ from tests.plans import by_template, caught, cycle_input, plan
 from tests.snapshots import cycle_snapshot, quiet_cycle_snapshot
 from tests.workflows.conftest import running_worker
 from workers.dev.smtp_sink import SmtpSink
+from workers.objects import blob_store
 from workers.settings import Settings
 from workflows.reporting_cycle import ReportingCycle
 
@@ -313,9 +313,9 @@ class TestBrokenDependency:
         """Issue 17: a blob removed before the roll-up. The package goes up with what is there, the
         missing file is named on the board and in the audit trail, and the cycle runs to its close."""
         env = time_skipping_env
-        store = FileBlobStore(cycle_settings.blob_dir)
-        kept = store.put("雅安市公安局工作总结".encode(), "总结.txt", "text/plain")
-        doomed = store.put("将被删除的附件".encode(), "缺失的附件.pdf", "application/pdf")
+        store = blob_store(cycle_settings)
+        kept = await store.put("雅安市公安局工作总结".encode(), "总结.txt", "text/plain")
+        doomed = await store.put("将被删除的附件".encode(), "缺失的附件.pdf", "application/pdf")
         upper = UpperOffice(id="sc", name="省打假办", email="province@sc.example")
         async with running_worker(env.client, cycle_settings):
             handle = await _start(env, cycle_settings, upper=upper)
@@ -324,8 +324,8 @@ class TestBrokenDependency:
                 SubmitReport(unit_id="u1", title="总结", attachments=[kept, doomed]),
                 result_type=Receipt,
             )
-            store.discard(doomed)
-            assert not store.exists(doomed)
+            await store.discard(doomed)
+            assert not await store.exists(doomed)
             await handle.execute_update("forward_upward", OfficeAction(reason="省里催要", by="op"))
             status = await _status(handle)
             for _ in range(50):
