@@ -130,7 +130,9 @@ async def portal_file(request: Request, token: str, sha256: str) -> Response:
     opened = await _open(request, token)
     if isinstance(opened, Response):
         return opened
-    return await downloads.file_response(request, opened[1], sha256, "portal_error.html")
+    grant, view = opened
+    subs.logged(grant.unit_id, "unit", "file", grant.cycle_id, unit=grant.unit_id, sha256=sha256)
+    return await downloads.file_response(request, view, sha256, "portal_error.html")
 
 
 @router.post("/portal/{token}", dependencies=[Depends(form_csrf)])
