@@ -95,6 +95,9 @@ def table(r: dict[str, Any]) -> str:
                     ]
                 )
             )
+    board = r.get("board")
+    if board:
+        lines += _board(board)
     worst = r.get("worst_path") or []
     if worst:
         lines += _header(
@@ -219,6 +222,23 @@ def _fanout(fan: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def _board(b: dict[str, Any]) -> list[str]:
+    lines = _header(
+        f"The operators' board: {b['units']} units in {b['cycles']} cycles, every unit pending,"
+        f" {b['times']} readings one after another",
+        ["what", "p50", "p99", "max", "units shown"],
+        1,
+    )
+    for key, what in (
+        ("full_status", "list + every `get_status` (`duban status`, `/api/status`)"),
+        ("board", "list + every `get_board` (the console's board)"),
+        ("board_page", "the board page, `GET /` signed in (HTML)"),
+    ):
+        s = b.get(f"{key}_s") or {}
+        lines.append(_row([what, _s(s.get("p50")), _s(s.get("p99")), _s(s.get("max")), _f(b.get(f"{key}_units"))]))
+    return lines
+
+
 def _national(nat: dict[str, Any]) -> list[str]:
     lv = nat["levels"]
     lines = _header(
@@ -279,6 +299,13 @@ def goals(r: dict[str, Any]) -> list[str]:
         board = _get(big, "duban", "board_s", "p50")
         shards = _get(big, "duban", "cycles")
         out.append(f"whole board at {n} ({shards} cycles, list + every get_status): {_s(board)} (goal < 0.3 s)")
+    board = r.get("board")
+    if board:
+        n, k = board["units"], board["cycles"]
+        out.append(
+            f"the board at {n} units ({k} cycles): list + every get_board {_s(_get(board, 'board_s', 'p50'))},"
+            f" the page {_s(_get(board, 'board_page_s', 'p50'))} (goal < 0.3 s, p50)"
+        )
     cost = r.get("cost")
     if cost:
         ev = _get(cost, "duban_normal", "history_events_per_unit")

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import procinfo, report
+from bench.board import run_board
 from bench.cache import run_cache
 from bench.cost import run_cost
 from bench.fanout import fanout_maildir, run_duban, run_floor, run_naive, single_cycle_attempt, workload
@@ -24,7 +25,7 @@ from bench.national import run_national
 from bench.stack import SA_VALUE_LIMIT, Stack, Tuning
 from bench.worst_path import figures, measure
 
-SCENARIOS = ("fanout", "maildir", "cost", "national", "cache", "worst")
+SCENARIOS = ("fanout", "maildir", "cost", "national", "cache", "board", "worst")
 QUICK: dict[str, object] = {
     "units": "20,50",
     "shard": 25,
@@ -35,6 +36,8 @@ QUICK: dict[str, object] = {
     "single_cycle_wait": 0.0,
     "probes": 3,
     "cache_sizes": "10:2:4,30:2:4",
+    "board_units": 40,
+    "board_times": 3,
     # None: the worst path at CI's size runs in tests/workflows/test_worst_path.py already.
     "worst_units": "",
 }
@@ -67,6 +70,13 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         default="100:20:60,1000:2:6",
         help="worker memory per cached cycle: units:cycles-first:cycles-second, comma-separated",
     )
+    p.add_argument(
+        "--board-units",
+        type=int,
+        default=10_000,
+        help="units on the operators' board, in cycles of --shard units (bench/board.py)",
+    )
+    p.add_argument("--board-times", type=int, default=20, help="board readings per variant, one after another")
     p.add_argument(
         "--worst-units",
         default="200,500,1000",
@@ -204,6 +214,13 @@ async def _cache(stack: Stack, args: argparse.Namespace, stamp: str, results: di
     results["cache"] = await run_cache(stack, f"k{stamp}", sizes, args.timeout)  # type: ignore[arg-type]
 
 
+async def _board(stack: Stack, args: argparse.Namespace, stamp: str, results: dict[str, Any]) -> None:
+    print(f"[bench] board: {args.board_units} units in cycles of {args.shard}", file=sys.stderr, flush=True)
+    results["board"] = await run_board(
+        stack, f"b{stamp}", args.board_units, min(args.shard, args.board_units), args.board_times, args.timeout
+    )
+
+
 async def _worst(stack: Stack, args: argparse.Namespace, stamp: str, results: dict[str, Any]) -> None:
     """Each size on its own in-memory dev server and in-process worker (bench/worst_path.py), not on `stack`."""
     results["worst_path"] = []
@@ -219,6 +236,7 @@ SCENARIO_RUNNERS = {
     "cost": _cost,
     "national": _national,
     "cache": _cache,
+    "board": _board,
     "worst": _worst,
 }
 

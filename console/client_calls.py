@@ -47,8 +47,9 @@ from activities.archive import CYCLE, LEAD, Archive
 from activities.blobs import BlobStore
 from activities.holidays import cycle_years, load_calendar
 from activities.records import Records
-from domain import cycle_views
+from domain import cycle_board, cycle_views
 from schemas.blobs import BlobRef
+from schemas.board import BoardQuery, CycleBoard
 from schemas.cycle import (
     MAX_ATTACHMENTS,
     ActionResult,
@@ -327,6 +328,49 @@ async def statuses(client: Client, refs: Sequence[CycleRef], archive: Archive | 
 
     found = await asyncio.gather(*(one(r) for r in refs))
     return [s for s in found if s is not None]
+
+
+async def board(
+    client: Client, cycle_id: str, archive: Archive | None = None, call: BoardQuery | None = None
+) -> CycleBoard:
+    """One cycle's board: its compact query, or the archived status once Temporal no longer has it.
+
+    Unlike `cycle_status`, no describe call for task trouble: the board shows no problems, and a stuck
+    cycle does not answer the query, so it is left off the board as before."""
+    call = call or BoardQuery()
+    handle = client.get_workflow_handle(cycle_id)
+    try:
+        return await handle.query(ReportingCycle.get_board, call, rpc_timeout=QUERY_TIMEOUT)
+    except (WorkflowQueryFailedError, WorkflowQueryRejectedError) as err:
+        if "get_board" not in str(err):
+            raise Rejected(str(err)) from err
+        # A worker from before get_board (a rolling upgrade): the full status says the same.
+        return cycle_board.board_of_status(await cycle_status(client, cycle_id, archive), call.max_units)
+    except RPCError as err:
+        if err.status != RPCStatusCode.NOT_FOUND:
+            raise
+        archived = await archive.cycle(cycle_id) if archive is not None else None
+        if archived is None:
+            raise NotFound(f"no such workflow {cycle_id}") from err
+        return cycle_board.board_of_status(archived.status, call.max_units)
+
+
+async def boards(
+    client: Client, refs: Sequence[CycleRef], archive: Archive | None = None, call: BoardQuery | None = None
+) -> list[CycleBoard]:
+    """The console's board: each cycle's compact view, queried concurrently; a cycle that cannot
+    answer is left out (as in `statuses`)."""
+    gate = asyncio.Semaphore(8)
+
+    async def one(ref: CycleRef) -> CycleBoard | None:
+        async with gate:
+            try:
+                return await board(client, ref.cycle_id, archive, call)
+            except (Rejected, RPCError):
+                return None
+
+    found = await asyncio.gather(*(one(r) for r in refs))
+    return [b for b in found if b is not None]
 
 
 async def cycles_of_unit(

@@ -31,12 +31,14 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from domain import chase, cycle_spec, timeline
+    from domain import cycle_board as board
     from domain import cycle_notices as notices
     from domain import cycle_views as views
     from domain import submission_caps as caps
     from domain.timeline import AgendaItem, ItemKind, Step
     from schemas.activities import ArchiveActivity, HolidayActivity, RollupActivity
     from schemas.archive import ArchivedCycle
+    from schemas.board import BoardQuery, CycleBoard
     from schemas.calendar import Due
     from schemas.cycle import (
         ActionResult,
@@ -515,6 +517,13 @@ class ReportingCycle:
     def get_status(self) -> CycleStatus:
         self._ready()
         return self._status()
+
+    @workflow.query
+    def get_board(self, query: BoardQuery) -> CycleBoard:
+        """The board's figures and the lights of at most `max_units` units (the most urgent): a small
+        part of `get_status` to build and to send, for a board of ten 1,000-unit cycles (bench, board)."""
+        self._ready()
+        return board.cycle_board(self.spec, self.state, workflow.now(), query.max_units)
 
     @workflow.query
     def get_mail_backlog(self) -> MailBacklog:

@@ -101,7 +101,8 @@ async def board(request: Request, user: PageUser, campaign: str | None = None, p
     c = ctx(request)
     client = await c.client()
     refs = await calls.list_cycles(client, campaign or None, period or None, c.archive)
-    statuses = await calls.statuses(client, refs, c.archive)
+    # The compact query (per-cycle figures and one light per unit); a unit's reasons are on its own page.
+    statuses = await calls.boards(client, refs, c.archive)
     campaigns = sorted({r.campaign_id for r in refs})
     totals: dict[str, int] = {}
     for s in statuses:

@@ -8,9 +8,14 @@ import httpx
 import pytest
 
 from activities.portal_tokens import REVOKED, PortalTokens
+from console import client_calls as calls
 from console.auth import CSRF_COOKIE, hash_password, verify_password
 from console.web.app import create_app
+from domain.cycle_board import board_of_status
+from schemas.board import BoardQuery
+from schemas.cycle import Waive
 from tests.e2e.cycle_stack import CycleStack, cycle_stack_fixture  # noqa: F401 -- the fixture
+from workflows.reporting_cycle import ReportingCycle
 
 PASSWORD = "correct horse battery"
 LEADER_PASSWORD = "leader password 1"
@@ -111,6 +116,21 @@ class TestBoardAndActions:
         assert cycle_page.status_code == 200
         assert "<svg" in cycle_page.text
         assert cycle_page.text.count('class="countdown">') >= 3
+
+    async def test_board_query_says_what_the_full_status_says(self, cycle_stack: CycleStack) -> None:
+        """The running cycle's get_board equals the board made from its get_status (as for an archived
+        cycle), whole and limited to the most urgent units."""
+        handle = await cycle_stack.open_cycle("web-board-query")
+        await calls.update(
+            cycle_stack.client, handle.id, ReportingCycle.waive, Waive(unit_id="unit-b", reason="合并", by="op")
+        )
+        # No task between the two queries: both answer at the same workflow.now().
+        status = await calls.cycle_status(cycle_stack.client, handle.id)
+        for limit in (100, 1):
+            board = await calls.board(cycle_stack.client, handle.id, call=BoardQuery(max_units=limit))
+            assert board == board_of_status(status, limit)
+        assert [u.light.value for u in board.units] == ["blue"] and board.units_left_out == 2
+        assert board.counts["waived"] == 1
 
     async def test_action_form_needs_csrf_and_operator(self, web: httpx.AsyncClient, cycle_stack: CycleStack) -> None:
         """A form without the token changes nothing; a leader may look but not act; an operator may act."""
