@@ -15,6 +15,7 @@ is in the number of units, not in their state.
 
 import asyncio
 import datetime as dt
+import os
 import re
 from typing import Any
 
@@ -74,6 +75,7 @@ async def run_board(stack: Stack, tag: str, units: int, shard: int, times: int, 
                 return got.text.count('class="unit ')
 
             await board()  # one call first: the console's first connection and the worker's cache are warm
+            out["load_avg_1m"] = round(os.getloadavg()[0], 1)  # anything else running shows here
             for name, call in (("full_status", full), ("board", board), ("board_page", page)):
                 durations, shown = await timed(call, times)
                 out[f"{name}_s"] = summary(durations)

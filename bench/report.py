@@ -225,7 +225,8 @@ def _fanout(fan: list[dict[str, Any]]) -> list[str]:
 def _board(b: dict[str, Any]) -> list[str]:
     lines = _header(
         f"The operators' board: {b['units']} units in {b['cycles']} cycles, every unit pending,"
-        f" {b['times']} readings one after another",
+        f" {b['times']} readings one after another (1-minute load average {b.get('load_avg_1m', '—')}"
+        " when the readings began)",
         ["what", "p50", "p99", "max", "units shown"],
         1,
     )

@@ -71,6 +71,7 @@ class Console:
         env = self.templates.env
         env.globals.update(
             local=local,
+            printed_at=lambda: local(dt.datetime.now(dt.UTC)),  # the print header's date: when the page was made
             due_text=due_text,
             countdown=countdown,
             still_owed=still_owed,

@@ -37,7 +37,7 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 class TestBenchSmoke:
     def test_every_scenario_is_reported(self, results: dict[str, Any]) -> None:
         """The JSON holds the fan-out row, the Maildir run, the cost paths and the national simulation."""
-        assert {"machine", "fanout", "maildir", "cost", "national"} <= set(results)
+        assert {"machine", "fanout", "maildir", "cost", "national", "board"} <= set(results)
         (row,) = results["fanout"]
         assert {"duban", "naive", "floor"} <= set(row)
 
@@ -79,6 +79,15 @@ class TestBenchSmoke:
         got, total = (int(x) for x in nat["province_submitted"].split("/"))
         assert got == total > 0
         assert nat["submissions"]["n"] == nat["member_units"]
+
+    def test_the_board_is_read_three_ways(self, results: dict[str, Any]) -> None:
+        """Full statuses list every unit; the compact board and its page show each cycle's lights (all of
+        them here: 40 units in cycles of 25, under the board's 100 a cycle)."""
+        b = results["board"]
+        assert (b["units"], b["cycles"], b["notices"]) == (40, 2, 40)
+        assert b["full_status_units"] == b["board_units"] == b["board_page_units"] == 40
+        for key in ("full_status_s", "board_s", "board_page_s"):
+            assert b[key]["n"] == 3 and b[key]["p50"] > 0
 
     def test_the_cache_scenario_reads_worker_memory(self, results: dict[str, Any]) -> None:
         """Each cycle size has two memory readings of one worker, growing with the cycles it caches."""
