@@ -1,5 +1,6 @@
 """Operator pages: sign-in, boards, a unit's timeline, office actions, charts, mail viewer (leads: lead_pages)."""
 
+import asyncio
 import datetime as dt
 import urllib.parse
 from typing import Annotated
@@ -16,6 +17,7 @@ from console.auth import SESSION_COOKIE, SESSION_SECONDS, SignIn, User
 from console.web import charts, downloads
 from console.web.actions import CycleAction, CycleActionName, UnitAction, UnitActionName, cycle_action, unit_action
 from console.web.context import FLASH_COOKIE, ctx, form_csrf, page_operator, page_user
+from schemas.board import CycleBoard
 from schemas.cycle import Receipt, SubmitReport
 from schemas.plan import ReportKind
 
@@ -100,20 +102,24 @@ async def logout() -> Response:
 async def board(request: Request, user: PageUser, campaign: str | None = None, period: str | None = None) -> Response:
     c = ctx(request)
     client = await c.client()
-    refs = await calls.list_cycles(client, campaign or None, period or None, c.archive)
-    # The compact query (per-cycle figures and one light per unit); a unit's reasons are on its own page.
-    statuses = await calls.boards(client, refs, c.archive)
+    from console.web.info_pages import channel_url, info_boards
+
+    async def cycle_boards() -> tuple[list[calls.CycleRef], list[CycleBoard]]:
+        refs = await calls.list_cycles(client, campaign or None, period or None, c.archive)
+        # The compact query (per-cycle figures, the most urgent units' lights); the rest is on the cycle page.
+        return refs, await calls.boards(client, refs, c.archive)
+
+    # The cycles and the information channels are separate listings: ask both at once.
+    (refs, statuses), infos = await asyncio.gather(cycle_boards(), info_boards(client, campaign or None))
     campaigns = sorted({r.campaign_id for r in refs})
     totals: dict[str, int] = {}
     for s in statuses:
         for key, n in s.counts.items():
             totals[key] = totals.get(key, 0) + n
-    from console.web.info_pages import channel_url, info_boards
-
     return c.render(
         request,
         "board.html",
-        info_boards=await info_boards(client, campaign or None),
+        info_boards=infos,
         channel_url=channel_url,
         statuses=statuses,
         campaigns=campaigns,
