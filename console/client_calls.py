@@ -49,7 +49,7 @@ from activities.holidays import cycle_years, load_calendar
 from activities.records import Records
 from domain import cycle_board, cycle_views
 from schemas.blobs import BlobRef
-from schemas.board import BoardQuery, CycleBoard
+from schemas.board import CycleBoard, CycleBoardQuery
 from schemas.cycle import (
     MAX_ATTACHMENTS,
     ActionResult,
@@ -331,13 +331,13 @@ async def statuses(client: Client, refs: Sequence[CycleRef], archive: Archive | 
 
 
 async def board(
-    client: Client, cycle_id: str, archive: Archive | None = None, call: BoardQuery | None = None
+    client: Client, cycle_id: str, archive: Archive | None = None, call: CycleBoardQuery | None = None
 ) -> CycleBoard:
     """One cycle's board: its compact query, or the archived status once Temporal no longer has it.
 
     Unlike `cycle_status`, no describe call for task trouble: the board shows no problems, and a stuck
     cycle does not answer the query, so it is left off the board as before."""
-    call = call or BoardQuery()
+    call = call or CycleBoardQuery()
     handle = client.get_workflow_handle(cycle_id)
     try:
         return await handle.query(ReportingCycle.get_board, call, rpc_timeout=QUERY_TIMEOUT)
@@ -356,7 +356,7 @@ async def board(
 
 
 async def boards(
-    client: Client, refs: Sequence[CycleRef], archive: Archive | None = None, call: BoardQuery | None = None
+    client: Client, refs: Sequence[CycleRef], archive: Archive | None = None, call: CycleBoardQuery | None = None
 ) -> list[CycleBoard]:
     """The console's board: each cycle's compact view, queried concurrently; a cycle that cannot
     answer is left out (as in `statuses`)."""

@@ -3,7 +3,7 @@
 The board draws ten cycles of a thousand units at once. `CycleStatus` carries every
 unit's full row (its due with the rule in two languages, counters, times): ~600 KB per
 1,000-unit cycle to build, encrypt, send and decode, and ten thousand lights to draw.
-`CycleBoard` carries the cycle's figures and at most `BoardQuery.max_units` lights —
+`CycleBoard` carries the cycle's figures and at most `CycleBoardQuery.max_units` lights —
 every unit of an office-sized cycle, the most urgent ones of a larger one; the whole
 list is the cycle page's (`get_status`), a unit's reasons its own page's (`get_unit`).
 """
@@ -19,7 +19,7 @@ from schemas.cycle import CycleStage, Light, UnitPhase
 BOARD_UNITS = 100
 
 
-class BoardQuery(Model):
+class CycleBoardQuery(Model):
     max_units: int = Field(default=BOARD_UNITS, ge=0, le=10_000)
 
 

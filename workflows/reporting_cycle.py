@@ -38,7 +38,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.timeline import AgendaItem, ItemKind, Step
     from schemas.activities import ArchiveActivity, HolidayActivity, RollupActivity
     from schemas.archive import ArchivedCycle
-    from schemas.board import BoardQuery, CycleBoard
+    from schemas.board import CycleBoard, CycleBoardQuery
     from schemas.calendar import Due
     from schemas.cycle import (
         ActionResult,
@@ -519,7 +519,7 @@ class ReportingCycle:
         return self._status()
 
     @workflow.query
-    def get_board(self, query: BoardQuery) -> CycleBoard:
+    def get_board(self, query: CycleBoardQuery) -> CycleBoard:
         """The board's figures and the lights of at most `max_units` units (the most urgent): a small
         part of `get_status` to build and to send, for a board of ten 1,000-unit cycles (bench, board)."""
         self._ready()

@@ -12,7 +12,7 @@ from console import client_calls as calls
 from console.auth import CSRF_COOKIE, hash_password, verify_password
 from console.web.app import create_app
 from domain.cycle_board import board_of_status
-from schemas.board import BoardQuery
+from schemas.board import CycleBoardQuery
 from schemas.cycle import Waive
 from tests.e2e.cycle_stack import CycleStack, cycle_stack_fixture  # noqa: F401 -- the fixture
 from workflows.reporting_cycle import ReportingCycle
@@ -127,7 +127,7 @@ class TestBoardAndActions:
         # No task between the two queries: both answer at the same workflow.now().
         status = await calls.cycle_status(cycle_stack.client, handle.id)
         for limit in (100, 1):
-            board = await calls.board(cycle_stack.client, handle.id, call=BoardQuery(max_units=limit))
+            board = await calls.board(cycle_stack.client, handle.id, call=CycleBoardQuery(max_units=limit))
             assert board == board_of_status(status, limit)
         assert [u.light.value for u in board.units] == ["blue"] and board.units_left_out == 2
         assert board.counts["waived"] == 1
