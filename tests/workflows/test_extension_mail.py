@@ -6,7 +6,6 @@ On the dev server: the Java test server loses the outcome of a rejected Update.
 import asyncio
 import datetime as dt
 from email.message import EmailMessage
-from pathlib import Path
 
 import pytest
 from temporalio.client import WorkflowUpdateFailedError
@@ -29,10 +28,10 @@ def text(message: EmailMessage) -> str:
     return str(body.get_content())
 
 
-async def mail(maildir: Path, template: str, to: str, n: int = 1) -> list[EmailMessage]:
+async def mail(sink: SmtpSink, template: str, to: str, n: int = 1) -> list[EmailMessage]:
     """The sink's messages of `template` to `to`, once there are `n` of them (mail goes out within seconds)."""
     for _ in range(200):
-        found = [m for m in by_template(caught(maildir), template) if to in str(m["To"])] if maildir.exists() else []
+        found = [m for m in by_template(sink.messages(), template) if to in str(m["To"])]
         if len(found) >= n:
             return found
         await asyncio.sleep(0.1)
@@ -62,7 +61,7 @@ async def test_request_mails_the_office_and_the_decision_mails_the_unit(
             ReportingCycle.request_extension,
             RequestExtension(unit_id="u1", reason="统计数据尚未汇齐", wanted=wanted, by="u1"),
         )
-        [asked] = await mail(sink.maildir, "extension_requested", "office@yaan.example")
+        [asked] = await mail(sink, "extension_requested", "office@yaan.example")
         body = text(asked)
         assert "单位1" in str(asked["Subject"]) and "延期申请待审批" in str(asked["Subject"])
         assert f"{wanted.year}年{wanted.month}月{wanted.day}日" in body and "统计数据尚未汇齐" in body
@@ -73,7 +72,7 @@ async def test_request_mails_the_office_and_the_decision_mails_the_unit(
         await handle.execute_update(
             ReportingCycle.request_extension, RequestExtension(unit_id="u2", reason="人手不足", wanted=wanted)
         )
-        await mail(sink.maildir, "extension_requested", "office@yaan.example", n=2)
+        await mail(sink, "extension_requested", "office@yaan.example", n=2)
         before = await quiet_cycle_snapshot(env.client, handle.id)
         with pytest.raises(WorkflowUpdateFailedError) as refused:
             await handle.execute_update(
@@ -89,8 +88,8 @@ async def test_request_mails_the_office_and_the_decision_mails_the_unit(
             ReportingCycle.decide_extension,
             DecideExtension(unit_id="u2", approve=False, reason="上级时限不可延后", by="op"),
         )
-        [granted] = await mail(sink.maildir, "extension_decided", "u1@yaan.example")
-        [denied] = await mail(sink.maildir, "extension_decided", "u2@yaan.example")
+        [granted] = await mail(sink, "extension_decided", "u1@yaan.example")
+        [denied] = await mail(sink, "extension_decided", "u2@yaan.example")
         assert "同意延期至" in str(granted["Subject"])
         assert f"{wanted.year}年{wanted.month}月{wanted.day}日" in text(granted)
         assert "未同意延期" in str(denied["Subject"]) and "上级时限不可延后" in text(denied)
@@ -98,7 +97,8 @@ async def test_request_mails_the_office_and_the_decision_mails_the_unit(
         u1 = await handle.query(ReportingCycle.get_unit, UnitQuery(unit_id="u1"))
         u2: UnitView = await handle.query(ReportingCycle.get_unit, UnitQuery(unit_id="u2"))
         assert u1.state.extension is None and u1.state.extension_decision is not None
-        assert u1.state.extension_decision.approved and u1.state.extension_decision.due.at.astimezone(CST).date() == wanted
+        granted_to = u1.state.extension_decision
+        assert granted_to.approved and granted_to.due.at.astimezone(CST).date() == wanted
         assert u2.state.extension_decision is not None and not u2.state.extension_decision.approved
         assert u2.state.extension_decision.reason == "上级时限不可延后"
         assert not any(r.extension_requested for r in (await handle.query(ReportingCycle.get_status)).units)
