@@ -84,6 +84,8 @@ def cli_cases(tmp: Path, cycle_id: str) -> list[tuple[list[str], str]]:
         (["link", "new", "--cycle", cycle_id, "--unit", "nobody"], "nobody"),
         (["link", "new", "--cycle", "cycle:none:x:y:z", "--unit", "unit-a"], "cycle:none"),
         (["lead", "show", "lead:none:0"], "lead:none:0"),
+        (["stats", "--year", "20x6"], "20x6"),
+        (["stats", "--xlsx", str(not_yaml)], ".xlsx"),
         (["lead", "ack", "lead:none:0", "--unit", "u1"], "lead:none:0"),
     ]
 
