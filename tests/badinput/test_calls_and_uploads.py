@@ -96,6 +96,7 @@ def _run(argv: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[st
     )
 
 
+@pytest.mark.timeout(600)  # ~30 `duban` processes, each importing the whole package: minutes on a loaded machine
 async def test_cli_arguments(cycle_stack: CycleStack, tmp_path: Path) -> None:
     """Bad dates, unknown units and cycles, missing or unacceptable files: exit 2, one line on stderr."""
     handle = await cycle_stack.open_cycle("cli-bad")
