@@ -68,6 +68,7 @@ def cycle_board(spec: CycleSpec, state: CycleState, now: dt.datetime, limit: int
             )
             for name, unit in shown
         ],
+        asking=[name for name, unit in lit if unit.extension is not None],
         problems=state.problems,
     )
 
@@ -98,5 +99,6 @@ def board_of_status(status: CycleStatus, limit: int) -> CycleBoard:
         unit_due=status.unit_due,
         counts=status.counts,
         units=[_from_row(r, status.unit_due) for r in shown],
+        asking=[r.unit_name for r in status.units if r.extension_requested],
         problems=status.problems,
     )

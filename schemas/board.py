@@ -48,6 +48,9 @@ class CycleBoard(Model):
         description="every unit in the plan's order when the cycle has at most max_units; else the max_units"
         " most urgent (overdue, extension requested, due soon, pending, submitted, waived)"
     )
+    asking: list[str] = Field(
+        default_factory=list, description="the names of every unit whose extension request waits, shown or not"
+    )
     problems: list[str] = Field(default_factory=list)
 
     def due_of(self, unit: BoardUnit) -> Due:

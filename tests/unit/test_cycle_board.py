@@ -84,6 +84,9 @@ class TestLargeCycles:
         ]
         assert board.units_left_out == 3
         assert board.counts["total"] == 8  # the figures count every unit, shown or not
+        # The waiting extension request is on the cycle's badge even when its unit's light is not shown.
+        only_one = cycle_board(spec, state, NOW, 1)
+        assert [u.unit_id for u in only_one.units] == ["u5"] and only_one.asking == ["测试单位6"]
 
     def test_a_thousand_units_carry_a_hundred_lights(self) -> None:
         """A 1,000-unit cycle's board holds 100 lights and every unit's figures, far smaller than its status."""
