@@ -36,9 +36,9 @@ QUICK: dict[str, object] = {
     "national_window": 5.0,
     "single_cycle_wait": 0.0,
     "probes": 3,
-    "workers_units": 40,
+    "workers_units": 20,
     "workers_shard": 10,
-    "ledger_messages": 200,
+    "ledger_messages": 100,
     "cache_sizes": "10:2:4,30:2:4",
     # None: the worst path at CI's size runs in tests/workflows/test_worst_path.py already.
     "worst_units": "",

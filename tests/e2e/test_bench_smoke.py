@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-pytestmark = pytest.mark.e2e
+# The quick run starts a dozen worker processes and a PostgreSQL cluster: ~3 min idle, more when loaded.
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(540)]
 
 UNITS = 20
 
@@ -26,7 +27,7 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         cwd=root,
         capture_output=True,
         text=True,
-        timeout=420,
+        timeout=500,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "### Goals (issue 9)" in done.stdout
