@@ -158,7 +158,7 @@ class TestDecision:
         b.apply_decide_extension(decided(), passed)
         record = b.open_records()[0]
         assert "due" not in record.fired
-        b.fire_due(dt.datetime(2026, 12, 4, 0, 0, 1, tzinfo=SH))
+        b.fire_due(dt.datetime(2026, 12, 4, 12, 0, tzinfo=SH))
         assert "due" in record.fired
         keys = [m.key for m in b.take_outbox()]
         rungs = [k for k in keys if ":escalation:" in k]
