@@ -37,7 +37,7 @@ def book() -> LeadBook:
 
 
 def ask(days: int = 1, reason: str = "需要核实出口记录", **kw: object) -> RequestLeadExtension:
-    return RequestLeadExtension(unit_id=SCJ, days=days, reason=reason, by="scj（线索专用链接）", **kw)  # type: ignore[arg-type]
+    return RequestLeadExtension(unit_id=SCJ, days=days, reason=reason, by="scj（线索专用链接）", **kw)
 
 
 def decided(approve: bool = True, reason: str = "", days: int | None = None) -> DecideLeadExtension:
