@@ -356,11 +356,9 @@ class LeadBook:
 
     def _viewed(self, record: StageRecord) -> StageRecord:
         """A copy for the views, with how much longer the office may still grant."""
-        if record.done_at is not None:
-            return record.model_copy()
         spec = self.stage_spec(record)
-        left = max(spec.extension_allowed(self._statutory(record)) - record.extended, 0)
-        return record.model_copy(update={"extension_left": left, "extension_unit": LIMIT_UNIT_ZH[spec.limit.kind]})
+        left = 0 if record.done_at is not None else spec.extension_allowed(self._statutory(record)) - record.extended
+        return record.model_copy(update={"extension_left": max(left, 0), "extension_unit": LIMIT_UNIT_ZH[spec.limit.kind]})
 
     # ---- calls: checks (never change anything) -----------------------------------------------
 
