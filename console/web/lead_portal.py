@@ -9,7 +9,7 @@ the lead and offers only what its open stages allow; every action is the lead's 
 who acted and when. The unit and the lead come from the token, never from the form.
 """
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request, UploadFile
 from fastapi.responses import Response
@@ -72,6 +72,23 @@ async def _open(request: Request, token: str) -> tuple[PortalGrant, LeadStatus, 
     return grant, status, plan
 
 
+def portal_page_context(unit_id: str, status: LeadStatus, plan: CampaignPlan | None, token: str) -> dict[str, Any]:
+    """What lead_portal.html shows one unit: its clocks in the lead, a form per open stage, extension requests."""
+    mine = [r for r in status.stages if r.unit == unit_id]
+    units = plan.units if plan else []
+    return {
+        "lead": status,
+        "unit_id": unit_id,
+        "unit_name": next((u.name for u in units if u.id == unit_id), unit_id),
+        "rows": [(r, stage_due(status, r)) for r in mine],
+        "open_stages": [r for r in mine if r.done_at is None],
+        "actions": ACTIONS,
+        "extension": EXTENSION,
+        "targets": [u for u in units if u.id not in (unit_id, status.referrer)],
+        "token": token,
+    }
+
+
 def _render(
     request: Request,
     token: str,
@@ -82,25 +99,14 @@ def _render(
     receipt: LeadReceipt | None = None,
     error: str | None = None,
 ) -> Response:
-    mine = [r for r in status.stages if r.unit == grant.unit_id]
-    open_ = [r for r in mine if r.done_at is None]
-    targets = [u for u in (plan.units if plan else []) if u.id not in (grant.unit_id, status.referrer)]
     return ctx(request).render(
         request,
         "lead_portal.html",
         status_code=status_code,
-        lead=status,
-        unit_id=grant.unit_id,
-        unit_name=next((u.name for u in (plan.units if plan else []) if u.id == grant.unit_id), grant.unit_id),
-        rows=[(r, stage_due(status, r)) for r in mine],
-        open_stages=open_,
-        actions=ACTIONS,
-        extension=EXTENSION,
-        targets=targets,
-        token=token,
         receipt=receipt,
         error=error,
         user=None,
+        **portal_page_context(grant.unit_id, status, plan, token),
     )
 
 
