@@ -7,9 +7,9 @@ or the signed-in operator — never from anything this module reads from a form.
 """
 
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import UploadFile
+from fastapi import Form, UploadFile
 from pydantic import BaseModel, ValidationError
 from temporalio.client import Client
 
@@ -69,6 +69,29 @@ class LeadAction(BaseModel):
     approve: bool = True
     stage: str = ""  # an extension request's stage
     days: str = ""  # an extension's days, as typed
+
+
+def lead_form(
+    action: Annotated[str, Form()],
+    track: Annotated[str, Form()] = "",
+    decision: Annotated[str, Form()] = "",
+    to: Annotated[str, Form()] = "",
+    text: Annotated[str, Form()] = "",
+    approve: Annotated[str, Form()] = "yes",
+    stage: Annotated[str, Form()] = "",
+    days: Annotated[str, Form()] = "",
+) -> LeadAction:
+    """The action form's fields as one model (a dependency of the portal's and the console's routes)."""
+    return LeadAction(
+        action=action,
+        track=track or None,
+        decision=decision,
+        to=to,
+        text=text,
+        approve=approve == "yes",
+        stage=stage,
+        days=days,
+    )
 
 
 def _stage(text: str) -> StageName | None:

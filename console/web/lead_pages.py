@@ -16,7 +16,7 @@ from console import client_calls as calls
 from console import links
 from console.auth import User
 from console.web.context import ctx, form_csrf, page_operator, page_user
-from console.web.lead_actions import LeadAction, act, decide_extension, involve, read_materials
+from console.web.lead_actions import LeadAction, act, decide_extension, involve, lead_form, read_materials
 from console.web.lead_views import lead_page_context, lead_plan
 from console.web.pages import redirect, revoke_and_return
 
@@ -73,28 +73,11 @@ async def lead_action_form(
     user: PageOperator,
     lead_id: str,
     unit_id: Annotated[str, Form()],
-    action: Annotated[str, Form()],
-    track: Annotated[str, Form()] = "",
-    decision: Annotated[str, Form()] = "",
-    to: Annotated[str, Form()] = "",
-    text: Annotated[str, Form()] = "",
-    approve: Annotated[str, Form()] = "yes",
-    stage: Annotated[str, Form()] = "",
-    days: Annotated[str, Form()] = "",
+    form: Annotated[LeadAction, Depends(lead_form)],
     files: Annotated[list[UploadFile] | None, Form()] = None,
 ) -> Response:
     """One action for `unit_id` on the lead: the lead's own Update; its receipt or refusal as the page's flash."""
     c = ctx(request)
-    form = LeadAction(
-        action=action,
-        track=track or None,
-        decision=decision,
-        to=to,
-        text=text,
-        approve=approve == "yes",
-        stage=stage,
-        days=days,
-    )
     try:
         plan = await lead_plan(c.records, lead_id)
         loaded = await read_materials(form, files, c.settings.max_upload_bytes)

@@ -17,7 +17,7 @@ from fastapi.responses import Response
 from activities.portal_tokens import PortalGrant, TokenError, check_not_revoked, latest
 from console import client_calls as calls
 from console.web.context import ctx, form_csrf
-from console.web.lead_actions import ACTIONS, EXTENSION, LeadAction, read_materials
+from console.web.lead_actions import ACTIONS, EXTENSION, LeadAction, lead_form, read_materials
 from console.web.lead_actions import act as act_on_lead
 from console.web.lead_views import lead_plan, stage_due
 from schemas.lead import LeadReceipt, LeadStatus, LeadStatusQuery
@@ -122,14 +122,7 @@ async def show(request: Request, token: str) -> Response:
 async def act(
     request: Request,
     token: str,
-    action: Annotated[str, Form()],
-    track: Annotated[str, Form()] = "",
-    decision: Annotated[str, Form()] = "",
-    to: Annotated[str, Form()] = "",
-    text: Annotated[str, Form()] = "",
-    approve: Annotated[str, Form()] = "yes",
-    stage: Annotated[str, Form()] = "",
-    days: Annotated[str, Form()] = "",
+    form: Annotated[LeadAction, Depends(lead_form)],
     files: Annotated[list[UploadFile] | None, Form()] = None,
 ) -> Response:
     """One action of the unit on the lead: the matching Update, its receipt or its refusal on the page."""
@@ -138,16 +131,6 @@ async def act(
         return opened
     grant, _, plan = opened
     c = ctx(request)
-    form = LeadAction(
-        action=action,
-        track=track or None,
-        decision=decision,
-        to=to,
-        text=text,
-        approve=approve == "yes",
-        stage=stage,
-        days=days,
-    )
     by = f"{grant.unit_id}（线索专用链接）"
     try:
         loaded = await read_materials(form, files, c.settings.max_upload_bytes)
