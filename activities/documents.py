@@ -33,7 +33,7 @@ from docx.oxml.ns import qn
 from docx.shared import Mm, Pt, RGBColor
 from docx.text.paragraph import Paragraph
 
-from domain.legaltime.wording import zh_date, zh_moment
+from domain.legaltime.wording import zh_date, zh_moment, zh_titled
 from domain.submission_caps import files_of
 from schemas.cycle import UnitPhase
 from schemas.documents import BulletinRequest
@@ -237,8 +237,7 @@ def _basis(number: str, title: str) -> str:
 
 
 def bulletin_title(req: BulletinRequest) -> str:
-    period = f"（{req.period}）" if req.period else ""
-    return f"关于{req.obligation_title}{period}逾期未报送情况的通报"
+    return f"关于{zh_titled(req.obligation_title, req.period)}逾期未报送情况的通报"
 
 
 def bulletin_docx(req: BulletinRequest) -> bytes:
@@ -288,15 +287,14 @@ def bulletin_request(context: MessageContext, issued_at: dt.datetime) -> Bulleti
 
 
 def bulletin_filename(req: BulletinRequest) -> str:
-    period = f"（{req.period}）" if req.period else ""
-    return f"通报-{req.obligation_title}{period}.docx"
+    return f"通报-{zh_titled(req.obligation_title, req.period)}.docx"
 
 
 # ---- the roll-up summary ------------------------------------------------------------------------
 
 
 def summary_title(req: RollupRequest) -> str:
-    return f"关于{req.obligation_title}（{req.period}）报送情况的汇总报告"
+    return f"关于{zh_titled(req.obligation_title, req.period)}报送情况的汇总报告"
 
 
 def summary_docx(req: RollupRequest) -> bytes:
@@ -312,7 +310,8 @@ def summary_docx(req: RollupRequest) -> bytes:
     basis = _basis(req.document.upstream_number or req.document.number, req.document.title)
     _para(
         doc,
-        f"{basis}现将{req.office_name}{req.campaign_title}{req.obligation_title}（{req.period}）报送情况汇总报告如下：",
+        f"{basis}现将{req.office_name}{req.campaign_title}{zh_titled(req.obligation_title, req.period)}"
+        "报送情况汇总报告如下：",
     )
     _heading(doc, "一、报送情况", HEADING_FONT)
     _para(
@@ -347,7 +346,7 @@ def _unit_lines(unit: RollupUnit, tz: str) -> list[str]:
 
 
 def summary_filename(req: RollupRequest) -> str:
-    return f"汇总报告-{req.obligation_title}（{req.period}）.docx"
+    return f"汇总报告-{zh_titled(req.obligation_title, req.period)}.docx"
 
 
 # ---- the information adoption bulletin (信息报送采用情况通报) --------------------------------------

@@ -23,7 +23,7 @@ from markupsafe import Markup, escape
 
 from activities.portal_tokens import PortalTokens, office_of
 from domain.lead_wording import stage_zh
-from domain.legaltime.wording import relative_due
+from domain.legaltime.wording import relative_due, zh_period
 from schemas.calendar import Due
 from schemas.notify import MessageContext, Notification, Template
 
@@ -112,6 +112,7 @@ def _environment(autoescape: bool) -> Environment:
         keep_trailing_newline=True,
     )
     env.filters["paragraphs"] = _paragraphs
+    env.filters["period_zh"] = zh_period  # 2026-Y → 2026年度 in Chinese mail; English keeps the label
     return env
 
 

@@ -18,6 +18,7 @@ from temporalio.workflow import UpdateMethodMultiParam
 
 from activities import documents
 from activities.blobs import BlobNotFoundError, BlobStore
+from domain.legaltime.wording import zh_titled
 from domain.submission_caps import files_of
 from schemas.activities import RollupActivity
 from schemas.blobs import BlobRef
@@ -42,6 +43,88 @@ def _finish(zf: zipfile.ZipFile, request: RollupRequest, entries: list[tuple[str
     return summary
 
 
+def package_filename(request: RollupRequest) -> str:
+    return f"{request.cycle_id.replace(':', '_')}-rollup.zip"
+
+
+@dataclass(frozen=True)
+class WrittenPackage:
+    """What `write_package` put into the zip: the 汇总报告 (also kept on its own) and who is in it."""
+
+    summary: bytes
+    summary_name: str
+    reported: list[str]
+    missing: list[str]
+    broken: list[str]
+
+
+async def write_package(blobs: BlobStore, request: RollupRequest, zip_path: Path) -> WrittenPackage:
+    """The package written into `zip_path` from whatever the store still holds: a missing or corrupt file is
+    named in the index and the 汇总 and left out, never a reason to stop (the cycle must go on with its
+    deadlines). Shared by the roll-up activity and the office's own download of the current draft.
+
+    The store is async (S3); zip writing and compression run on a thread, one call at a time."""
+    reported = [u.unit_id for u in request.units if u.reported]
+    missing = [u.unit_id for u in request.units if u.missing]
+    broken: list[str] = []
+    unit_entries: list[dict[str, object]] = []
+    lines = [f"{request.office_name} {zh_titled(request.obligation_title, request.period)}汇总", ""]
+    # Written to disk, not memory: a cycle may hold up to MAX_CYCLE_BYTES of reports.
+    with zipfile.ZipFile(zip_path, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as zf:
+        for n, unit in enumerate(request.units, start=1):
+            files: list[str] = []
+            lines.append(f"{n}. {unit.unit_name}：{unit.status_zh}")
+            for sub in unit.submissions:
+                lines.append(f"   - {sub.title}（{sub.receipt_no}{'，逾期' if sub.late else ''}）")
+                for ref in files_of(sub):
+                    arcname = f"{n:03d}-{_safe(unit.unit_id)}/{_safe(sub.receipt_no)}-{_safe(ref.name)}"
+                    try:
+                        await _add(blobs, zf, arcname, ref)
+                    except BlobNotFoundError as exc:
+                        broken.append(f"{sub.receipt_no}/{ref.name}: {exc}")
+                        lines.append(f"     （材料缺失：{ref.name}）")
+                        continue
+                    files.append(arcname)
+            unit_entries.append(
+                {"unit_id": unit.unit_id, "unit_name": unit.unit_name, "phase": unit.phase.value, "files": files}
+            )
+        if missing:
+            names = "、".join(u.unit_name for u in request.units if u.unit_id in missing)
+            lines += ["", "未报送单位：" + names]
+        if broken:
+            lines += ["", f"材料缺失{len(broken)}份（存储中找不到或已损坏），本汇总不完整。"]
+        index = {
+            "cycle_id": request.cycle_id,
+            "office": request.office_name,
+            "period": request.period,
+            "obligation": request.obligation_title,
+            "document": request.document.model_dump(),
+            "compiled_at": request.compiled_at.isoformat(),
+            "reported": reported,
+            "missing": missing,
+            "broken_files": broken,
+            "complete": not broken,
+            "units": unit_entries,
+        }
+        text = json.dumps(index, ensure_ascii=False, indent=2)
+        # The consolidated summary (汇总报告) in official-document layout.
+        summary_name = documents.summary_filename(request)
+        summary = await asyncio.to_thread(
+            _finish, zf, request, [("index.json", text), ("汇总.txt", "\n".join(lines) + "\n")], summary_name
+        )
+    return WrittenPackage(summary, summary_name, reported, missing, broken)
+
+
+async def _add(blobs: BlobStore, zf: zipfile.ZipFile, arcname: str, ref: BlobRef) -> None:
+    await blobs.verify(ref)  # before writing: a zip entry cannot be taken back
+    entry = await asyncio.to_thread(zf.open, zipfile.ZipInfo(arcname, _FIXED_ZIP_TIME), "w", force_zip64=True)
+    try:
+        async for chunk in blobs.chunks(ref):
+            await asyncio.to_thread(entry.write, chunk)
+    finally:
+        await asyncio.to_thread(entry.close)
+
+
 @dataclass(frozen=True)
 class UpperCycles:
     """How to reach an upper office's cycle on this deployment: the Temporal client and the cycle's
@@ -59,85 +142,28 @@ class RollupActivities(RollupActivity):
 
     @activity.defn(name="compile_rollup")
     async def compile_rollup(self, request: RollupRequest) -> RollupPackage:
-        """The package from whatever the store still holds: a missing or corrupt file is named in the
-        index and the 汇总 and left out, never a reason to stop (the cycle must go on with its deadlines).
-
-        The store is async (S3); zip writing and compression run on a thread, one call at a time."""
-        reported = [u.unit_id for u in request.units if u.reported]
-        missing = [u.unit_id for u in request.units if u.missing]
-        broken: list[str] = []
-        unit_entries: list[dict[str, object]] = []
-        lines = [f"{request.office_name} {request.obligation_title}（{request.period}）汇总", ""]
+        """The package into the store, its 汇总报告 too (also kept on its own)."""
         fd, tmp = tempfile.mkstemp(dir=self.blobs.scratch(), prefix="rollup-", suffix=".zip")
         os.close(fd)
         zip_path = Path(tmp)
         try:
-            # Written to disk, not memory: a cycle may hold up to MAX_CYCLE_BYTES of reports.
-            with zipfile.ZipFile(zip_path, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as zf:
-                for n, unit in enumerate(request.units, start=1):
-                    files: list[str] = []
-                    lines.append(f"{n}. {unit.unit_name}：{unit.status_zh}")
-                    for sub in unit.submissions:
-                        lines.append(f"   - {sub.title}（{sub.receipt_no}{'，逾期' if sub.late else ''}）")
-                        for ref in files_of(sub):
-                            arcname = f"{n:03d}-{_safe(unit.unit_id)}/{_safe(sub.receipt_no)}-{_safe(ref.name)}"
-                            try:
-                                await self._add(zf, arcname, ref)
-                            except BlobNotFoundError as exc:
-                                broken.append(f"{sub.receipt_no}/{ref.name}: {exc}")
-                                lines.append(f"     （材料缺失：{ref.name}）")
-                                continue
-                            files.append(arcname)
-                    unit_entries.append(
-                        {
-                            "unit_id": unit.unit_id,
-                            "unit_name": unit.unit_name,
-                            "phase": unit.phase.value,
-                            "files": files,
-                        }
-                    )
-                if missing:
-                    names = "、".join(u.unit_name for u in request.units if u.unit_id in missing)
-                    lines += ["", "未报送单位：" + names]
-                if broken:
-                    lines += ["", f"材料缺失{len(broken)}份（存储中找不到或已损坏），本汇总不完整。"]
-                index = {
-                    "cycle_id": request.cycle_id,
-                    "office": request.office_name,
-                    "period": request.period,
-                    "obligation": request.obligation_title,
-                    "document": request.document.model_dump(),
-                    "compiled_at": request.compiled_at.isoformat(),
-                    "reported": reported,
-                    "missing": missing,
-                    "broken_files": broken,
-                    "complete": not broken,
-                    "units": unit_entries,
-                }
-                text = json.dumps(index, ensure_ascii=False, indent=2)
-                # The consolidated summary (汇总报告) in official-document layout, also stored on its own.
-                summary_name = documents.summary_filename(request)
-                summary = await asyncio.to_thread(
-                    _finish, zf, request, [("index.json", text), ("汇总.txt", "\n".join(lines) + "\n")], summary_name
-                )
-            name = f"{request.cycle_id.replace(':', '_')}-rollup.zip"
-            ref = await self.blobs.put_file(zip_path, name, "application/zip")
+            written = await write_package(self.blobs, request, zip_path)
+            ref = await self.blobs.put_file(zip_path, package_filename(request), "application/zip")
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(zip_path)  # the package is in the store now (or the activity is retried)
-        summary_ref = await self.blobs.put(summary, summary_name, documents.DOCX_TYPE)
-        if broken:
-            activity.logger.warning("roll-up incomplete", extra={"cycle_id": request.cycle_id, "broken": len(broken)})
-        return RollupPackage(package=ref, summary=summary_ref, reported=reported, missing=missing, broken_files=broken)
-
-    async def _add(self, zf: zipfile.ZipFile, arcname: str, ref: BlobRef) -> None:
-        await self.blobs.verify(ref)  # before writing: a zip entry cannot be taken back
-        entry = await asyncio.to_thread(zf.open, zipfile.ZipInfo(arcname, _FIXED_ZIP_TIME), "w", force_zip64=True)
-        try:
-            async for chunk in self.blobs.chunks(ref):
-                await asyncio.to_thread(entry.write, chunk)
-        finally:
-            await asyncio.to_thread(entry.close)
+        summary_ref = await self.blobs.put(written.summary, written.summary_name, documents.DOCX_TYPE)
+        if written.broken:
+            activity.logger.warning(
+                "roll-up incomplete", extra={"cycle_id": request.cycle_id, "broken": len(written.broken)}
+            )
+        return RollupPackage(
+            package=ref,
+            summary=summary_ref,
+            reported=written.reported,
+            missing=written.missing,
+            broken_files=written.broken,
+        )
 
     @activity.defn(name="forward_upward")
     async def forward_upward(self, request: ForwardRequest) -> ForwardResult:

@@ -7,6 +7,7 @@ from console import (
     blobs_cmd,
     calendar_cmd,
     campaign_cmd,
+    chase_cmd,
     cycle_cmd,
     db_cmd,
     export_cmd,
@@ -17,6 +18,7 @@ from console import (
     mail_cmd,
     plan_cmd,
     process_cmd,
+    submission_cmd,
     user_cmd,
 )
 from console.client_calls import exit_without_teardown
@@ -32,6 +34,8 @@ app.add_typer(plan_cmd.app, name="plan")
 app.add_typer(campaign_cmd.app, name="campaign")
 process_cmd.register(app)
 cycle_cmd.register(app)
+submission_cmd.register(app)
+app.command("remind")(chase_cmd.remind)
 app.add_typer(link_cmd.app, name="link")
 lead_cmd.app.add_typer(lead_office_cmd.extension_app, name="extension")
 lead_cmd.app.add_typer(lead_office_cmd.link_app, name="link")

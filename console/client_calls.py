@@ -55,6 +55,8 @@ from schemas.cycle import (
     CycleStatus,
     NewCalendar,
     Receipt,
+    Reminded,
+    RemindNow,
     SubmitReport,
     UnitQuery,
     UnitView,
@@ -360,13 +362,19 @@ def _update_retrying() -> AsyncRetrying:
     )
 
 
-async def update(client: Client, workflow_id: str, method: UpdateMethodMultiParam[[Any, P], R], arg: P) -> R:
+async def update(
+    client: Client,
+    workflow_id: str,
+    method: UpdateMethodMultiParam[[Any, P], R],
+    arg: P,
+    update_id: str | None = None,
+) -> R:
     """Run one Update by its method (typed): retried while the workflow is at its in-flight limit,
-    Rejected on a validator's no."""
+    Rejected on a validator's no. `update_id` names a caller's own action (a click) across requests."""
     name = method._defn.name or "update"  # the registered name: the one running histories hold
     handle = client.get_workflow_handle(workflow_id)
     # One id for every attempt: the server applies an Update id once per run, so a retry is never applied twice.
-    update_id = f"{name}-{uuid.uuid4().hex}"
+    update_id = update_id or f"{name}-{uuid.uuid4().hex}"
     try:
         return await _update_retrying()(handle.execute_update, method, arg, id=update_id)
     except RetryError as gave_up:
@@ -379,6 +387,12 @@ async def update(client: Client, workflow_id: str, method: UpdateMethodMultiPara
         if err.status == RPCStatusCode.FAILED_PRECONDITION:
             raise Rejected(f"workflow {workflow_id} is not running: {err.message}") from err
         raise
+
+
+async def remind_now(client: Client, cycle_id: str, call: RemindNow) -> Reminded:
+    """催办 now, shared by the CLI and the console: the Update's id comes from the call's key, so a click
+    sent twice (a double submit, a retried request) is one Update at the server as well as in the cycle."""
+    return await update(client, cycle_id, ReportingCycle.remind_now, call, update_id=f"remind-{call.key}")
 
 
 async def recompute(client: Client, cycle_id: str, by: str, calendars: Path | None) -> ActionResult:

@@ -28,6 +28,8 @@ from console.display import local
 from console.options import ByOpt, CycleOpt, JsonFlag, UnitOpt
 from console.output import bad_input, console, emit_json
 from console.run import acting, run_call
+from domain.cycle_words import KIND_ZH, STAGE_ZH, what_zh
+from domain.legaltime.wording import zh_period
 from schemas.calendar import Due
 from schemas.cycle import (
     ActionResult,
@@ -80,7 +82,8 @@ def print_board(status: CycleStatus) -> None:
     c = status.counts
     head = Text.assemble(
         (f"{status.cycle_id}", "bold"),
-        f"  阶段 {status.stage.value}  单位截止 {due_text(status.unit_due)}  ",
+        f"  {zh_period(status.period)}  阶段 {STAGE_ZH.get(status.stage.value, status.stage.value)}"
+        f"  单位截止 {due_text(status.unit_due)}  ",
         (f"已报 {c.get('submitted', 0)}", "green"),
         " · ",
         (f"未报 {c.get('pending', 0)}", "yellow"),
@@ -158,15 +161,16 @@ def print_unit(view: UnitView) -> None:
     for sub in view.state.submissions:
         flag = " 已替换" if sub.replaced else ""
         late = " 逾期" if sub.late else ""
-        console.print(f"  报送 {sub.receipt_no} {sub.kind.value} 《{sub.title}》 {local(sub.submitted_at)}{late}{flag}")
+        kind = KIND_ZH.get(sub.kind.value, sub.kind.value)
+        console.print(f"  报送 {sub.receipt_no} {kind} 《{sub.title}》 {local(sub.submitted_at)}{late}{flag}")
     table = Table(title="时间线", show_edge=False)
     for col in ("时间", "事件", "操作人", "说明"):
         table.add_column(col)
     for entry in view.state.timeline:
-        table.add_row(local(entry.at, row.due.tz), entry.what, entry.by, entry.detail)
+        table.add_row(local(entry.at, row.due.tz), what_zh(entry.what), entry.by, entry.detail)
     console.print(table)
     for at, step in view.upcoming:
-        console.print(f"  待办 {local(at, row.due.tz)} {step}", style="dim")
+        console.print(f"  待办 {local(at, row.due.tz)} {what_zh(step)}", style="dim")
     console.print()
 
 

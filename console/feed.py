@@ -39,6 +39,7 @@ from console import client_calls as calls
 from console.access_store import RevocationStore
 from console.campaign_store import CampaignStore
 from domain.lead_wording import stage_zh
+from domain.legaltime.wording import zh_period
 from schemas.calendar import Due
 from schemas.cycle import UnitPhase, UnitView
 from schemas.lead import LeadStatus, LeadStatusQuery, StageRecord, campaign_of
@@ -157,7 +158,7 @@ def feed_calendar(
             period=view.period,
             obligation_title=view.obligation_title,
         )
-        summary = f"【截止】{view.obligation_title}（{view.period}） — {view.unit.name}"
+        summary = f"【截止】{view.obligation_title}（{zh_period(view.period)}） — {view.unit.name}"
         ics = deadline_invite(
             context,
             view.state.due,

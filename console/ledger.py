@@ -19,6 +19,8 @@ from temporalio.client import Client
 from activities.archive import Archive
 from console import client_calls as calls
 from console.display import local
+from domain.cycle_words import STAGE_ZH
+from domain.legaltime.wording import zh_period
 from schemas.cycle import CycleStatus, Light
 
 PHASE_ZH = {"pending": "未报送", "submitted": "已报送", "returned": "退回修改", "waived": "免报"}
@@ -107,10 +109,10 @@ def _finish_rows(ws: Worksheet, fills: list[PatternFill | None]) -> None:
 
 
 def cycle_sheet(wb: Workbook, status: CycleStatus) -> Worksheet:
-    ws = wb.create_sheet(_sheet_title(wb, f"{status.obligation} {status.period}"))
+    ws = wb.create_sheet(_sheet_title(wb, f"{status.obligation} {zh_period(status.period)}"))
     c = status.counts
     heading = (
-        f"{status.obligation} {status.period} 报送台账（{status.office_id}）"
+        f"{status.obligation} {zh_period(status.period)} 报送台账（{status.office_id}）"
         f" 已报 {c.get('submitted', 0)} / 逾期 {c.get('overdue', 0)} / 免报 {c.get('waived', 0)}"
         f" / 共 {c.get('total', 0)}"
     )
@@ -188,8 +190,8 @@ def build_workbook(ledger: Ledger) -> Workbook:
         summary.append(
             [
                 s.obligation,
-                s.period,
-                s.stage.value,
+                zh_period(s.period),
+                STAGE_ZH.get(s.stage.value, s.stage.value),
                 _local(s.unit_due.at, s.unit_due.tz),
                 c.get("submitted", 0),
                 c.get("pending", 0),

@@ -165,6 +165,7 @@ class CycleState(Model):
     close_reason: str = ""
     receipts_issued: int = 0
     audit: list[TimelineEntry] = Field(default_factory=list)
+    chased: list[str] = Field(default_factory=list, description="keys of the latest 催办-now calls (remind_now)")
     problems: list[str] = Field(default_factory=list, description="what the office must see: a roll-up that failed")
 
 
@@ -252,6 +253,28 @@ class RevokeLinks(Model):
     unit_id: str
     reason: str = Field(default="", max_length=1000)
     by: str = Field(min_length=1)
+
+
+class RemindNow(Model):
+    """催办 now: the office chases chosen units (none named: every unit still owing) today, with a note.
+
+    `key` names the click: the console's form and a CLI call carry one, and the cycle sends nothing twice
+    for the same key (a double click, a retried request)."""
+
+    key: str = Field(pattern=r"^[A-Za-z0-9_-]{8,64}$")
+    unit_ids: list[str] = Field(default_factory=list, max_length=1000)
+    note: str = Field(default="", max_length=500)
+    urgent: bool = Field(default=False, description="send even outside the send window (at night, on a rest day)")
+    by: str = Field(min_length=1, max_length=100)
+
+
+class Reminded(Model):
+    """What `remind_now` answers: the units chased, or that this key was applied before (nothing sent again)."""
+
+    cycle_id: str
+    message: str
+    units: list[str] = Field(default_factory=list)
+    repeated: bool = False
 
 
 class OfficeAction(Model):

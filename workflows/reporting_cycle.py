@@ -30,8 +30,8 @@ from temporalio.common import RetryPolicy, SearchAttributeKey, SearchAttributeUp
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from domain import chase, cycle_spec, timeline
     from domain import cycle_notices as notices
-    from domain import cycle_spec, timeline
     from domain import cycle_views as views
     from domain import submission_caps as caps
     from domain.timeline import AgendaItem, ItemKind, Step
@@ -53,6 +53,8 @@ with workflow.unsafe.imports_passed_through():
         NewCalendar,
         OfficeAction,
         Receipt,
+        Reminded,
+        RemindNow,
         RequestExtension,
         ReturnForRevision,
         RevokeLinks,
@@ -535,6 +537,13 @@ class ReportingCycle:
         self._ready()
         return self.state
 
+    @workflow.query
+    def get_rollup_request(self) -> RollupRequest:
+        """What a roll-up compiled now would hold: the office downloads its current package and 汇总报告
+        at any time, before forwarding too (a query: nothing is recorded, running histories are untouched)."""
+        self._ready()
+        return self._rollup_request(workflow.now())
+
     def _status(self) -> CycleStatus:
         return views.cycle_status(self.spec, self.state, workflow.now())
 
@@ -758,6 +767,36 @@ class ReportingCycle:
         self._ready()
         if call.unit_id not in self.state.units:
             raise _rejected(f"unknown unit {call.unit_id!r} in cycle {self.spec.cycle_id}")
+
+    @workflow.update
+    def remind_now(self, call: RemindNow) -> Reminded:
+        """催办 now: a reminder (or, past the deadline, an overdue notice) with the office's note to each unit
+        chosen, queued for the outbox like any other message; the same key twice sends nothing again."""
+        if call.key in self.state.chased:
+            return Reminded(cycle_id=self.spec.cycle_id, message="这次催办已发出，不再重复发送", repeated=True)
+        now = workflow.now()
+        units = chase.targets(self.state, call.unit_ids)
+        messages: list[Notification] = []
+        for uid in units:
+            unit = self.state.units[uid]
+            template = Template.OVERDUE if now > unit.due.at else Template.REMINDER
+            messages += notices.unit_message(self.spec, unit, f"chase:{call.key}", template, reason=call.note)
+            self._record(unit, "chase", by=call.by, detail=call.note)
+        self._queue(messages)
+        self.state.chased = [*self.state.chased, call.key][-chase.MAX_KEYS :]
+        self._audit(call.by, f"chase ({len(units)} units){': ' + call.note if call.note else ''}")
+        return Reminded(cycle_id=self.spec.cycle_id, message=f"已向{len(units)}个单位发出催办", units=units)
+
+    @remind_now.validator
+    def validate_remind_now(self, call: RemindNow) -> None:
+        self._ready()
+        if call.key in self.state.chased:
+            return  # the same click again: the handler answers that it was sent, and sends nothing
+        if self.state.stage is CycleStage.CLOSED:
+            raise _rejected(f"cycle {self.spec.cycle_id} is closed")
+        reason = chase.refusal(self.spec, self.state, call, workflow.now())
+        if reason:
+            raise _rejected(reason)
 
     @workflow.update
     def forward_upward(self, call: OfficeAction) -> ActionResult:

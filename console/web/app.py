@@ -13,7 +13,7 @@ from temporalio.service import RPCError
 
 from console import client_calls as calls
 from console.auth import CSRF_COOKIE, new_csrf_token
-from console.web import api, files, info_pages, lead_pages, lead_portal, pages, portal
+from console.web import api, chase, files, info_pages, lead_pages, lead_portal, pages, portal, reading
 from console.web.body_gate import BodyGate
 from console.web.context import HERE, Console, SignInRequired, current_user
 from workers.safety import refuse_unsafe
@@ -105,12 +105,16 @@ def create_app(settings: Settings | None = None, *, client: Client | None = None
     app.add_middleware(BodyGate, console=console, codec_gate=codec_gate(settings, require_operator=require_operator))
     app.include_router(codec_router(settings, require_operator=require_operator))
     app.include_router(feed_router(settings, console.client))
+    app.include_router(reading.api_router)
+    app.include_router(chase.api_router)
     app.include_router(api.router)
     app.include_router(info_pages.router)
     app.include_router(portal.router)
     app.include_router(lead_portal.router)
     app.include_router(lead_pages.router)
     app.include_router(files.router)
+    app.include_router(reading.router)
+    app.include_router(chase.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     return app

@@ -3,6 +3,7 @@
 import asyncio
 import datetime as dt
 import urllib.parse
+import uuid
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -18,7 +19,8 @@ from console import client_calls as calls
 from console.access_store import RevocationStore
 from console.auth import CSRF_COOKIE, CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE, Auth, User, csrf_ok
 from domain import lead_wording
-from domain.legaltime.wording import relative_due
+from domain.cycle_words import KIND_ZH, LIGHT_ZH, PHASE_ZH, STAGE_ZH, what_zh
+from domain.legaltime.wording import relative_due, zh_period
 from schemas.calendar import Due
 from schemas.cycle import UnitPhase, UnitRow
 from workers.settings import Settings
@@ -26,11 +28,6 @@ from workers.temporal import data_converter
 
 HERE = Path(__file__).parent
 FLASH_COOKIE = "duban_flash"
-
-PHASE_ZH = {"pending": "未报送", "submitted": "已报送", "returned": "退回修改", "waived": "免报"}
-LIGHT_ZH = {"green": "已报送", "yellow": "即将到期", "red": "逾期", "grey": "免报", "blue": "未到期"}
-STAGE_ZH = {"open": "报送中", "consolidating": "汇总中", "forwarded": "已上报", "closed": "已结束"}
-KIND_ZH = {"summary": "工作总结", "work_update": "工作动态", "typical_case": "典型案例", "practice": "经验做法"}
 
 
 def local(at: dt.datetime | None, tz: str = "Asia/Shanghai") -> str:
@@ -55,26 +52,6 @@ def countdown(due: Due | None, now: dt.datetime | None = None) -> str:
 def still_owed(row: UnitRow) -> bool:
     """A unit whose countdown matters: it has not submitted (or was asked to revise)."""
     return row.phase in (UnitPhase.PENDING, UnitPhase.RETURNED)
-
-
-def what_zh(what: str) -> str:
-    """A timeline entry's key in words."""
-    head = what.split(":", 1)[0]
-    words = {
-        "notice": "发出通知",
-        "remind": "催办提醒",
-        "overdue": "已逾期",
-        "escalate": "督办升级",
-        "submitted": "报送",
-        "extension_requested": "申请延期",
-        "extension_approved": "批准延期",
-        "extension_refused": "不予延期",
-        "returned": "退回修改",
-        "waived": "免报",
-        "deadline_moved": "截止时间调整",
-        "links_revoked": "撤销报送链接",
-    }
-    return words.get(head, what)
 
 
 class Console:
@@ -106,6 +83,8 @@ class Console:
             LIGHT_ZH=LIGHT_ZH,
             STAGE_ZH=STAGE_ZH,
             KIND_ZH=KIND_ZH,
+            period_zh=zh_period,
+            new_key=lambda: uuid.uuid4().hex,  # one per rendered form: a resent form is the same click
             CSRF_FIELD=CSRF_FIELD,
             quote=lambda s: urllib.parse.quote(str(s), safe=""),
             max_upload_mb=round(settings.max_upload_bytes / 1024 / 1024, 1),

@@ -5,15 +5,15 @@ URL picks among those references, never straight from the store, so an
 operator's link or a unit's portal token reaches exactly that unit's files.
 The content is verified before the first byte goes out (a damaged or missing
 blob is a clear 404 page, not half a file), and always sent as an attachment
-with `nosniff`, so nothing uploaded is ever rendered as a page of the console.
+with the headers every download of the console uses (console/submissions.file_headers), so
+nothing uploaded is ever rendered as a page of the console.
 """
-
-import urllib.parse
 
 from fastapi import Request
 from fastapi.responses import Response, StreamingResponse
 
 from activities.blobs import BlobNotFoundError
+from console import submissions as subs
 from console.web.context import ctx
 from domain.submission_caps import files_of
 from schemas.blobs import BlobRef
@@ -39,12 +39,6 @@ async def verified_file(request: Request, ref: BlobRef, error_page: str) -> Resp
     except BlobNotFoundError:
         why = f"材料「{ref.name}」在存储中缺失或已损坏，请联系办公室"
         return c.render(request, error_page, status_code=404, reason=why, detail=why)
-    quoted = urllib.parse.quote(ref.name, safe="")
     return StreamingResponse(
-        store.chunks(ref),
-        media_type="application/octet-stream",
-        headers={
-            "Content-Disposition": f"attachment; filename*=UTF-8''{quoted}",
-            "X-Content-Type-Options": "nosniff",
-        },
+        store.chunks(ref), media_type="application/octet-stream", headers=subs.file_headers(ref.name, inline=False)
     )

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from activities.portal_tokens import office_of
 from console import client_calls as calls
 from console import links
+from console import submissions as subs
 from console.auth import SESSION_COOKIE, SESSION_SECONDS, SignIn, User
 from console.web import charts, downloads
 from console.web.actions import CycleAction, CycleActionName, UnitAction, UnitActionName, cycle_action, unit_action
@@ -162,6 +163,7 @@ async def unit_page(request: Request, user: PageUser, cycle_id: str, unit_id: st
 async def unit_file(request: Request, user: PageUser, cycle_id: str, unit_id: str, sha256: str) -> Response:
     """A file the unit submitted, from the blob store (operators and leaders alike may read)."""
     view = await calls.unit_view(await ctx(request).client(), cycle_id, unit_id)
+    subs.logged(user.name, user.role.value, "file", cycle_id, unit=unit_id, sha256=sha256)
     return await downloads.file_response(request, view, sha256, "error.html")
 
 

@@ -15,9 +15,11 @@ from fastapi.responses import Response
 from activities.portal_tokens import PortalGrant, TokenError, check_not_revoked
 from console import client_calls as calls
 from console import links
+from console import submissions as subs
 from console.web import downloads, lead_portal
 from console.web.context import ctx, form_csrf
 from console.web.pages import submit_for
+from domain.cycle_words import zh_reason
 from schemas.cycle import Receipt, RequestExtension, UnitView
 from schemas.plan import ReportKind
 from workflows.reporting_cycle import ReportingCycle
@@ -128,7 +130,9 @@ async def portal_file(request: Request, token: str, sha256: str) -> Response:
     opened = await _open(request, token)
     if isinstance(opened, Response):
         return opened
-    return await downloads.file_response(request, opened[1], sha256, "portal_error.html")
+    grant, view = opened
+    subs.logged(grant.unit_id, "unit", "file", grant.cycle_id, unit=grant.unit_id, sha256=sha256)
+    return await downloads.file_response(request, view, sha256, "portal_error.html")
 
 
 @router.post("/portal/{token}", dependencies=[Depends(form_csrf)])
@@ -149,7 +153,7 @@ async def portal_submit(
             request, grant.cycle_id, grant.unit_id, title, kind, text, files or [], f"{grant.unit_id}（网上报送）"
         )
     except calls.Rejected as err:
-        return await _page(request, token, grant, status_code=400, error=str(err))
+        return await _page(request, token, grant, status_code=400, error=zh_reason(str(err)))
     return await _page(request, token, grant, receipt=receipt)
 
 
@@ -168,7 +172,36 @@ async def portal_extension(
             await ctx(request).client(), grant.cycle_id, ReportingCycle.request_extension, call
         )
     except ValueError as err:  # a bad date or a too-long reason (ValidationError is a ValueError)
-        return await _page(request, token, grant, status_code=400, error=f"延期申请无效：{err}")
+        return await _page(request, token, grant, status_code=400, error=f"延期申请无效：{zh_reason(str(err))}")
     except calls.Rejected as err:
-        return await _page(request, token, grant, status_code=400, error=str(err))
+        return await _page(request, token, grant, status_code=400, error=zh_reason(str(err)))
     return await _page(request, token, grant, receipt=receipt)
+
+
+@router.get("/portal/{token}/submissions/{receipt}/files/{n}")
+async def portal_submission_file(
+    request: Request, token: str, receipt: str, n: int, download: bool = False
+) -> Response:
+    """A unit reads back its own files: the unit comes from the token, so no receipt of another unit opens."""
+    opened = await _open(request, token)
+    if isinstance(opened, Response):
+        return opened
+    grant, view = opened
+    sub = next((s for s in view.state.submissions if s.receipt_no == receipt), None)
+    if sub is None:
+        return ctx(request).render(request, "portal_error.html", status_code=404, reason="本单位没有这份报送材料")
+    try:
+        ref = subs.file_ref(sub, n)
+        data = await subs.read_blob(ctx(request).settings, ref)
+    except calls.NotFound as err:
+        return ctx(request).render(request, "portal_error.html", status_code=404, reason=str(err))
+    except subs.MissingFile:
+        return ctx(request).render(
+            request, "portal_error.html", status_code=500, reason="文件暂时无法读取，请联系办公室"
+        )
+    inline = subs.shows_inline(ref) and not download
+    subs.logged(
+        grant.unit_id, "unit", "file", grant.cycle_id, unit=grant.unit_id, receipt=receipt, n=n, sha256=ref.sha256
+    )
+    media_type = ref.media_type if inline else "application/octet-stream"
+    return Response(data, media_type=media_type, headers=subs.file_headers(ref.name, inline))

@@ -73,6 +73,38 @@ def zh_provisional(years: list[int]) -> str:
     return f"{named}放假安排尚未公布，暂按法定节假日推算，公布后将重新计算"
 
 
+_HALVES = {"H1": "上半年", "H2": "下半年"}
+
+
+def zh_period(label: str) -> str:
+    """A period label as a Chinese reader says it: 2026-Y → 2026年度, 2026-H1 → 2026年上半年,
+    2026-M03 → 2026年3月, a one-off cycle's 2026-1202T0930 → 2026年12月2日; anything else unchanged.
+
+    The label itself (DubanPeriod, receipt numbers, `--period`) stays as it is: scripts match on it."""
+    year, _, rest = label.partition("-")
+    if not (year.isdigit() and len(year) == 4 and rest):
+        return label
+    if rest == "Y":
+        return f"{year}年度"
+    if rest in _HALVES:
+        return f"{year}年{_HALVES[rest]}"
+    if rest[:1] == "M" and rest[1:].isdigit() and 1 <= int(rest[1:]) <= 12:
+        return f"{year}年{int(rest[1:])}月"
+    if len(rest) == 9 and rest[4] == "T" and rest[:4].isdigit() and rest[5:].isdigit():
+        try:
+            return zh_date(date(int(year), int(rest[:2]), int(rest[2:4])))
+        except ValueError:
+            return label
+    return label
+
+
+def zh_titled(title: str, label: str) -> str:
+    """A title with its period in brackets — 半年工作总结（2026年上半年）— unless the title says it already
+    (2026年度工作总结 needs no （2026年度））."""
+    period = zh_period(label) if label else ""
+    return f"{title}（{period}）" if period and period not in title else title
+
+
 __all__ = [
     "CIVIL_CODE_ZH",
     "ZH_WEEKDAYS",
@@ -83,8 +115,10 @@ __all__ = [
     "zh_date",
     "zh_day",
     "zh_moment",
+    "zh_period",
     "zh_provisional",
     "zh_span",
+    "zh_titled",
     "zh_weekday",
 ]
 

@@ -157,7 +157,7 @@ class TestBulletin:
         paras = texts(bulletin_docx(bulletin()))
         body = "\n".join(paras)
         assert paras[0] == OFFICE and paras[1] == "雅打假办发〔2017〕2号"
-        assert "关于2026年度工作总结（2026-Y）逾期未报送情况的通报" in paras
+        assert "关于2026年度工作总结逾期未报送情况的通报" in paras
         assert "2026年12月14日前报送2026年度工作总结" in body and "截至2026年12月21日" in body
         late = [p for p in paras if p[:2] in ("1．", "2．")]
         assert late == [
@@ -185,7 +185,7 @@ class TestSummary:
         paras = texts(summary_docx(rollup_request()))
         body = "\n".join(paras)
         assert paras[1] == "雅打假办发〔2017〕2号"
-        assert "关于2026年度工作总结（2026-Y）报送情况的汇总报告" in paras
+        assert "关于2026年度工作总结报送情况的汇总报告" in paras
         assert "川打假办发〔2017〕1号" in body  # the upstream document the summary answers
         assert "应报送单位5个，已报送2个，免报1个，未报送2个。" in body
         headings = [p for p in paras if p.startswith("（")]

@@ -154,3 +154,22 @@ class TestCountdown:
         """Rendered outside a batch (previews), the deadline stands alone."""
         out = renderer.render(note("k/reminder", template=Template.REMINDER))
         assert "截止）" not in out.text and "逾期" not in out.text.split("截止时间：", 1)[1].splitlines()[0]
+
+
+# The kinds whose body names the period.
+PERIOD_TEMPLATES = {
+    "bulletin", "deadline_moved", "due_today", "escalation", "notice",
+    "office_reminder", "overdue", "receipt", "reminder", "rollup",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("template", [t for t in Template if t is not Template.LEAD_STAGE])
+def test_chinese_mail_says_the_period_in_chinese(renderer: MailRenderer, template: Template) -> None:
+    """A Chinese reader sees 2026年上半年, never the label 2026-H1; the English mail keeps the label (issue 19)."""
+    ctx = context(period="2026-H1", obligation_title="半年工作总结")
+    zh = renderer.render(note(f"p/{template.value}", template=template, context=ctx))
+    en = renderer.render(note(f"p/{template.value}", template=template, context=ctx, locale="en"))
+    for text in (zh.subject, zh.text, zh.html):
+        assert "2026-H1" not in text.replace("cycle:yaan-2026:yaan:annual:2026-Y", "")
+    if template.value in PERIOD_TEMPLATES:
+        assert "2026年上半年" in zh.text and "2026-H1" in en.text

@@ -17,6 +17,8 @@ every branch of the workflow:
   marker; every history recorded before it closes without) (time-skipping).
 - links: the office revokes one unit's links, that unit reports, another
   unit's links are revoked, the office closes the cycle (time-skipping).
+- chase: 催办 now to every unit still owing, the same key again under another
+  Update id (nothing sent), one named unit, closing by the office (time-skipping).
 - calendar: holiday data arrives (`update_calendar`) and moves every open
   deadline; everyone reports, the roll-up goes to the upper office by mail, the
   cycle closes because everything is settled (time-skipping).
@@ -72,6 +74,7 @@ from schemas.cycle import (
     NewCalendar,
     OfficeAction,
     Receipt,
+    RemindNow,
     RequestExtension,
     ReturnForRevision,
     RevokeLinks,
@@ -198,6 +201,20 @@ async def links(rig: Rig) -> dict[str, Handle]:
     final = await handle.result()
     assert final.stage.value == "closed"
     return {"links": handle}
+
+
+async def chase(rig: Rig) -> dict[str, Handle]:
+    handle = await rig.start(cycle_input(plan(3), await rig.now()), "chase")
+    await handle.execute_update("submit_report", SubmitReport(unit_id="u1", title="总结"))
+    click = RemindNow(key="click-0001", note="请今日报送", urgent=True, by="op")
+    await handle.execute_update("remind_now", click, id="remind-click-0001")
+    # The same key under another Update id: the cycle answers "already sent" and queues nothing.
+    await handle.execute_update("remind_now", click, id="remind-click-0001-again")
+    await handle.execute_update("remind_now", RemindNow(key="click-0002", unit_ids=["u2"], urgent=True, by="op"))
+    await handle.execute_update("close", OfficeAction(reason="本期督办结束", by="op"))
+    final = await handle.result()
+    assert final.stage.value == "closed"
+    return {"chase": handle}
 
 
 def _with_extra_holidays(cal: HolidayCalendar, start: dt.date, days: int) -> HolidayCalendar:
@@ -379,6 +396,7 @@ TIME_SKIPPING: dict[str, Scenario] = {
     "office-actions": office_actions,
     "archived": archived,
     "links": links,
+    "chase": chase,
     "calendar": calendar,
     "bounded": bounded,
     "big-bulletin": big_bulletin,

@@ -46,6 +46,7 @@ EXPECTED = {
     "cycle-office-actions",  # extension approved/refused, return for revision, waiver, close by office
     "cycle-archived",  # closed by the office, then archived into the records database (archive-at-close)
     "cycle-links",  # revoke_links: a unit's links revoked before and after it reports
+    "cycle-chase",  # remind_now: 催办 now to the units owing, the same key again (nothing sent), one unit
     "cycle-calendar",  # update_calendar moves deadlines; roll-up by mail; closes when all settled
     "cycle-rollup-child",  # forward on request, supplement into the parent cycle
     "cycle-rollup-parent",  # receives a roll-up as a unit's submission

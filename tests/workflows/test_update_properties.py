@@ -32,6 +32,7 @@ from schemas.cycle import (
     DecideExtension,
     NewCalendar,
     OfficeAction,
+    RemindNow,
     RequestExtension,
     ReturnForRevision,
     RevokeLinks,
@@ -114,6 +115,17 @@ CYCLE_CALLS = st.one_of(
     st.tuples(st.just("revoke_links"), st.builds(RevokeLinks, unit_id=units, by=people)),
     st.tuples(st.just("forward_upward"), st.builds(OfficeAction, reason=text, by=people)),
     st.tuples(st.just("update_calendar"), st.builds(NewCalendar, calendar=calendars)),
+    st.tuples(
+        st.just("remind_now"),
+        st.builds(
+            RemindNow,
+            key=st.sampled_from(["click-0001", "click-0002"]) | st.uuids().map(lambda u: u.hex),
+            unit_ids=st.lists(units, max_size=5),
+            note=st.text(max_size=40),
+            urgent=st.booleans(),
+            by=people,
+        ),
+    ),
 )
 
 lead_units = st.sampled_from([CUSTOMS.id, MARKET.id, POLICE.id, AGRICULTURE.id, "nobody"])
