@@ -358,7 +358,8 @@ class LeadBook:
         """A copy for the views, with how much longer the office may still grant."""
         spec = self.stage_spec(record)
         left = 0 if record.done_at is not None else spec.extension_allowed(self._statutory(record)) - record.extended
-        return record.model_copy(update={"extension_left": max(left, 0), "extension_unit": LIMIT_UNIT_ZH[spec.limit.kind]})
+        unit = LIMIT_UNIT_ZH[spec.limit.kind]
+        return record.model_copy(update={"extension_left": max(left, 0), "extension_unit": unit})
 
     # ---- calls: checks (never change anything) -----------------------------------------------
 
