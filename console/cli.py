@@ -18,6 +18,7 @@ from console import (
     mail_cmd,
     plan_cmd,
     process_cmd,
+    stats_cmd,
     submission_cmd,
     user_cmd,
 )
@@ -36,6 +37,7 @@ process_cmd.register(app)
 cycle_cmd.register(app)
 submission_cmd.register(app)
 app.command("remind")(chase_cmd.remind)
+app.command("stats")(stats_cmd.stats_command)
 app.add_typer(link_cmd.app, name="link")
 lead_cmd.app.add_typer(lead_office_cmd.extension_app, name="extension")
 lead_cmd.app.add_typer(lead_office_cmd.link_app, name="link")
