@@ -13,6 +13,7 @@ from console import (
     export_cmd,
     info_cmd,
     lead_cmd,
+    lead_office_cmd,
     link_cmd,
     mail_cmd,
     plan_cmd,
@@ -38,6 +39,8 @@ submission_cmd.register(app)
 app.command("remind")(chase_cmd.remind)
 app.command("stats")(stats_cmd.stats_command)
 app.add_typer(link_cmd.app, name="link")
+lead_cmd.app.add_typer(lead_office_cmd.extension_app, name="extension")
+lead_cmd.app.add_typer(lead_office_cmd.link_app, name="link")
 app.add_typer(lead_cmd.app, name="lead")
 app.add_typer(info_cmd.app, name="info")
 app.add_typer(mail_cmd.app, name="mail")

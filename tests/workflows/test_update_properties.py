@@ -43,14 +43,17 @@ from schemas.lead import (
     Approve,
     CloseLead,
     Decide,
+    DecideLeadExtension,
     Decision,
     GiveFeedback,
     HandOver,
     Involve,
     LeadStatus,
     LeadStatusQuery,
+    RequestLeadExtension,
     RequestReconsideration,
     SignFor,
+    StageName,
     Transfer,
 )
 from schemas.plan import ReportKind
@@ -157,6 +160,30 @@ LEAD_CALLS = st.one_of(
     st.tuples(st.just("involve"), st.builds(Involve, unit=targets)),
     st.tuples(st.just("close"), st.builds(CloseLead, unit_id=lead_units, result=text, track=tracks)),
     st.tuples(st.just("update_calendar"), st.builds(NewCalendar, calendar=calendars)),
+    st.tuples(
+        st.just("request_extension"),
+        st.builds(
+            RequestLeadExtension,
+            unit_id=lead_units,
+            stage=st.none() | st.sampled_from(list(StageName)),
+            days=st.integers(1, 366),
+            reason=text,
+            track=tracks,
+        ),
+    ),
+    st.tuples(
+        st.just("decide_extension"),
+        st.builds(
+            DecideLeadExtension,
+            unit_id=lead_units,
+            stage=st.none() | st.sampled_from(list(StageName)),
+            approve=st.booleans(),
+            days=st.none() | st.integers(1, 366),
+            reason=st.text(max_size=20),
+            track=tracks,
+        ),
+    ),
+    st.tuples(st.just("revoke_links"), st.builds(RevokeLinks, unit_id=lead_units, reason=text, by=people)),
 )
 
 
