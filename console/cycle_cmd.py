@@ -56,6 +56,7 @@ LIGHT_STYLE = {
     Light.RED: ("●", "red", "逾期"),
     Light.GREY: ("●", "grey50", "免报"),
     Light.BLUE: ("●", "blue", "未到期"),
+    Light.WITHDRAWN: ("○", "grey50", "已撤回"),
 }
 
 

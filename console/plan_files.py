@@ -27,11 +27,20 @@ def check_file(path: Path, today: dt.date) -> tuple[CampaignPlan | None, list[Pr
         data = read_plan_file(path)
     except PlanError as err:
         bad_input(str(err))
+    try:
+        return check_data(data, today, load_settings().calendars_dir)
+    except PlanError as err:
+        bad_input(str(err))
+
+
+def check_data(data: Any, today: dt.date, calendars: Path | None) -> tuple[CampaignPlan | None, list[Problem]]:
+    """A loaded plan checked the way `duban plan check` checks it (also for a plan uploaded to the console);
+    PlanError when not even its time zone can be used."""
     tz = data.get("timezone", "Asia/Shanghai") if isinstance(data, dict) else "Asia/Shanghai"
     try:
-        calendar = load_calendar(calendar_years(today.year), str(tz), load_settings().calendars_dir)
+        calendar = load_calendar(calendar_years(today.year), str(tz), calendars)
     except (ValueError, KeyError) as exc:
-        bad_input(f"timezone: unknown time zone {tz!r} ({exc})")
+        raise PlanError([Problem(path="timezone", message=f"unknown time zone {tz!r} ({exc})")]) from exc
     return check_plan(data, calendar, today.year)
 
 

@@ -41,7 +41,7 @@ def unit_records(statuses: Sequence[CycleStatus]) -> list[UnitRecord]:
     for status in statuses:
         for row in status.units:
             rec = records.setdefault(row.unit_id, UnitRecord(row.unit_id, row.unit_name))
-            if row.phase is UnitPhase.WAIVED:
+            if row.phase in (UnitPhase.WAIVED, UnitPhase.WITHDRAWN):
                 continue
             if row.phase is UnitPhase.SUBMITTED:
                 if row.days_late > 0:
