@@ -14,7 +14,7 @@ from fastapi.responses import Response
 from console import amendments
 from console import client_calls as calls
 from console.auth import User
-from console.plan_files import check_data
+from console.plan_data import check_data
 from console.web.context import ctx, form_csrf, page_operator
 from console.web.pages import cycle_url, redirect
 from domain.cycle_words import zh_reason
