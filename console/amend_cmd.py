@@ -71,7 +71,7 @@ def amend(
 
 
 def _refused(items: list[CycleAmendment]) -> list[str]:
-    return [f"{i.cycle_id}: {i.preview.refusal}" for i in items if i.preview and not i.empty and i.preview.refusal]
+    return [f"{i.cycle_id}: {i.preview.refusal}" for i in items if i.preview and i.preview.refusal]
 
 
 def _jsonable(item: CycleAmendment) -> dict[str, Any]:
@@ -87,7 +87,7 @@ def _jsonable(item: CycleAmendment) -> dict[str, Any]:
         "kept": a.kept if a else [],
         "new_units_due": a.new_units_due.at.isoformat() if a and a.new_units_due else None,
         "digest": a.digest if a else "",
-        "refusal": a.refusal if a and not a.empty else "",
+        "refusal": a.refusal if a else "",
         "applied": item.applied.model_dump(mode="json") if item.applied else None,
         "errors": item.errors,
     }
@@ -103,14 +103,14 @@ def _show(campaign: str, items: list[CycleAmendment], yes: bool) -> None:
             console.print(f"  {item.note}")
             continue
         rows = amendments.change_lines(item)
-        if item.empty:
+        if item.empty and not (item.preview and item.preview.refusal):
             console.print("  [green]计划与本期一致，无需变更[/green] (no difference)")
         if rows:
             table = Table("变更", "单位代码", "单位", "说明", show_lines=False)
             for row in rows:
                 table.add_row(*row)
             console.print(table)
-        if item.preview and item.preview.refusal and not item.empty:
+        if item.preview and item.preview.refusal:
             err_console.print(f"  [red]不能应用[/red]: {item.preview.refusal}", highlight=False)
         elif item.applied:
             console.print(f"  [green]已应用[/green]: {item.applied.message}")

@@ -82,7 +82,7 @@ async def preview(
 async def apply(client: Client, settings: Settings, plan: CampaignPlan, items: list[CycleAmendment]) -> None:
     """Apply each previewed difference (as shown: with its digest); then keep the plan as the campaign's."""
     for item in items:
-        if item.call is None or item.preview is None or item.preview.empty:
+        if item.call is None or item.preview is None or item.preview.empty or item.preview.refusal:
             continue
         call = item.call.model_copy(update={"expect": item.preview.digest})
         try:

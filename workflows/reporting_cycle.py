@@ -829,10 +829,10 @@ class ReportingCycle:
     def validate_amend_units(self, call: AmendUnits) -> None:
         self._ready()
         change = amendment.difference(self.spec, self.state, call, workflow.now())
-        if change.empty:
-            return  # the same plan again: the handler answers that nothing changes, and sends nothing
         if change.refusal:
             raise _rejected(change.refusal)
+        if change.empty:
+            return  # the same plan again: the handler answers that nothing changes, and sends nothing
         if call.expect and call.expect != change.digest:
             raise _rejected(f"cycle {self.spec.cycle_id} changed since the difference was shown; look at it again")
 

@@ -120,6 +120,8 @@ async def amend_apply(
         item = items[0] if items else None
         if item is None or item.preview is None:
             return redirect(back, "未调整：计划与本期不对应")
+        if item.preview.refusal:
+            return redirect(back, f"未调整：{zh_reason(item.preview.refusal)}")
         if item.empty:
             return redirect(back, "计划与本期一致，无需变更")
         if item.preview.digest != expect:
