@@ -92,6 +92,7 @@ def print_board(status: CycleStatus) -> None:
         (f"逾期 {c.get('overdue', 0)}", "red"),
         " · ",
         (f"免报 {c.get('waived', 0)}", "grey50"),
+        (f" · 已撤回 {c['withdrawn']}" if c.get("withdrawn") else "", "grey50"),
         f" / 共 {c.get('total', 0)}",
     )
     console.print(head)
