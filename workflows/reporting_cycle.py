@@ -849,16 +849,17 @@ class ReportingCycle:
         units = [replaced.pop(u.id, u) for u in self.spec.units]
         self.spec.replace_units(units + [u for u in change.added if u.id in replaced])
         due = change.new_units_due
-        follows_rule = call.new_units_due is NewUnitsDue.CYCLE
+        # With the cycle's date the unit shares the cycle's deadline, and moves with it when holiday data arrives.
+        shares_cycle_due = call.new_units_due is NewUnitsDue.CYCLE
         for cu in change.added:
             assert due is not None  # the validator computed it for every amendment that adds a unit
             unit = self.state.units.get(cu.id)
             if unit is None:
-                unit = UnitState(unit_id=cu.id, due=due, base_due=follows_rule, due_set_at=workflow.now())
+                unit = UnitState(unit_id=cu.id, due=due, base_due=shares_cycle_due, due_set_at=workflow.now())
                 self.state.units[cu.id] = unit
             else:  # restored: a new deadline version, so the steps fired before do not count
-                unit.phase = UnitPhase.PENDING
-                self._move_due(unit, due, base=follows_rule)
+                unit.phase, unit.waived_reason = UnitPhase.PENDING, ""
+                self._move_due(unit, due, base=shares_cycle_due)
             what = "restored" if cu.id in change.restored else "added"
             self._record(unit, what, by=by, detail=f"due {due.at.isoformat()}")
             self._audit(by, f"unit {what} by amendment, due {due.at.isoformat()}", cu.id)
