@@ -18,6 +18,7 @@ from console import (
     mail_cmd,
     plan_cmd,
     process_cmd,
+    stats_cmd,
     submission_cmd,
     user_cmd,
 )
@@ -37,6 +38,7 @@ process_cmd.register(app)
 cycle_cmd.register(app)
 submission_cmd.register(app)
 app.command("remind")(chase_cmd.remind)
+app.command("stats")(stats_cmd.stats_command)
 app.add_typer(link_cmd.app, name="link")
 app.add_typer(lead_cmd.app, name="lead")
 app.add_typer(info_cmd.app, name="info")

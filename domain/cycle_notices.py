@@ -4,6 +4,7 @@ Keys are (cycle, step, unit, recipient): stable across retries, restarts and
 continue-as-new, so the mail activity can refuse to send one twice.
 """
 
+import datetime as dt
 from collections import Counter
 from collections.abc import Iterable
 
@@ -103,6 +104,19 @@ def unit_message(
     context = unit_context(spec, unit, unit_state.due, **extra)
     stem = f"{step}@{unit_state.due_version}/{unit.id}"
     return to_people(spec, stem, unit.contacts, template, context, Recipient.UNIT_CONTACT.value, invite)
+
+
+def extension_request_message(
+    spec: CycleSpec, unit_state: UnitState, step: str, reason: str, wanted: dt.date
+) -> list[Notification]:
+    """延期申请 to the office at once: which unit, until when, why, and its deadline as it stands."""
+    unit = unit_by_id(spec, unit_state.unit_id)
+    context = base_context(spec).model_copy(
+        update={"unit_id": unit.id, "unit_name": unit.name, "due": unit_state.due, "reason": reason, "wanted": wanted}
+    )
+    stem = f"{step}@{unit_state.due_version}/{unit.id}"
+    office = recipients(spec, Recipient.OFFICE, None)
+    return to_people(spec, stem, office, Template.EXTENSION_REQUESTED, context, Recipient.OFFICE.value)
 
 
 def late_line(spec: CycleSpec, unit_state: UnitState, days_late: int) -> UnitLine:

@@ -42,6 +42,8 @@ def unit_row(spec: CycleSpec, unit: UnitState, now: dt.datetime) -> UnitRow:
         reminders_sent=sum(1 for f in unit.fired if f.startswith("remind:")),
         escalation_level=unit.escalation_level,
         extension_requested=unit.extension is not None,
+        returns=sum(1 for e in unit.timeline if e.what == "returned"),
+        submissions=len(unit.submissions),
     )
 
 

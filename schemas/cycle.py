@@ -118,6 +118,16 @@ class ExtensionRequest(Model):
     by: str = ""
 
 
+class ExtensionDecision(Model):
+    """The office's latest answer to a unit's extension request, shown on the unit's portal page."""
+
+    approved: bool
+    due: Due = Field(description="the deadline after the decision: the new one, or the one that stands")
+    reason: str = ""
+    decided_at: UtcDateTime
+    by: str = ""
+
+
 class TimelineEntry(Model):
     """Something that happened to a unit: for the unit's timeline and the audit trail."""
 
@@ -139,6 +149,7 @@ class UnitState(Model):
     )
     submissions: list[Submission] = Field(default_factory=list)
     extension: ExtensionRequest | None = None
+    extension_decision: ExtensionDecision | None = None
     waived_reason: str = ""
     escalation_level: int = 0
     fired: list[str] = Field(default_factory=list, description="agenda steps done, as '<step>@<due_version>'")
@@ -325,6 +336,8 @@ class UnitRow(Model):
     reminders_sent: int = 0
     escalation_level: int = 0
     extension_requested: bool = False
+    returns: int = Field(default=0, description="times the unit's report was returned for revision (退回)")
+    submissions: int = Field(default=0, description="reports received, every version (`reports`: the current ones)")
 
 
 class CycleStatus(Model):

@@ -6,6 +6,7 @@ workflow never does) and delivers. The `key` makes delivery idempotent: it is
 unique per (cycle or lead, step, recipient) and becomes the Message-ID.
 """
 
+import datetime as dt
 from enum import StrEnum
 
 from pydantic import Field
@@ -27,6 +28,7 @@ class Template(StrEnum):
     OVERDUE = "overdue"  # to the unit, at the due moment
     ESCALATION = "escalation"  # 督办 to leaders
     BULLETIN = "bulletin"  # 通报 of late units
+    EXTENSION_REQUESTED = "extension_requested"  # to the office: a unit asks for more time (延期申请)
     EXTENSION_DECIDED = "extension_decided"
     RETURNED = "returned"  # 退回修改
     RECEIPT = "receipt"  # 回执 for a submission
@@ -89,6 +91,7 @@ class MessageContext(Model):
     late_units: list[UnitLine] = Field(default_factory=list)
     missing_units: list[UnitLine] = Field(default_factory=list)
     reason: str = ""
+    wanted: dt.date | None = None  # the date a unit's extension request asks for
     receipt_no: str = ""
     escalation_level: int = 0
     stage: str = ""  # lead stage name

@@ -49,6 +49,7 @@ with workflow.unsafe.imports_passed_through():
         CycleTemplate,
         CycleUnit,
         DecideExtension,
+        ExtensionDecision,
         ExtensionRequest,
         HolidayRequest,
         LinksRevoked,
@@ -637,6 +638,10 @@ class ReportingCycle:
         now = workflow.now()
         unit.extension = ExtensionRequest(reason=call.reason, wanted=call.wanted, requested_at=now, by=call.by)
         self._record(unit, "extension_requested", by=call.by or call.unit_id, detail=f"{call.wanted}: {call.reason}")
+        # Patched: before, the request waited silently until someone opened the unit's page.
+        if workflow.patched("extension-to-office"):
+            step = f"extension-request-{len(unit.timeline)}"
+            self._queue(notices.extension_request_message(self.spec, unit, step, call.reason, call.wanted))
         self._wake = True
         return Receipt(
             cycle_id=self.spec.cycle_id,
@@ -675,6 +680,7 @@ class ReportingCycle:
     @workflow.update
     def decide_extension(self, call: DecideExtension) -> ActionResult:
         unit = self.state.units[call.unit_id]
+        previous = unit.due
         if call.approve:
             day = call.new_due or (unit.extension.wanted if unit.extension else None)
             assert day is not None  # the validator guarantees a date
@@ -683,8 +689,16 @@ class ReportingCycle:
         else:
             detail = f"refused: {call.reason}"
         unit.extension = None
-        self._record(unit, "extension_approved" if call.approve else "extension_refused", by=call.by, detail=detail)
+        what = "extension_approved" if call.approve else "extension_refused"
+        self._record(unit, what, by=call.by, detail=detail)
         self._audit(call.by, f"extension {detail}", call.unit_id)
+        # Patched: before, the mail carried no previous deadline, so a granted extension read "未获同意",
+        # and the unit's page kept no decision once the request was cleared.
+        dated = workflow.patched("extension-decision-dated")
+        if dated:
+            unit.extension_decision = ExtensionDecision(
+                approved=call.approve, due=unit.due, reason=call.reason, decided_at=workflow.now(), by=call.by
+            )
         self._queue(
             notices.unit_message(
                 self.spec,
@@ -692,7 +706,8 @@ class ReportingCycle:
                 f"extension-{len(unit.timeline)}",
                 Template.EXTENSION_DECIDED,
                 invite=call.approve,
-                reason=call.reason or detail,
+                reason=call.reason if dated else call.reason or detail,
+                **({"previous_due": previous} if dated else {}),
             )
         )
         return ActionResult(cycle_id=self.spec.cycle_id, message=f"{call.unit_id}: extension {detail}")
@@ -704,6 +719,8 @@ class ReportingCycle:
             raise _rejected(f"unit {call.unit_id} has nothing outstanding ({unit.phase.value})")
         if not call.approve and unit.extension is None:
             raise _rejected(f"unit {call.unit_id} has no extension request to refuse")
+        if not call.approve and not call.reason.strip():
+            raise _rejected("a refusal needs a reason (the unit is told it)")
         if call.approve:
             day = call.new_due or (unit.extension.wanted if unit.extension else None)
             if day is None:

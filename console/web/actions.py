@@ -46,6 +46,8 @@ async def unit_action(
     elif action == "approve":
         decision = DecideExtension(unit_id=unit_id, approve=True, new_due=body.due, reason=body.reason, by=by)
     elif action == "refuse":
+        if not body.reason.strip():
+            raise calls.Rejected("refuse needs a reason (the unit is told it)")
         decision = DecideExtension(unit_id=unit_id, approve=False, reason=body.reason, by=by)
     elif action == "waive":
         if not body.reason.strip():

@@ -1,6 +1,7 @@
 """Pictures for people who would rather look than read: inline SVG, drawn on the server, no script.
 
-- `ontime_chart`: per unit, the share of its cycles reported on time, late, missed.
+- `ontime_chart`: per unit (or office), the share of its obligations reported on time, late, missed.
+- `yearly_chart`: per unit, its on-time rate in each year side by side (year over year).
 - `cycle_timeline`: per unit, a line from opening to deadline with its events on it.
 """
 
@@ -11,63 +12,24 @@ from html import escape
 
 from markupsafe import Markup
 
-from schemas.cycle import CycleStatus, Light, UnitPhase, UnitView
+from schemas.cycle import UnitView
 from schemas.info import StatsRow
+from schemas.stats import Tally
 
 GREEN, YELLOW, RED, GREY, BLUE = "#2e9d57", "#e0a800", "#d23c3c", "#9aa0a6", "#3b73c4"
 
 
-@dataclass
-class UnitRecord:
-    unit_id: str
-    unit_name: str
-    on_time: int = 0
-    late: int = 0
-    missed: int = 0  # overdue, not submitted
-    open: int = 0  # not yet due
-
-    @property
-    def counted(self) -> int:
-        return self.on_time + self.late + self.missed
-
-    @property
-    def rate(self) -> float | None:
-        return self.on_time / self.counted if self.counted else None
-
-
-def unit_records(statuses: Sequence[CycleStatus]) -> list[UnitRecord]:
-    """Every unit's record across the given cycles (waived cycles do not count)."""
-    records: dict[str, UnitRecord] = {}
-    for status in statuses:
-        for row in status.units:
-            rec = records.setdefault(row.unit_id, UnitRecord(row.unit_id, row.unit_name))
-            if row.phase in (UnitPhase.WAIVED, UnitPhase.WITHDRAWN):
-                continue
-            if row.phase is UnitPhase.SUBMITTED:
-                if row.days_late > 0:
-                    rec.late += 1
-                else:
-                    rec.on_time += 1
-            elif row.light is Light.RED:
-                rec.missed += 1
-            else:
-                rec.open += 1
-    return sorted(records.values(), key=lambda r: (-(r.rate or 0), r.unit_id))
-
-
-def ontime_chart(records: Sequence[UnitRecord]) -> Markup:
-    """Horizontal stacked bars: on time (green), late (yellow), missed (red) per unit."""
+def ontime_chart(records: Sequence[tuple[str, Tally]], label: str = "各单位按时报送率") -> Markup:
+    """Horizontal stacked bars: on time (green), late (yellow), missed (red) per named tally."""
     label_w, bar_w, row_h = 180, 420, 26
     height = row_h * len(records) + 34
     parts = [
-        f'<svg class="chart" role="img" aria-label="各单位按时报送率" viewBox="0 0 {label_w + bar_w + 70} {height}"'
+        f'<svg class="chart" role="img" aria-label="{escape(label)}" viewBox="0 0 {label_w + bar_w + 70} {height}"'
         f' width="100%" xmlns="http://www.w3.org/2000/svg">'
     ]
-    for i, rec in enumerate(records):
+    for i, (name, rec) in enumerate(records):
         y = 8 + i * row_h
-        parts.append(
-            f'<text x="{label_w - 8}" y="{y + 15}" text-anchor="end" font-size="13">{escape(rec.unit_name)}</text>'
-        )
+        parts.append(f'<text x="{label_w - 8}" y="{y + 15}" text-anchor="end" font-size="13">{escape(name)}</text>')
         x = float(label_w)
         total = rec.counted
         if total == 0:
@@ -81,8 +43,8 @@ def ontime_chart(records: Sequence[UnitRecord]) -> Markup:
             if n:
                 w = bar_w * n / total
                 parts.append(
-                    f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="{row_h - 8}" fill="{colour}">'
-                    f"<title>{escape(rec.unit_name)} {word} {n}</title></rect>"
+                    f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="{row_h - 8}" fill="{colour}"'
+                    f' data-what="{word}" data-n="{n}"><title>{escape(name)} {word} {n}</title></rect>'
                 )
                 x += w
         rate = f"{100 * (rec.rate or 0):.0f}%"
@@ -93,6 +55,52 @@ def ontime_chart(records: Sequence[UnitRecord]) -> Markup:
         parts.append(
             f'<rect x="{lx}" y="{legend_y - 10}" width="12" height="12" fill="{colour}"/>'
             f'<text x="{lx + 16}" y="{legend_y}" font-size="12">{word}</text>'
+        )
+    parts.append("</svg>")
+    return Markup("".join(parts))  # noqa: S704 -- every text piece above went through escape()
+
+
+# One colour per year, oldest palest: a unit's bars read left to right as the years go by.
+YEAR_COLOURS = ("#b9cbe8", "#8fb0dc", "#6593cf", BLUE, "#2a5599", "#1b3c70")
+
+
+def yearly_chart(rows: Sequence[tuple[str, dict[int, Tally]]], years: Sequence[int]) -> Markup:
+    """Year over year: per unit one bar per year, its length the on-time rate (no bar: nothing due that year)."""
+    if not rows or not years:
+        return Markup("")
+    label_w, plot_w, bar_h, gap = 180, 420, 10, 8
+    row_h = bar_h * len(years) + gap
+    height = row_h * len(rows) + 34
+    shown = list(years)[-len(YEAR_COLOURS) :]  # the latest years, when more than there are colours
+    parts = [
+        f'<svg class="chart yearly" role="img" aria-label="各单位逐年按时报送率"'
+        f' viewBox="0 0 {label_w + plot_w + 70} {height}" width="100%" xmlns="http://www.w3.org/2000/svg">'
+    ]
+    for i, (name, by_year) in enumerate(rows):
+        y0 = 6 + i * row_h
+        parts.append(
+            f'<text x="{label_w - 8}" y="{y0 + row_h / 2:.0f}" text-anchor="end" font-size="13">{escape(name)}</text>'
+        )
+        for j, year in enumerate(shown):
+            tally = by_year.get(year)
+            if tally is None or tally.rate is None:
+                continue
+            y = y0 + j * bar_h
+            colour = YEAR_COLOURS[len(YEAR_COLOURS) - len(shown) + j]
+            w = max(plot_w * tally.rate, 1.0)
+            pct = f"{100 * tally.rate:.0f}%"
+            parts.append(
+                f'<rect x="{label_w}" y="{y}" width="{w:.1f}" height="{bar_h - 2}" fill="{colour}"'
+                f' data-year="{year}" data-rate="{tally.rate}"><title>{escape(name)} {year}年 {pct}</title></rect>'
+                f'<text x="{label_w + w + 4:.1f}" y="{y + bar_h - 3}" font-size="9">{pct}</text>'
+            )
+    legend_y = height - 8
+    for j, year in enumerate(shown):
+        lx = label_w + j * 70
+        colour = YEAR_COLOURS[len(YEAR_COLOURS) - len(shown) + j]
+        parts.append(
+            f'<rect x="{lx}" y="{legend_y - 10}" width="12" height="12" fill="{colour}"/>'
+            f'<text x="{lx + 16}" y="{legend_y}" font-size="12">{year}年</text>'
         )
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 -- every text piece above went through escape()

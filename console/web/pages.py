@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from activities.portal_tokens import office_of
 from console import client_calls as calls
-from console import links
+from console import links, stats, stats_workbook
 from console import submissions as subs
 from console.auth import SESSION_COOKIE, SESSION_SECONDS, SignIn, User
 from console.web import charts, downloads
@@ -169,17 +169,45 @@ async def unit_file(request: Request, user: PageUser, cycle_id: str, unit_id: st
 
 @router.get("/campaigns/{campaign}/ontime")
 async def ontime_page(request: Request, user: PageUser, campaign: str) -> Response:
+    """The statistics page for one campaign (the board's 按时报送率 button)."""
+    return await stats_page(request, user, campaign=campaign)
+
+
+@router.get("/stats")
+async def stats_page(
+    request: Request, user: PageUser, campaign: str = "", year: str = "", office: str = ""
+) -> Response:
+    """On-time rates, days late, returns and submissions per unit and office, by year and campaign, with charts."""
     c = ctx(request)
-    client = await c.client()
-    statuses = await calls.statuses(client, await calls.list_cycles(client, campaign, archive=c.archive), c.archive)
-    records = charts.unit_records(statuses)
+    wanted = stats.check_filter(campaign, year, office)  # Rejected: a 400 page saying why
+    report, choices = await stats.collect(await c.client(), wanted, c.archive)
     return c.render(
         request,
-        "ontime.html",
-        campaign=campaign,
-        records=records,
-        chart=charts.ontime_chart(records),
-        cycles=len(statuses),
+        "stats.html",
+        report=report,
+        choices=choices,
+        filter_text=stats_workbook.filter_text(report.filter),
+        rate_text=stats_workbook.rate_text,
+        export=f"/stats.xlsx?{urllib.parse.urlencode(report.filter.model_dump(exclude_none=True))}",
+        units_chart=charts.ontime_chart([(u.name, u.total) for u in report.units]),
+        offices_chart=charts.ontime_chart([(o.id, o.total) for o in report.offices], "各办公室所辖单位按时报送率"),
+        yearly_chart=charts.yearly_chart([(u.name, u.by_year) for u in report.units], report.years),
+    )
+
+
+@router.get("/stats.xlsx")
+async def stats_xlsx(
+    request: Request, user: PageUser, campaign: str = "", year: str = "", office: str = ""
+) -> Response:
+    """The same statistics as an Excel workbook (leadership may download it too: it only reads)."""
+    c = ctx(request)
+    report, _ = await stats.collect(await c.client(), stats.check_filter(campaign, year, office), c.archive)
+    subs.logged(user.name, user.role.value, "stats.xlsx", "", **report.filter.model_dump(exclude_none=True))
+    name = stats_workbook.filename(report.filter)
+    return Response(
+        stats_workbook.workbook_bytes(report),
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers=subs.file_headers(name, inline=False),
     )
 
 

@@ -84,6 +84,8 @@ def cli_cases(tmp: Path, cycle_id: str) -> list[tuple[list[str], str]]:
         (["link", "new", "--cycle", cycle_id, "--unit", "nobody"], "nobody"),
         (["link", "new", "--cycle", "cycle:none:x:y:z", "--unit", "unit-a"], "cycle:none"),
         (["lead", "show", "lead:none:0"], "lead:none:0"),
+        (["stats", "--year", "20x6"], "20x6"),
+        (["stats", "--xlsx", str(not_yaml)], ".xlsx"),
         (["lead", "ack", "lead:none:0", "--unit", "u1"], "lead:none:0"),
     ]
 
@@ -94,6 +96,7 @@ def _run(argv: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[st
     )
 
 
+@pytest.mark.timeout(600)  # ~30 `duban` processes, each importing the whole package: minutes on a loaded machine
 async def test_cli_arguments(cycle_stack: CycleStack, tmp_path: Path) -> None:
     """Bad dates, unknown units and cycles, missing or unacceptable files: exit 2, one line on stderr."""
     handle = await cycle_stack.open_cycle("cli-bad")

@@ -60,6 +60,7 @@ class CycleStack:
         due_days: int = 10,
         units: dict[str, str] | None = None,
         office_id: str = "test-office",
+        period: str = "2026-Y",
     ) -> WorkflowHandle[object, CycleStatus]:
         """Start a cycle whose units are due `due_days` days after opening (Civil Code day count)."""
         opened = dt.datetime.now(dt.UTC) - dt.timedelta(days=opened_days_ago)
@@ -72,11 +73,11 @@ class CycleStack:
         )
         wanted = units or UNITS
         spec = CycleSpec(
-            cycle_id=f"cycle:{self.campaign}:{office_id}:{name}:2026-Y",
+            cycle_id=f"cycle:{self.campaign}:{office_id}:{name}:{period}",
             campaign_id=self.campaign,
             campaign_title="测试专项行动",
             office=office,
-            period="2026-Y",
+            period=period,
             period_year=opened.year,
             obligation=obligation,
             units=[

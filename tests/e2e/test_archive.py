@@ -5,6 +5,7 @@ from the archive the cycle wrote into the records database when it closed."""
 import asyncio
 import contextlib
 import io
+import re
 import sqlite3
 import urllib.parse
 from collections.abc import AsyncIterator
@@ -101,6 +102,10 @@ async def test_a_deleted_cycle_still_shows_everywhere(
     assert page.status_code == 200 and "总结" in page.text
     stats = await web.get(f"/campaigns/{stack.campaign}/ontime")
     assert stats.status_code == 200 and "甲单位" in stats.text
+    # Statistics count the archived cycle: unit-a reported on time, unit-b never (the cycle closed at once).
+    counted = await web.get("/stats", params={"campaign": stack.campaign})
+    assert "共 1 个报送周期" in counted.text
+    assert re.search(r'<tr data-unit="unit-a".*?<td class="rate">100\.0%</td>', counted.text, re.S)
     api = await web.get(f"/api/cycles/{quoted}")
     assert api.status_code == 200 and api.json()["counts"] == final.counts
 

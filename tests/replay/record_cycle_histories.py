@@ -12,6 +12,10 @@ every branch of the workflow:
   upper office, closing when the keep-open period ends (time-skipping).
 - office-actions: extension approved and refused, return for revision and the
   revised report, a waiver, an interim report, closing by the office (time-skipping).
+- extension-mail: a unit asks for an extension and the office is mailed at once
+  (`extension-to-office`); a grant and a refusal reach the units with the previous
+  deadline and stay as the unit's decision (`extension-decision-dated`); closing by the
+  office (time-skipping). cycle-office-actions.json was recorded before both patches.
 - archived: a unit reports, the office closes the cycle, and the closed cycle goes
   into the records database by the archive activity (the `archive-at-close` patch
   marker; every history recorded before it closes without) (time-skipping).
@@ -181,6 +185,21 @@ async def office_actions(rig: Rig) -> dict[str, Handle]:
     final = await handle.result()
     assert final.stage.value == "closed"
     return {"office-actions": handle}
+
+
+async def extension_mail(rig: Rig) -> dict[str, Handle]:
+    handle = await rig.start(cycle_input(plan(2), await rig.now()), "extension")
+    wanted = _local_day((await rig.status(handle)).unit_due.at) + dt.timedelta(days=7)
+    await handle.execute_update("request_extension", RequestExtension(unit_id="u1", reason="数据未齐", wanted=wanted))
+    await handle.execute_update("decide_extension", DecideExtension(unit_id="u1", approve=True, by="op"))
+    await handle.execute_update("request_extension", RequestExtension(unit_id="u2", reason="人手不足", wanted=wanted))
+    await handle.execute_update(
+        "decide_extension", DecideExtension(unit_id="u2", approve=False, reason="上级时限不可延后", by="op")
+    )
+    await handle.execute_update("close", OfficeAction(reason="本期督办结束", by="op"))
+    final = await handle.result()
+    assert final.stage.value == "closed"
+    return {"extension-mail": handle}
 
 
 async def archived(rig: Rig) -> dict[str, Handle]:
@@ -419,6 +438,7 @@ async def continue_as_new(rig: Rig) -> dict[str, Handle]:
 TIME_SKIPPING: dict[str, Scenario] = {
     "ladder": ladder,
     "office-actions": office_actions,
+    "extension-mail": extension_mail,
     "archived": archived,
     "links": links,
     "chase": chase,

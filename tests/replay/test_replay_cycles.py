@@ -44,6 +44,7 @@ EXPECTED = {
     "cycle-ladder",  # on time, late, never; reminders, escalations, bulletin; roll-up without upper office
     "cycle-instant-order",  # the ladder acted on in the declared order of one instant (instant-order marker)
     "cycle-office-actions",  # extension approved/refused, return for revision, waiver, close by office
+    "cycle-extension-mail",  # the office mailed a request, decisions with the previous deadline (both patches)
     "cycle-archived",  # closed by the office, then archived into the records database (archive-at-close)
     "cycle-links",  # revoke_links: a unit's links revoked before and after it reports
     "cycle-chase",  # remind_now: 催办 now to the units owing, the same key again (nothing sent), one unit
@@ -88,6 +89,13 @@ def test_the_patched_branches_of_issue_17_are_recorded() -> None:
     """The replay passes the new side of each issue-17 patch, not only the old one."""
     bounded = load(Path(__file__).parent / "histories" / "cycle-bounded.json")
     assert patch_ids(bounded) >= {"rollup-confirmed", "supplement-each", "lists-once"}
+
+
+def test_the_extension_patches_are_recorded_on_both_sides() -> None:
+    """The replay passes the new side of the extension patches, and office-actions (before them) the old."""
+    extension = {"extension-to-office", "extension-decision-dated"}
+    assert patch_ids(load(Path(__file__).parent / "histories" / "cycle-extension-mail.json")) >= extension
+    assert not patch_ids(load(Path(__file__).parent / "histories" / "cycle-office-actions.json")) & extension
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
