@@ -3,6 +3,7 @@
 import typer
 
 from console import (
+    amend_cmd,
     backup_cmd,
     blobs_cmd,
     calendar_cmd,
@@ -33,6 +34,7 @@ app = typer.Typer(
 app.add_typer(calendar_cmd.app, name="calendar")
 app.add_typer(plan_cmd.app, name="plan")
 app.add_typer(campaign_cmd.app, name="campaign")
+campaign_cmd.app.command("amend")(amend_cmd.amend)
 process_cmd.register(app)
 cycle_cmd.register(app)
 submission_cmd.register(app)
