@@ -306,6 +306,8 @@ def summary_docx(req: RollupRequest) -> bytes:
     _title(doc, summary_title(req))
     reported = [u for u in req.units if u.reported]
     waived = [u for u in req.units if u.phase is UnitPhase.WAIVED]
+    withdrawn = [u for u in req.units if u.phase is UnitPhase.WITHDRAWN]
+    owing = [u for u in req.units if u.phase is not UnitPhase.WITHDRAWN]
     missing = [u for u in req.units if u.missing]
     basis = _basis(req.document.upstream_number or req.document.number, req.document.title)
     _para(
@@ -316,8 +318,8 @@ def summary_docx(req: RollupRequest) -> bytes:
     _heading(doc, "一、报送情况", HEADING_FONT)
     _para(
         doc,
-        f"应报送单位{len(req.units)}个，已报送{len(reported)}个，免报{len(waived)}个，未报送{len(missing)}个。"
-        f"汇总时间：{zh_moment(compiled)}。",
+        f"应报送单位{len(owing)}个，已报送{len(reported)}个，免报{len(waived)}个，未报送{len(missing)}个"
+        f"{f'；另有{len(withdrawn)}个单位已撤回，不再报送' if withdrawn else ''}。汇总时间：{zh_moment(compiled)}。",
     )
     _heading(doc, "二、各单位报送材料", HEADING_FONT)
     for n, unit in enumerate(req.units, start=1):
@@ -342,6 +344,8 @@ def _unit_lines(unit: RollupUnit, tz: str) -> list[str]:
         return lines
     if unit.phase is UnitPhase.WAIVED:
         return [f"免报：{unit.waived_reason}。" if unit.waived_reason else "免报。"]
+    if unit.phase is UnitPhase.WITHDRAWN:
+        return ["已撤回，本期不再报送。"]
     return [f"未报送（应于{zh_moment(_local(unit.due.at, unit.due.tz))}前报送）。"]
 
 

@@ -48,6 +48,26 @@ def table(r: dict[str, Any]) -> str:
     fan = r.get("fanout") or []
     if fan:
         lines += _fanout(fan)
+    procs = r.get("workers")
+    if procs:
+        lines += _header(
+            f"Fan-out with 1 and 2 worker processes on a shared ledger ({procs['units']} units,"
+            f" cycles of {procs['shard']})",
+            ["ledger", "workers", "fan-out", "msgs/s", "batches per worker", "CPU s per worker"],
+            2,
+        )
+        for p in procs["rows"]:
+            rate = round(procs["units"] / p["fanout_s"], 1) if p.get("fanout_s") else None
+            cpu = " + ".join(_f(c) for c in p["worker_cpu_s"])
+            batches = " + ".join(str(b) for b in p["batches_by_worker"])
+            lines.append(_row([p["ledger"], str(p["processes"]), _s(p.get("fanout_s")), _f(rate), batches, cpu]))
+    ledger = r.get("ledger")
+    if ledger:
+        lines += _header("Sent-ledger per message (one writer, durable)", ["ledger", "per message", "record p99"], 1)
+        for name in ("sqlite", "postgresql"):
+            f = ledger[name]
+            lines.append(_row([name, _f(f["per_message_ms"], " ms"), _f(f["record_ms_p99"], " ms")]))
+        lines.append(f"PostgreSQL ÷ SQLite per message: {ledger['ratio_per_message']}×")
     md = r.get("maildir")
     if md:
         floor_send = _get(md, "floor", "send_s")

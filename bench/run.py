@@ -21,11 +21,13 @@ from bench.board import run_board
 from bench.cache import run_cache
 from bench.cost import run_cost
 from bench.fanout import fanout_maildir, run_duban, run_floor, run_naive, single_cycle_attempt, workload
+from bench.ledger import run as run_ledger
 from bench.national import run_national
 from bench.stack import SA_VALUE_LIMIT, Stack, Tuning
+from bench.workers import run_workers
 from bench.worst_path import figures, measure
 
-SCENARIOS = ("fanout", "maildir", "cost", "national", "cache", "board", "worst")
+SCENARIOS = ("fanout", "workers", "ledger", "maildir", "cost", "national", "cache", "board", "worst")
 QUICK: dict[str, object] = {
     "units": "20,50",
     "shard": 25,
@@ -35,6 +37,9 @@ QUICK: dict[str, object] = {
     "national_window": 5.0,
     "single_cycle_wait": 0.0,
     "probes": 3,
+    "workers_units": 20,
+    "workers_shard": 10,
+    "ledger_messages": 100,
     "cache_sizes": "10:2:4,30:2:4",
     "board_units": 40,
     "board_times": 3,
@@ -61,6 +66,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         help="seconds to watch one cycle holding more than --shard units (0: do not try)",
     )
     p.add_argument("--probes", type=int, default=20, help="single reminders timed while every unit is pending")
+    p.add_argument("--workers-units", type=int, default=2000, help="units of the 1-vs-2 worker processes fan-out")
+    p.add_argument("--workers-shard", type=int, default=250, help="units per cycle there (several cycles to share)")
+    p.add_argument("--ledger-messages", type=int, default=4000, help="messages recorded per ledger (SQLite vs PG)")
     p.add_argument("--cost-units", type=int, default=30, help="units per cycle in the normal/late path scenario")
     p.add_argument("--national-units", type=int, default=10_000, help="units in the national simulation (full: 100000)")
     p.add_argument("--office-units", type=int, default=30, help="units per office cycle in the national simulation")
@@ -188,6 +196,18 @@ async def _fanout(stack: Stack, args: argparse.Namespace, stamp: str, results: d
         _save(args.out, results)
 
 
+async def _workers(stack: Stack, args: argparse.Namespace, stamp: str, results: dict[str, Any]) -> None:
+    n, shard = args.workers_units, args.workers_shard
+    print(f"[bench] fan-out {n} with 1 and 2 worker processes, SQLite and PG ledger", file=sys.stderr, flush=True)
+    results["workers"] = await run_workers(stack, f"w{stamp}", n, shard, args.timeout)
+
+
+async def _ledger(stack: Stack, args: argparse.Namespace, stamp: str, results: dict[str, Any]) -> None:
+    """Not on `stack`: the ledger alone, SQLite file against PostgreSQL (bench/ledger.py)."""
+    print(f"[bench] ledger: {args.ledger_messages} messages, SQLite and PG", file=sys.stderr, flush=True)
+    results["ledger"] = await run_ledger(args.ledger_messages, min(200, args.ledger_messages))
+
+
 async def _maildir(stack: Stack, args: argparse.Namespace, stamp: str, results: dict[str, Any]) -> None:
     n = min(min(_sizes(args)), args.shard)
     print(f"[bench] fan-out {n} into the Maildir sink", file=sys.stderr, flush=True)
@@ -232,6 +252,8 @@ async def _worst(stack: Stack, args: argparse.Namespace, stamp: str, results: di
 
 SCENARIO_RUNNERS = {
     "fanout": _fanout,
+    "workers": _workers,
+    "ledger": _ledger,
     "maildir": _maildir,
     "cost": _cost,
     "national": _national,

@@ -230,7 +230,7 @@ class Stack:
 
     # ---- workers ----------------------------------------------------------
 
-    def _env(self, smtp_port: int | None = None) -> dict[str, str]:
+    def _env(self, smtp_port: int | None = None, records_url: str | None = None) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("DUBAN_")}
         s = self.settings
         t = s.temporal
@@ -251,15 +251,23 @@ class Stack:
                 "PYTHONUNBUFFERED": "1",
             }
         )
+        if records_url is not None:  # else the data directory's records.db, shared by every worker here
+            env["DUBAN_RECORDS_URL"] = records_url
         return env
 
     @asynccontextmanager
-    async def worker(self, mode: str, smtp_port: int | None = None) -> AsyncIterator["WorkerProc"]:
+    async def worker(
+        self, mode: str, smtp_port: int | None = None, records_url: str | None = None
+    ) -> AsyncIterator["WorkerProc"]:
         """A fresh worker process for one phase; stopped (and its figures read) on exit."""
         log = self.logs / f"worker-{mode}-{time.monotonic_ns()}.log"
         argv = [sys.executable, "-m", "bench.worker", mode]
         proc = subprocess.Popen(  # noqa: ASYNC220 -- starting a process does not block; it is not waited on here
-            argv, env=self._env(smtp_port), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log.open("ab")
+            argv,
+            env=self._env(smtp_port, records_url),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=log.open("ab"),
         )
         assert proc.stdout is not None
         line = await asyncio.wait_for(asyncio.to_thread(proc.stdout.readline), timeout=STARTUP_SECONDS)

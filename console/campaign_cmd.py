@@ -39,7 +39,7 @@ from schemas.plan import CampaignPlan, Obligation, Period
 from schemas.visibility import CAMPAIGN, OFFICE
 from workers.settings import Settings, load_settings
 
-app = typer.Typer(help="Campaigns: start one from its plan.", no_args_is_help=True)
+app = typer.Typer(help="Campaigns: start one from its plan, amend its running cycles.", no_args_is_help=True)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Machine output: one JSON document.")]
 

@@ -3,6 +3,7 @@
 import typer
 
 from console import (
+    amend_cmd,
     backup_cmd,
     blobs_cmd,
     calendar_cmd,
@@ -13,6 +14,7 @@ from console import (
     export_cmd,
     info_cmd,
     lead_cmd,
+    lead_office_cmd,
     link_cmd,
     mail_cmd,
     plan_cmd,
@@ -32,12 +34,15 @@ app = typer.Typer(
 app.add_typer(calendar_cmd.app, name="calendar")
 app.add_typer(plan_cmd.app, name="plan")
 app.add_typer(campaign_cmd.app, name="campaign")
+campaign_cmd.app.command("amend")(amend_cmd.amend)
 process_cmd.register(app)
 cycle_cmd.register(app)
 submission_cmd.register(app)
 app.command("remind")(chase_cmd.remind)
 app.command("stats")(stats_cmd.stats_command)
 app.add_typer(link_cmd.app, name="link")
+lead_cmd.app.add_typer(lead_office_cmd.extension_app, name="extension")
+lead_cmd.app.add_typer(lead_office_cmd.link_app, name="link")
 app.add_typer(lead_cmd.app, name="lead")
 app.add_typer(info_cmd.app, name="info")
 app.add_typer(mail_cmd.app, name="mail")

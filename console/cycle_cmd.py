@@ -56,6 +56,7 @@ LIGHT_STYLE = {
     Light.RED: ("●", "red", "逾期"),
     Light.GREY: ("●", "grey50", "免报"),
     Light.BLUE: ("●", "blue", "未到期"),
+    Light.WITHDRAWN: ("○", "grey50", "已撤回"),
 }
 
 
@@ -91,6 +92,7 @@ def print_board(status: CycleStatus) -> None:
         (f"逾期 {c.get('overdue', 0)}", "red"),
         " · ",
         (f"免报 {c.get('waived', 0)}", "grey50"),
+        (f" · 已撤回 {c['withdrawn']}" if c.get("withdrawn") else "", "grey50"),
         f" / 共 {c.get('total', 0)}",
     )
     console.print(head)

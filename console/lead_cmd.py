@@ -10,6 +10,8 @@
     duban lead reconsider LEAD --unit UNIT --reason R                 复议 request
     duban lead handover LEAD --unit UNIT [--note N]                   materials to the police
     duban lead involve LEAD --unit UNIT [--note N]                    提前介入
+    duban lead extension request|grant|refuse LEAD --unit UNIT ...    延期申请 (console/lead_office_cmd.py)
+    duban lead link revoke|new LEAD --unit UNIT                       the unit's lead link
     duban lead show LEAD
     duban lead list [--campaign C]
 

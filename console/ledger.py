@@ -19,12 +19,10 @@ from temporalio.client import Client
 from activities.archive import Archive
 from console import client_calls as calls
 from console.display import local
-from domain.cycle_words import STAGE_ZH
+from domain.cycle_words import LIGHT_ZH, STAGE_ZH
 from domain.legaltime.wording import zh_period
 from schemas.cycle import CycleStatus, Light
 
-PHASE_ZH = {"pending": "未报送", "submitted": "已报送", "returned": "退回修改", "waived": "免报"}
-LIGHT_ZH = {"green": "已报送", "yellow": "即将到期", "red": "逾期", "grey": "免报", "blue": "未到期"}
 RED_FILL = PatternFill("solid", fgColor="F8D0D0")
 YELLOW_FILL = PatternFill("solid", fgColor="FFF1C2")
 GREY_FILL = PatternFill("solid", fgColor="E6E6E6")
@@ -114,7 +112,7 @@ def cycle_sheet(wb: Workbook, status: CycleStatus) -> Worksheet:
     heading = (
         f"{status.obligation} {zh_period(status.period)} 报送台账（{status.office_id}）"
         f" 已报 {c.get('submitted', 0)} / 逾期 {c.get('overdue', 0)} / 免报 {c.get('waived', 0)}"
-        f" / 共 {c.get('total', 0)}"
+        f"{f' / 已撤回 {withdrawn}' if (withdrawn := c.get('withdrawn', 0)) else ''} / 共 {c.get('total', 0)}"
     )
     _prepare(ws, heading, CYCLE_COLUMNS)
     fills: list[PatternFill | None] = []
@@ -134,7 +132,11 @@ def cycle_sheet(wb: Workbook, status: CycleStatus) -> Worksheet:
                 r.due.rule_zh or r.due.rule,
             ]
         )
-        fills.append({Light.RED: RED_FILL, Light.YELLOW: YELLOW_FILL, Light.GREY: GREY_FILL}.get(r.light))
+        fills.append(
+            {Light.RED: RED_FILL, Light.YELLOW: YELLOW_FILL, Light.GREY: GREY_FILL, Light.WITHDRAWN: GREY_FILL}.get(
+                r.light
+            )
+        )
     _finish_rows(ws, fills)
     ws.auto_filter.ref = f"A2:{get_column_letter(len(CYCLE_COLUMNS))}{max(2, ws.max_row)}"
     return ws

@@ -4,10 +4,9 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-from activities.holidays import load_calendar
 from console.output import bad_input, err_console
-from domain.cycle_spec import calendar_years
-from domain.plan_check import PlanError, Problem, check_plan, parse_plan_text
+from console.plan_data import check_data
+from domain.plan_check import PlanError, Problem, parse_plan_text
 from schemas.plan import CampaignPlan
 from workers.settings import load_settings
 
@@ -27,12 +26,10 @@ def check_file(path: Path, today: dt.date) -> tuple[CampaignPlan | None, list[Pr
         data = read_plan_file(path)
     except PlanError as err:
         bad_input(str(err))
-    tz = data.get("timezone", "Asia/Shanghai") if isinstance(data, dict) else "Asia/Shanghai"
     try:
-        calendar = load_calendar(calendar_years(today.year), str(tz), load_settings().calendars_dir)
-    except (ValueError, KeyError) as exc:
-        bad_input(f"timezone: unknown time zone {tz!r} ({exc})")
-    return check_plan(data, calendar, today.year)
+        return check_data(data, today, load_settings().calendars_dir)
+    except PlanError as err:
+        bad_input(str(err))
 
 
 def load_checked(path: Path, today: dt.date) -> CampaignPlan:

@@ -18,14 +18,15 @@ T = TypeVar("T")
 
 # A unit whose countdown matters: it has not submitted, or was asked to revise.
 OWED = frozenset({UnitPhase.PENDING, UnitPhase.RETURNED})
-_LIGHT_RANK = {Light.RED: 0, Light.YELLOW: 2, Light.BLUE: 3, Light.GREEN: 4, Light.GREY: 5}
+_LIGHT_RANK = {Light.RED: 0, Light.YELLOW: 2, Light.BLUE: 3, Light.GREEN: 4, Light.GREY: 5, Light.WITHDRAWN: 6}
 
 
 def urgency(lit: Light, extension_requested: bool) -> int:
-    """Overdue first, then an extension waiting for the office, due soon, pending, submitted, waived."""
+    """Overdue first, then an extension waiting for the office, due soon, pending, submitted, waived,
+    withdrawn (a light added later ranks last rather than failing the board)."""
     if extension_requested and lit is not Light.RED:
         return 1
-    return _LIGHT_RANK[lit]
+    return _LIGHT_RANK.get(lit, len(_LIGHT_RANK))
 
 
 def most_urgent(items: Sequence[T], rank: Callable[[T], int], limit: int) -> list[T]:
@@ -56,6 +57,7 @@ def cycle_board(spec: CycleSpec, state: CycleState, now: dt.datetime, limit: int
         now=now,
         unit_due=state.unit_due,
         counts=counts(state, now),
+        unit_count=len(lit),
         units=[
             BoardUnit(
                 unit_id=unit.unit_id,
@@ -98,6 +100,7 @@ def board_of_status(status: CycleStatus, limit: int) -> CycleBoard:
         now=status.now,
         unit_due=status.unit_due,
         counts=status.counts,
+        unit_count=len(status.units),
         units=[_from_row(r, status.unit_due) for r in shown],
         asking=[r.unit_name for r in status.units if r.extension_requested],
         problems=status.problems,

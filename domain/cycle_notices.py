@@ -49,7 +49,10 @@ def unit_context(spec: CycleSpec, unit: CycleUnit, due: Due, **extra: object) ->
     )
 
 
-def recipients(spec: CycleSpec, role: Recipient, unit: CycleUnit | None) -> list[Person]:
+def recipients(
+    spec: CycleSpec, role: Recipient, unit: CycleUnit | None, withdrawn: frozenset[str] = frozenset()
+) -> list[Person]:
+    """Who a role names; "all units" leaves out the units withdrawn from the cycle (no longer in it)."""
     if role is Recipient.UNIT_CONTACT:
         return list(unit.contacts) if unit else []
     if role is Recipient.UNIT_LEADER:
@@ -60,7 +63,7 @@ def recipients(spec: CycleSpec, role: Recipient, unit: CycleUnit | None) -> list
         )
     if role is Recipient.LEADERSHIP:
         return list(spec.leadership)
-    return [c for u in spec.units for c in u.contacts]
+    return [c for u in spec.units if u.id not in withdrawn for c in u.contacts]
 
 
 def to_people(
@@ -174,7 +177,12 @@ def share_lists(
 
 
 def escalation_messages(
-    spec: CycleSpec, step: str, index: int, late: list[tuple[UnitState, int]], version_tag: str
+    spec: CycleSpec,
+    step: str,
+    index: int,
+    late: list[tuple[UnitState, int]],
+    version_tag: str,
+    withdrawn: frozenset[str] = frozenset(),
 ) -> list[Notification]:
     """One escalation rung at one instant: per-unit messages to unit roles, one per person otherwise.
 
@@ -195,7 +203,7 @@ def escalation_messages(
         if esc.bulletin or role in (Recipient.LEADERSHIP, Recipient.OFFICE, Recipient.ALL_UNITS):
             template = Template.BULLETIN if esc.bulletin else Template.ESCALATION
             context = base_context(spec).model_copy(update={"late_units": lines, "escalation_level": level})
-            people = recipients(spec, role, None)
+            people = recipients(spec, role, None, withdrawn)
             out += to_people(spec, f"{step}/{version_tag}", people, template, context, role.value)
             continue
         for unit_state, days in late:

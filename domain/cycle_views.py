@@ -11,7 +11,9 @@ from schemas.cycle import CycleSpec, CycleState, CycleStatus, Light, UnitPhase, 
 
 
 def light(unit: UnitState, now: dt.datetime) -> Light:
-    """Grey waived, green submitted, red overdue, yellow due soon, blue not yet due."""
+    """Withdrawn, grey waived, green submitted, red overdue, yellow due soon, blue not yet due."""
+    if unit.phase is UnitPhase.WITHDRAWN:
+        return Light.WITHDRAWN
     if unit.phase is UnitPhase.WAIVED:
         return Light.GREY
     if unit.phase is UnitPhase.SUBMITTED:
@@ -46,13 +48,16 @@ def unit_row(spec: CycleSpec, unit: UnitState, now: dt.datetime) -> UnitRow:
 
 
 def counts(state: CycleState, now: dt.datetime) -> dict[str, int]:
+    """The board's figures; `total` counts the units that owe the report (a withdrawn one no longer does)."""
     units = list(state.units.values())
+    withdrawn = sum(u.phase is UnitPhase.WITHDRAWN for u in units)
     return {
-        "total": len(units),
+        "total": len(units) - withdrawn,
         "submitted": sum(u.phase is UnitPhase.SUBMITTED for u in units),
         "waived": sum(u.phase is UnitPhase.WAIVED for u in units),
         "pending": sum(not timeline.settled(u) for u in units),
         "overdue": sum(timeline.is_overdue(u, now) for u in units),
+        "withdrawn": withdrawn,
     }
 
 

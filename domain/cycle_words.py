@@ -6,8 +6,15 @@ sheet and printed board says them with these words.
 
 import re
 
-PHASE_ZH = {"pending": "未报送", "submitted": "已报送", "returned": "退回修改", "waived": "免报"}
-LIGHT_ZH = {"green": "已报送", "yellow": "即将到期", "red": "逾期", "grey": "免报", "blue": "未到期"}
+PHASE_ZH = {"pending": "未报送", "submitted": "已报送", "returned": "退回修改", "waived": "免报", "withdrawn": "已撤回"}
+LIGHT_ZH = {
+    "green": "已报送",
+    "yellow": "即将到期",
+    "red": "逾期",
+    "grey": "免报",
+    "blue": "未到期",
+    "withdrawn": "已撤回",
+}
 STAGE_ZH = {"open": "报送中", "consolidating": "汇总中", "forwarded": "已上报", "closed": "已结束"}
 KIND_ZH = {"summary": "工作总结", "work_update": "工作动态", "typical_case": "典型案例", "practice": "经验做法"}
 
@@ -31,6 +38,10 @@ def what_zh(what: str) -> str:
         "waived": "免报",
         "deadline_moved": "截止时间调整",
         "links_revoked": "撤销报送链接",
+        "added": "新增报送单位",
+        "restored": "恢复报送",
+        "withdrawn": "已撤回（不再报送）",
+        "amended": "单位信息变更",
         "due": "截止",
         "opened": "开始报送",
         "forward": "上报汇总",
@@ -70,6 +81,10 @@ _REASONS_ZH: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"stayed busy", "系统繁忙，请稍后再试"),
         (r"outside the send window", "现在不在发送时段（工作日工作时间），请在工作时间催办，或标为紧急"),
         (r"nobody to chase", "没有未报送的单位，无需催办"),
+        (r"was withdrawn from this cycle", "本单位已撤出本期报送，无需报送"),
+        (r"changed since the difference was shown", "本期单位已有变化，请重新查看差异后再确认"),
+        (r"has passed: give new units", "本期截止时间已过，请按计划规则从今天起为新增单位计算截止时间"),
+        (r"the plan's due date .* has passed", "计划规定的截止日期已过，不能再新增单位"),
     )
 )
 

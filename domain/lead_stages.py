@@ -20,24 +20,27 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from domain.lead_wording import TRACK_STATE_ZH, decision_zh, stage_zh
+from domain.lead_wording import LIMIT_UNIT_ZH, TRACK_STATE_ZH, decision_zh, stage_zh
 from domain.legaltime.ladder import escalation_moments, reminder_moments
 from domain.legaltime.periods import compute_due
 from schemas.blobs import BlobRef
-from schemas.calendar import Due, HolidayCalendar, LadderStep
+from schemas.calendar import Due, DueRule, HolidayCalendar, LadderStep
 from schemas.cycle import NewCalendar
 from schemas.lead import (
     Actor,
     Approve,
     CloseLead,
     Decide,
+    DecideLeadExtension,
     Decision,
+    ExtensionState,
     GiveFeedback,
     HandOver,
     Involve,
     LeadCall,
     LeadDeadlinesMoved,
     LeadEvent,
+    LeadExtension,
     LeadInput,
     LeadReceipt,
     LeadRecipient,
@@ -45,6 +48,7 @@ from schemas.lead import (
     LeadUnit,
     ReferralPolicy,
     ReferralStageSpec,
+    RequestLeadExtension,
     RequestReconsideration,
     SignFor,
     StageName,
@@ -116,6 +120,8 @@ class LeadBook:
         self.involved: list[str] = []
         self.outbox: list[Notification] = []
         self.escalation_level = 0
+        # Per unit: its lead links made before this moment are refused (the office revoked them).
+        self.links_valid_from: dict[str, datetime] = {}
         self._agenda_cache: dict[tuple[str, StageName, int], list[AgendaItem]] = {}
 
     # ---- lifecycle ---------------------------------------------------------------------------
@@ -341,11 +347,19 @@ class LeadBook:
             due_at=self.earliest_due(),
             units=self.unit_ids(),
             tracks=[t.model_copy() for t in self.tracks.values()],
-            stages=[r.model_copy() for r in self.records],
+            stages=[self._viewed(r) for r in self.records],
             timeline=[e.model_copy() for e in self.timeline],
             content=self.spec.content,
             tz=self.spec.calendar.tz,
+            links_valid_from=dict(self.links_valid_from),
         )
+
+    def _viewed(self, record: StageRecord) -> StageRecord:
+        """A copy for the views, with how much longer the office may still grant."""
+        spec = self.stage_spec(record)
+        left = 0 if record.done_at is not None else spec.extension_allowed(self._statutory(record)) - record.extended
+        unit = LIMIT_UNIT_ZH[spec.limit.kind]
+        return record.model_copy(update={"extension_left": max(left, 0), "extension_unit": unit})
 
     # ---- calls: checks (never change anything) -----------------------------------------------
 
@@ -414,6 +428,115 @@ class LeadBook:
     def check_hand_over(self, call: HandOver) -> StageRecord:
         return self._find(call, {StageName.HANDOVER}, "移交材料")
 
+    # ---- extensions (延期申请): the acting unit asks, the office grants or refuses -----------------
+
+    def _statutory(self, record: StageRecord) -> bool:
+        return self._policy_named(record.policy).statutory
+
+    def _extension_rule(self, record: StageRecord, days: int) -> DueRule:
+        """An extension counts in the stage limit's own unit (working days stay working days), from the current due."""
+        limit = self.stage_spec(record).limit
+        return DueRule(kind=limit.kind, n=days, roll=limit.roll, close=limit.close)
+
+    def _counted(self, record: StageRecord, cal: HolidayCalendar) -> Due:
+        """A stage's due moment on `cal`: its limit from its start, then the extensions the office granted."""
+        due = compute_due(record.started_at, self.stage_spec(record).limit, cal)
+        if not record.extended:
+            return due
+        extended = compute_due(due.at, self._extension_rule(record, record.extended), cal)
+        unit = LIMIT_UNIT_ZH[self.stage_spec(record).limit.kind]
+        return extended.model_copy(
+            update={
+                "rule": f"{due.rule}; extended by {record.extended}: {extended.rule}",
+                "rule_zh": f"{due.rule_zh}；经批准延期{record.extended}{unit}：{extended.rule_zh}",
+            }
+        )
+
+    def _extended_due(self, record: StageRecord, days: int) -> Due:
+        """The due moment after granting `days` more, with its ladder placed (raising what they raise)."""
+        trial = record.model_copy(update={"extended": record.extended + days})
+        due = self._counted(trial, self.spec.calendar)
+        spec = self.stage_spec(record)
+        window = self._policy_named(record.policy).send_window
+        reminder_moments(due.at, spec.reminders, self.spec.calendar, window)
+        escalation_moments(due.at, [e.step for e in spec.escalations], self.spec.calendar, window)
+        return due
+
+    def _room(self, record: StageRecord, days: int) -> None:
+        """Refuse more than the policy lets the office grant for this stage, and a limit that cannot be counted."""
+        name = stage_zh(record.name)
+        if self._statutory(record):
+            raise Refused(
+                f"{name}时限是《行政执法机关移送涉嫌犯罪案件的规定》（国务院令第310号）规定的法定时限，不能延期"
+            )
+        spec = self.stage_spec(record)
+        allowed = spec.extension_allowed(statutory=False)
+        if allowed == 0:
+            raise Refused(f"本专项行动的规则不允许延长{name}时限")
+        left = allowed - record.extended
+        unit = LIMIT_UNIT_ZH[spec.limit.kind]
+        if days > left:
+            already = f"（已延期{record.extended}{unit}）" if record.extended else ""
+            raise Refused(f"{name}时限最多还能延长{max(left, 0)}{unit}{already}，不能延长{days}{unit}")
+        try:
+            self._extended_due(record, days)
+        except (ValueError, OverflowError) as exc:
+            raise Refused(f"延期{days}{unit}后的时限无法计算：{exc}") from None
+
+    def _stage_of(self, call: RequestLeadExtension | DecideLeadExtension, action: str) -> StageRecord:
+        """The open stage a call names (by stage, or the only one the unit has open on the track)."""
+        if call.stage is not None:
+            return self._find(call, {call.stage}, action)
+        if self.closed:
+            raise Refused(f"线索 {self.spec.lead_id} 已办结，不能再{action}")
+        mine = [
+            r
+            for r in self.open_records()
+            if r.unit == call.unit_id
+            and (call.track is None or r.track == call.track)
+            and (not isinstance(call, DecideLeadExtension) or self._pending(r))
+        ]
+        if len(mine) == 1:
+            return mine[0]
+        if not mine:
+            if call.unit_id not in self.unit_ids():
+                raise Refused(f"{call.unit_id} 不是线索 {self.spec.lead_id} 的有关单位，不能{action}")
+            what = "待审批的延期申请" if isinstance(call, DecideLeadExtension) else "正在计时的阶段"
+            raise Refused(f"{call.unit_id} 在线索 {self.spec.lead_id} 中没有{what}，不能{action}")
+        names = "、".join(f"{stage_zh(r.name)}（{r.track} 轨道）" for r in mine)
+        raise Refused(f"{call.unit_id} 有多个正在计时的阶段（{names}），请指明阶段")
+
+    @staticmethod
+    def _pending(record: StageRecord) -> bool:
+        return record.extension is not None and record.extension.state is ExtensionState.PENDING
+
+    def check_request_extension(self, call: RequestLeadExtension, now: datetime) -> StageRecord:
+        if not call.reason.strip():
+            raise Refused("申请延期须说明理由")
+        record = self._stage_of(call, "申请延期")
+        name = stage_zh(record.name)
+        if now > record.due:
+            raise Refused(f"{name}时限已届满，不能再申请延期；请尽快办理")
+        if self._pending(record):
+            raise Refused(f"{name}阶段已有一份延期申请等待办公室审批")
+        self._room(record, call.days)
+        return record
+
+    def check_decide_extension(self, call: DecideLeadExtension) -> StageRecord:
+        record = self._stage_of(call, "审批延期")
+        if record.extension is None or not self._pending(record):
+            raise Refused(f"{call.unit_id} 在{stage_zh(record.name)}阶段没有待审批的延期申请")
+        if call.approve:
+            self._room(record, call.days or record.extension.days)
+        elif not call.reason.strip():
+            raise Refused("不予延期须说明理由")
+        return record
+
+    def check_revoke_links(self, unit_id: str) -> None:
+        """A closed lead still takes this: its page stays readable through a leaked link until revoked."""
+        if unit_id not in self.unit_ids():
+            raise Refused(f"{unit_id} 不是线索 {self.spec.lead_id} 的有关单位")
+
     def check_involve(self, call: Involve) -> None:
         if self.closed:
             raise Refused(f"线索 {self.spec.lead_id} 已办结，不能再提前介入")
@@ -428,7 +551,7 @@ class LeadBook:
         for record in self.open_records():
             spec = self.stage_spec(record)
             window = self._policy_named(record.policy).send_window
-            due = compute_due(record.started_at, spec.limit, cal)
+            due = self._counted(record, cal)
             reminder_moments(due.at, spec.reminders, cal, window)
             escalation_moments(due.at, [e.step for e in spec.escalations], cal, window)
             out.append((record, due))
@@ -624,6 +747,67 @@ class LeadBook:
             )
         return event
 
+    def apply_request_extension(self, call: RequestLeadExtension, now: datetime) -> LeadReceipt:
+        record = self.check_request_extension(call, now)
+        unit = LIMIT_UNIT_ZH[self.stage_spec(record).limit.kind]
+        record.extension = LeadExtension(days=call.days, reason=call.reason, requested_at=now, by=call.by)
+        detail = f"{stage_zh(record.name)}：申请延期{call.days}{unit}。理由：{call.reason}"
+        self._event(now, "extension_requested", call.unit_id, call.by, record.track, detail)
+        # The office decides: it hears at once, not at the next reminder.
+        self._notify(
+            record, "extension_requested", [LeadRecipient.OFFICE], now, step=self._ext_step(record), detail=detail
+        )
+        return self._receipt("request_extension", call, record, now, "延期申请已提交，等待办公室审批")
+
+    def apply_decide_extension(self, call: DecideLeadExtension, now: datetime) -> LeadReceipt:
+        record = self.check_decide_extension(call)
+        ext = record.extension
+        assert ext is not None  # checked
+        step = self._ext_step(record)
+        unit = LIMIT_UNIT_ZH[self.stage_spec(record).limit.kind]
+        name = stage_zh(record.name)
+        if call.approve:
+            days = call.days or ext.days
+            previous = self._due_of(record)
+            due = self._extended_due(record, days)
+            record.extended += days
+            record.due, record.provisional, record.due_rule, record.due_rule_zh = (
+                due.at,
+                due.provisional,
+                due.rule,
+                due.rule_zh,
+            )
+            self._agenda_cache.pop((record.track, record.name, record.seq), None)
+            # Rungs of the new ladder still ahead fire again (as new messages); those behind stay fired.
+            ahead = {i.key for i in self._agenda_of(record) if i.at > now}
+            record.fired = [k for k in record.fired if k not in ahead]
+            ext.state, ext.granted_days = ExtensionState.GRANTED, days
+            detail = f"{name}：同意延期{days}{unit}" + (f"。{call.reason}" if call.reason.strip() else "")
+            what, message = "extension_granted", f"已批准延期{days}{unit}"
+        else:
+            previous = None
+            ext.state = ExtensionState.REFUSED
+            detail = f"{name}：不予延期。理由：{call.reason}"
+            what, message = "extension_refused", "已不予延期"
+        ext.decided_at, ext.decided_by, ext.answer = now, call.by, call.reason
+        self._event(now, what, record.unit, call.by, record.track, detail)
+        self._notify(
+            record, what, [LeadRecipient.ACTOR], now, step=f"{step}:{ext.state.value}", detail=detail,
+            previous_due=previous,
+        )  # fmt: skip
+        return self._receipt("decide_extension", call, record, now, message)
+
+    @staticmethod
+    def _ext_step(record: StageRecord) -> str:
+        """The request's own mail key: one message per request and decision, however often a call retries."""
+        assert record.extension is not None
+        return f"extension:{record.extension.requested_at.astimezone(UTC):%Y%m%dT%H%M%S%f}"
+
+    def apply_revoke_links(self, unit_id: str, by: str, reason: str, now: datetime) -> None:
+        self.check_revoke_links(unit_id)
+        self.links_valid_from[unit_id] = now
+        self._event(now, "links_revoked", unit_id, by, "", reason)
+
     # ---- notes ---------------------------------------------------------------------------------
 
     def _event(self, at: datetime, what: str, unit: str, by: str, track: str, detail: str) -> LeadEvent:
@@ -672,7 +856,9 @@ class LeadBook:
         context = self._context(
             record.name.value, event, now, self.units[record.unit], due, level, detail, previous_due
         )
-        scope = f"{self.spec.lead_id}:{record.track}:{record.name.value}#{record.seq}:{step or event}"
+        # After a granted extension the ladder is placed again: its rungs are new messages, not repeats.
+        again = f"+{record.extended}" if record.extended else ""
+        scope = f"{self.spec.lead_id}:{record.track}:{record.name.value}#{record.seq}{again}:{step or event}"
         # The acting unit (and its leader) get the unit's own signed link to act on the lead; others
         # (the referrer, the office, leadership) hear about it without a link to act for that unit.
         acting = context.model_copy(update={"portal_link": True})

@@ -8,6 +8,7 @@ codes come back as they are, so an older history never breaks a page.
 """
 
 from domain.lead_policies import default_policies
+from schemas.calendar import RuleKind
 from schemas.lead import Decision, StageName, TrackState
 
 STAGE_ZH: dict[StageName, str] = {
@@ -59,6 +60,20 @@ EVENT_ZH: dict[str, str] = {
     "mail_no_address": "无邮箱地址",
     "portal_link": "发送专用链接",
     "deadline_moved": "时限调整",
+    "extension_requested": "申请延期",
+    "extension_granted": "批准延期",
+    "extension_refused": "不予延期",
+    "links_revoked": "撤销专用链接",
+}
+
+# The unit an extension is counted in: the stage limit's own.
+LIMIT_UNIT_ZH: dict[RuleKind, str] = {
+    RuleKind.DAYS: "日",
+    RuleKind.WORKING_DAYS: "个工作日",
+    RuleKind.HOURS: "小时",
+    RuleKind.MINUTES: "分钟",
+    RuleKind.MONTHS: "个月",
+    RuleKind.FIXED: "日",
 }
 
 

@@ -101,9 +101,15 @@ def _second_half(spec: CycleSpec) -> bool:
 
 
 def unit_due(spec: CycleSpec) -> Due:
+    return unit_due_from(spec, spec.opened_at)
+
+
+def unit_due_from(spec: CycleSpec, anchor: dt.datetime) -> Due:
+    """The plan's unit deadline counted from `anchor` (a unit added to a running cycle counts from
+    the day it is added); a fixed day of the period's year is that day whatever the anchor."""
     ob = spec.obligation
     due_spec = ob.unit_due_h2 if _second_half(spec) and ob.unit_due_h2 else ob.unit_due
-    return due_from_spec(due_spec, spec.period_year, spec.opened_at, spec.calendar)
+    return due_from_spec(due_spec, spec.period_year, anchor, spec.calendar)
 
 
 def upward_due(spec: CycleSpec, unit: Due) -> Due | None:
@@ -123,8 +129,12 @@ def fired_key(step: str, version: int) -> str:
     return f"{step}@{version}"
 
 
+SETTLED = (UnitPhase.SUBMITTED, UnitPhase.WAIVED, UnitPhase.WITHDRAWN)
+
+
 def settled(unit: UnitState) -> bool:
-    return unit.phase in (UnitPhase.SUBMITTED, UnitPhase.WAIVED)
+    """Nothing is owed: reported, exempted, or withdrawn from the cycle (none of them is chased)."""
+    return unit.phase in SETTLED
 
 
 def deadline_ladder(spec: CycleSpec, due: Due, since: dt.datetime) -> list[AgendaItem]:
@@ -190,7 +200,7 @@ def forward_at(spec: CycleSpec, state: CycleState) -> dt.datetime:
 
 def _last_settled(unit: UnitState) -> dt.datetime:
     done = [s.submitted_at for s in unit.submissions if not s.replaced]
-    marks = [e.at for e in unit.timeline if e.what == "waived"]
+    marks = [e.at for e in unit.timeline if e.what in ("waived", "withdrawn")]
     return max(done + marks) if done or marks else dt.datetime.min.replace(tzinfo=dt.UTC)
 
 

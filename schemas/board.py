@@ -44,6 +44,7 @@ class CycleBoard(Model):
     now: UtcDateTime
     unit_due: Due
     counts: dict[str, int]
+    unit_count: int = Field(description="the cycle's units, withdrawn ones included (counts['total'] leaves them out)")
     units: list[BoardUnit] = Field(
         description="every unit in the plan's order when the cycle has at most max_units; else the max_units"
         " most urgent (overdue, extension requested, due soon, pending, submitted, waived)"
@@ -60,4 +61,4 @@ class CycleBoard(Model):
     @property
     def units_left_out(self) -> int:
         """Units of the cycle without a light on the board (see the cycle page)."""
-        return self.counts.get("total", len(self.units)) - len(self.units)
+        return self.unit_count - len(self.units)

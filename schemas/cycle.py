@@ -63,6 +63,11 @@ class CycleTemplate(Model):
             self._units_by_id = {u.id: u for u in self.units}
         return self._units_by_id[unit_id]
 
+    def replace_units(self, units: list["CycleUnit"]) -> None:
+        """A running cycle's units after an amendment (the lookup is rebuilt on next use)."""
+        self.units = units
+        self._units_by_id = None
+
 
 class CycleSpec(CycleTemplate):
     """Everything fixed when the cycle opens: the template plus its period and holiday data."""
@@ -81,6 +86,7 @@ class UnitPhase(StrEnum):
     SUBMITTED = "submitted"
     RETURNED = "returned"  # 退回修改: pending again, with a new due date
     WAIVED = "waived"
+    WITHDRAWN = "withdrawn"  # 已撤回: taken out of the cycle by an amended plan; no longer owes the report
 
 
 class Light(StrEnum):
@@ -89,6 +95,7 @@ class Light(StrEnum):
     RED = "red"  # overdue
     GREY = "grey"  # waived
     BLUE = "blue"  # pending, not due soon
+    WITHDRAWN = "withdrawn"  # taken out of the cycle (shown grey, worded 已撤回)
 
 
 class Submission(Model):

@@ -16,7 +16,7 @@ from pydantic import Field, model_validator
 
 from schemas.base import Model, UtcDateTime
 from schemas.blobs import BlobRef
-from schemas.calendar import DEFAULT_TZ, DueRule, HolidayCalendar, LadderStep, SendWindow
+from schemas.calendar import DEFAULT_TZ, DueRule, HolidayCalendar, LadderStep, RuleKind, SendWindow
 from schemas.people import ID_PATTERN, Person
 
 
@@ -85,6 +85,19 @@ class ReferralStageSpec(Model):
     escalations: list[LeadEscalation] = Field(default_factory=list)
     # An optional stage (asking for reconsideration) lapses at its limit instead of escalating.
     optional: bool = False
+    max_extension: int | None = Field(
+        default=None,
+        ge=0,
+        le=366,
+        description="延期: how much longer (in the limit's own unit) the office may grant in all; None: up to the"
+        " limit itself once more; 0: never. A Decree 310 limit is statutory and cannot be extended.",
+    )
+
+    def extension_allowed(self, statutory: bool) -> int:
+        """How much the office may add to this stage's limit in all (0 when it may not)."""
+        if statutory or self.limit.kind is RuleKind.FIXED:
+            return 0
+        return self.limit.n if self.max_extension is None else self.max_extension
 
 
 class ReferralPolicy(Model):
@@ -115,7 +128,19 @@ class ReferralPolicy(Model):
             raise ValueError("a 'feedback' cadence needs a 'close' stage to end it")
         if (StageName.RECONSIDER_REQUEST in names) != (StageName.RECONSIDER in names):
             raise ValueError("'reconsider_request' and 'reconsider' go together")
+        if self.statutory:
+            extendable = sorted(s.name.value for s in self.stages if s.max_extension)
+            if extendable:
+                raise ValueError(
+                    f"Decree 310 time limits are statutory and cannot be extended: max_extension of "
+                    f"{', '.join(extendable)} must be 0 or left out"
+                )
         return self
+
+    @property
+    def statutory(self) -> bool:
+        """A Decree 310 policy (it has the agency head's approval): its limits are the decree's, not the office's."""
+        return self.stage(StageName.APPROVE) is not None
 
     def stage(self, name: StageName) -> ReferralStageSpec | None:
         return next((s for s in self.stages if s.name is name), None)
@@ -229,6 +254,23 @@ class HandOver(LeadCall):
     materials: list[BlobRef] = Field(default_factory=list, max_length=50, description="移交材料 in the blob store")
 
 
+class RequestLeadExtension(LeadCall):
+    """延期申请: the acting unit asks the office for more time on one of its open stages."""
+
+    stage: StageName | None = Field(default=None, description="the open stage; needed only when several are open")
+    days: int = Field(ge=1, le=366, description="how much longer, in the stage limit's own unit (working days…)")
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class DecideLeadExtension(LeadCall):
+    """The office grants (as asked, or for fewer days) or refuses (with a reason) a unit's extension request."""
+
+    stage: StageName | None = None
+    approve: bool
+    days: int | None = Field(default=None, ge=1, le=366, description="granted; None: as asked")
+    reason: str = Field(default="", max_length=2000)
+
+
 class Involve(Model):
     """提前介入: police or procuratorate get involved early; a recorded step, no deadline."""
 
@@ -269,6 +311,26 @@ class TrackState(StrEnum):
     HANDED_OVER = "handed_over"  # filed by the police, materials handed over
 
 
+class ExtensionState(StrEnum):
+    PENDING = "pending"
+    GRANTED = "granted"
+    REFUSED = "refused"
+
+
+class LeadExtension(Model):
+    """A stage's latest extension request and, once made, the office's decision on it."""
+
+    days: int
+    reason: str
+    requested_at: UtcDateTime
+    by: str = ""
+    state: ExtensionState = ExtensionState.PENDING
+    granted_days: int = 0
+    decided_at: UtcDateTime | None = None
+    decided_by: str = ""
+    answer: str = ""
+
+
 class StageRecord(Model):
     """One occurrence of a stage on a track (feedback occurs many times)."""
 
@@ -288,6 +350,11 @@ class StageRecord(Model):
     outcome: str = ""
     escalation_level: int = 0
     fired: list[str] = Field(default_factory=list)
+    extension: LeadExtension | None = None
+    extended: int = Field(default=0, description="granted extensions in all, in the limit's own unit")
+    # Filled in views only (`get_status`), so the pages can offer the request form.
+    extension_left: int = Field(default=0, description="how much more the office may still grant")
+    extension_unit: str = Field(default="", description="the limit's unit in Chinese: 工作日, 日, 小时…")
 
     @property
     def open(self) -> bool:
@@ -333,6 +400,9 @@ class LeadStatus(Model):
     timeline: list[LeadEvent]
     content: BlobRef | None = None
     tz: str = Field(default=DEFAULT_TZ, description="the zone the lead's limits are counted in")
+    links_valid_from: dict[str, UtcDateTime] = Field(
+        default_factory=dict, description="per unit: its lead links made before this moment are refused"
+    )
 
 
 class LeadStatusQuery(Model):

@@ -25,7 +25,7 @@ class RollupUnit(Model):
 
     @property
     def missing(self) -> bool:
-        return self.phase is not UnitPhase.WAIVED and not self.reported
+        return self.phase not in (UnitPhase.WAIVED, UnitPhase.WITHDRAWN) and not self.reported
 
     @property
     def status_zh(self) -> str:
@@ -33,6 +33,8 @@ class RollupUnit(Model):
             return "已报送"
         if self.phase is UnitPhase.WAIVED:
             return "免报"
+        if self.phase is UnitPhase.WITHDRAWN:
+            return "已撤回"
         if self.phase is UnitPhase.RETURNED:
             return "退回修改，未重新报送"
         return "未报送"

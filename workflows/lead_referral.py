@@ -19,11 +19,12 @@ with workflow.unsafe.imports_passed_through():
     from domain.lead_stages import LeadBook, Refused
     from schemas.activities import ArchiveActivity
     from schemas.archive import ArchivedLead
-    from schemas.cycle import NewCalendar
+    from schemas.cycle import LinksRevoked, NewCalendar, RevokeLinks
     from schemas.lead import (
         Approve,
         CloseLead,
         Decide,
+        DecideLeadExtension,
         GiveFeedback,
         HandOver,
         Involve,
@@ -33,6 +34,7 @@ with workflow.unsafe.imports_passed_through():
         LeadReceipt,
         LeadStatus,
         LeadStatusQuery,
+        RequestLeadExtension,
         RequestReconsideration,
         SignFor,
         Transfer,
@@ -44,6 +46,11 @@ with workflow.unsafe.imports_passed_through():
 # Retried until the records database takes it: the lead completes only once it is kept beyond retention.
 ARCHIVE_TIMEOUT = timedelta(minutes=2)
 ARCHIVE_RETRY = RetryPolicy(initial_interval=timedelta(seconds=5), maximum_interval=timedelta(minutes=10))
+
+
+# Extensions (延期申请) and revoking a unit's lead links arrived after leads were running: the marker
+# tells histories that took them from those that could not (no earlier command changes).
+EXTENSIONS_PATCH = "lead-extension-and-links"
 
 
 def _refuse(exc: Refused) -> ApplicationError:
@@ -268,5 +275,56 @@ class LeadReferral:
     def validate_update_calendar(self, call: NewCalendar) -> None:
         try:
             self.book.check_update_calendar(call)
+        except Refused as exc:
+            raise _refuse(exc) from None
+
+    @workflow.update
+    def request_extension(self, call: RequestLeadExtension) -> LeadReceipt:
+        """延期申请 from the acting unit; the office hears by mail at once and grants or refuses it."""
+        workflow.patched(EXTENSIONS_PATCH)
+        receipt = self.book.apply_request_extension(call, workflow.now())
+        self._changed()
+        return receipt
+
+    @request_extension.validator
+    def validate_request_extension(self, call: RequestLeadExtension) -> None:
+        try:
+            self.book.check_request_extension(call, workflow.now())
+        except Refused as exc:
+            raise _refuse(exc) from None
+
+    @workflow.update
+    def decide_extension(self, call: DecideLeadExtension) -> LeadReceipt:
+        """The office grants (the clock moves) or refuses a pending extension request; the unit hears by mail."""
+        workflow.patched(EXTENSIONS_PATCH)
+        receipt = self.book.apply_decide_extension(call, workflow.now())
+        self._changed()
+        return receipt
+
+    @decide_extension.validator
+    def validate_decide_extension(self, call: DecideLeadExtension) -> None:
+        try:
+            self.book.check_decide_extension(call)
+        except Refused as exc:
+            raise _refuse(exc) from None
+
+    @workflow.update
+    def revoke_links(self, call: RevokeLinks) -> LinksRevoked:
+        """The unit's lead links made before now stop opening (recorded on the timeline with who and why)."""
+        workflow.patched(EXTENSIONS_PATCH)
+        now = workflow.now()
+        self.book.apply_revoke_links(call.unit_id, call.by, call.reason, now)
+        self._changed()
+        return LinksRevoked(
+            cycle_id=self.book.spec.lead_id,
+            unit_id=call.unit_id,
+            links_valid_from=now,
+            message=f"{call.unit_id}：{now.isoformat(timespec='seconds')} 之前发出的线索链接已失效",
+        )
+
+    @revoke_links.validator
+    def validate_revoke_links(self, call: RevokeLinks) -> None:
+        try:
+            self.book.check_revoke_links(call.unit_id)
         except Refused as exc:
             raise _refuse(exc) from None

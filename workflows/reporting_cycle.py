@@ -30,13 +30,14 @@ from temporalio.common import RetryPolicy, SearchAttributeKey, SearchAttributeUp
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from domain import chase, cycle_spec, timeline
+    from domain import amendment, chase, cycle_spec, timeline
     from domain import cycle_board as board
     from domain import cycle_notices as notices
     from domain import cycle_views as views
     from domain import submission_caps as caps
     from domain.timeline import AgendaItem, ItemKind, Step
     from schemas.activities import ArchiveActivity, HolidayActivity, RollupActivity
+    from schemas.amendment import Amended, Amendment, AmendUnits, NewUnitsDue
     from schemas.archive import ArchivedCycle
     from schemas.board import CycleBoard, CycleBoardQuery
     from schemas.calendar import Due
@@ -48,6 +49,7 @@ with workflow.unsafe.imports_passed_through():
         CycleState,
         CycleStatus,
         CycleTemplate,
+        CycleUnit,
         DecideExtension,
         ExtensionDecision,
         ExtensionRequest,
@@ -256,7 +258,8 @@ class ReportingCycle:
         units = sorted((self.state.units[i.unit_id or ""] for i in rung), key=lambda u: order[u.unit_id])
         late = [(u, timeline.days_late(u.due.at, now, u.due.tz)) for u in units]
         tag = now.strftime("%Y%m%dT%H%M")
-        self._queue(notices.escalation_messages(self.spec, first.step, first.index, late, tag))
+        gone = frozenset(uid for uid, u in self.state.units.items() if u.phase is UnitPhase.WITHDRAWN)
+        self._queue(notices.escalation_messages(self.spec, first.step, first.index, late, tag, gone))
         for unit in units:
             unit.escalation_level = max(unit.escalation_level, first.index + 1)
             self._fire(unit, first.step)
@@ -632,6 +635,8 @@ class ReportingCycle:
         unit = self._unit_for_call(call.unit_id)
         if unit.phase is UnitPhase.WAIVED:
             raise _rejected(f"unit {call.unit_id} was exempted from this report ({unit.waived_reason})")
+        if unit.phase is UnitPhase.WITHDRAWN:
+            raise _rejected(f"unit {call.unit_id} was withdrawn from this cycle")
         reason = caps.refusal(self.state, unit, call)
         if reason:
             raise _rejected(reason)
@@ -767,7 +772,7 @@ class ReportingCycle:
     @waive.validator
     def validate_waive(self, call: Waive) -> None:
         unit = self._unit_for_call(call.unit_id)
-        if unit.phase in (UnitPhase.WAIVED, UnitPhase.SUBMITTED):
+        if unit.phase in (UnitPhase.WAIVED, UnitPhase.SUBMITTED, UnitPhase.WITHDRAWN):
             raise _rejected(f"unit {call.unit_id} is already {unit.phase.value}")
 
     @workflow.update
@@ -823,6 +828,89 @@ class ReportingCycle:
         reason = chase.refusal(self.spec, self.state, call, workflow.now())
         if reason:
             raise _rejected(reason)
+
+    @workflow.update
+    def amend_units(self, call: AmendUnits) -> Amended:
+        """The plan changed under a running cycle: add its new units (notice, own deadline), withdraw the
+        ones it dropped (no more chasing), take changed contacts and leaders for the next mail."""
+        now = workflow.now()
+        change = amendment.difference(self.spec, self.state, call, now)
+        if change.empty:
+            return Amended(cycle_id=self.spec.cycle_id, message="计划与本期一致，无需变更", unchanged=True)
+        # Marks the histories that hold an amendment, so a later change to how one is applied can be
+        # told apart from these (histories without one never reach this handler).
+        workflow.patched("amend-units")
+        self._amend(change, call)
+        added, withdrawn = [u.id for u in change.added], change.withdrawn
+        changed = [c.unit_id for c in change.changed]
+        return Amended(
+            cycle_id=self.spec.cycle_id,
+            message=f"新增{len(added)}个单位，撤回{len(withdrawn)}个单位，变更{len(changed)}个单位",
+            added=added,
+            withdrawn=withdrawn,
+            changed=changed,
+        )
+
+    @amend_units.validator
+    def validate_amend_units(self, call: AmendUnits) -> None:
+        self._ready()
+        change = amendment.difference(self.spec, self.state, call, workflow.now())
+        if change.refusal:
+            raise _rejected(change.refusal)
+        if change.empty:
+            return  # the same plan again: the handler answers that nothing changes, and sends nothing
+        if call.expect and call.expect != change.digest:
+            raise _rejected(f"cycle {self.spec.cycle_id} changed since the difference was shown; look at it again")
+
+    @workflow.query
+    def preview_amendment(self, call: AmendUnits) -> Amendment:
+        """What `amend_units` would change now, and why it would be refused (nothing is recorded)."""
+        self._ready()
+        return amendment.difference(self.spec, self.state, call, workflow.now())
+
+    def _amend(self, change: Amendment, call: AmendUnits) -> None:
+        by = call.by
+        replaced: dict[str, CycleUnit] = {u.id: u for u in change.added}
+        replaced |= {c.unit_id: c.unit for c in change.changed}
+        units = [replaced.pop(u.id, u) for u in self.spec.units]
+        self.spec.replace_units(units + [u for u in change.added if u.id in replaced])
+        due = change.new_units_due
+        # With the cycle's date the unit shares the cycle's deadline, and moves with it when holiday data arrives.
+        shares_cycle_due = call.new_units_due is NewUnitsDue.CYCLE
+        for cu in change.added:
+            assert due is not None  # the validator computed it for every amendment that adds a unit
+            unit = self.state.units.get(cu.id)
+            if unit is None:
+                unit = UnitState(unit_id=cu.id, due=due, base_due=shares_cycle_due, due_set_at=workflow.now())
+                self.state.units[cu.id] = unit
+            else:  # restored: a new deadline version, so the steps fired before do not count
+                unit.phase, unit.waived_reason = UnitPhase.PENDING, ""
+                self._move_due(unit, due, base=shares_cycle_due)
+            what = "restored" if cu.id in change.restored else "added"
+            self._record(unit, what, by=by, detail=f"due {due.at.isoformat()}")
+            self._audit(by, f"unit {what} by amendment, due {due.at.isoformat()}", cu.id)
+            self._record(unit, "notice")
+            self._queue(notices.unit_message(self.spec, unit, "notice", Template.NOTICE, invite=True))
+        for uid in change.withdrawn:
+            unit = self.state.units[uid]
+            unit.phase = UnitPhase.WITHDRAWN
+            unit.extension = None
+            self._record(unit, "withdrawn", by=by)
+            self._audit(by, "unit withdrawn by amendment", uid)
+        for c in change.changed:
+            # Field names only: contacts are personal data, and the cycle's spec already holds them.
+            self._record(self.state.units[c.unit_id], "amended", by=by, detail=", ".join(c.fields))
+            self._audit(by, f"unit changed by amendment: {', '.join(c.fields)}", c.unit_id)
+        workflow.logger.info(
+            "cycle amended",
+            extra={
+                "cycle_id": self.spec.cycle_id,
+                "added": len(change.added),
+                "withdrawn": len(change.withdrawn),
+                "changed": len(change.changed),
+            },
+        )
+        self._wake = True
 
     @workflow.update
     def forward_upward(self, call: OfficeAction) -> ActionResult:

@@ -13,7 +13,7 @@ from temporalio.service import RPCError
 
 from console import client_calls as calls
 from console.auth import CSRF_COOKIE, new_csrf_token
-from console.web import api, chase, files, info_pages, lead_pages, lead_portal, pages, portal, reading
+from console.web import amend, api, chase, files, info_pages, lead_pages, lead_portal, pages, portal, reading
 from console.web.body_gate import BodyGate
 from console.web.context import HERE, Console, SignInRequired, current_user
 from workers.safety import refuse_unsafe
@@ -115,6 +115,7 @@ def create_app(settings: Settings | None = None, *, client: Client | None = None
     app.include_router(files.router)
     app.include_router(reading.router)
     app.include_router(chase.router)
+    app.include_router(amend.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     return app

@@ -11,7 +11,7 @@ the headers only and answers before the body is touched:
 | `/portal/<token>[/…]` | a valid, unrevoked portal token (and a CSRF cookie) | upload limit |
 | `/codec/…` | a codec credential or an operator session (`console.codec_api`) | 16 MiB |
 | `/api/…` | a session and the X-CSRF-Token header | upload limit for `…/submit`, else 64 KiB |
-| any other | a session (and a CSRF cookie) | upload limit for `…/submit`, else 64 KiB |
+| any other | a session (and a CSRF cookie) | upload limit for `…/submit`, `…/amend[/apply]`, else 64 KiB |
 
 The upload limit is `DUBAN_MAX_UPLOAD_BYTES` plus 1 MiB for the other form
 fields: one request carries at most that much, however many files. A body must
@@ -37,6 +37,8 @@ FORM_BYTES = 64 * 1024
 CODEC_BYTES = 16 * 1024 * 1024
 FORM_OVERHEAD_BYTES = 1024 * 1024
 _BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+# Forms that carry a file: a submission's attachments, an edited plan for a cycle's amendment.
+UPLOAD_PATHS = ("/submit", "/amend", "/amend/apply")
 
 
 def _refuse(path: str, status: int, detail: str) -> Response:
@@ -88,7 +90,7 @@ class BodyGate:
             return await self.portal(request, path, has_csrf_cookie), self.upload_bytes
         if path.startswith("/codec/"):
             return await self.codec_gate(request), CODEC_BYTES
-        limit = self.upload_bytes if path.endswith("/submit") else FORM_BYTES
+        limit = self.upload_bytes if path.endswith(UPLOAD_PATHS) else FORM_BYTES
         user = current_user(request)
         if path.startswith("/api/"):
             if user is None:

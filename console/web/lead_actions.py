@@ -7,9 +7,9 @@ or the signed-in operator — never from anything this module reads from a form.
 """
 
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import UploadFile
+from fastapi import Form, UploadFile
 from pydantic import BaseModel, ValidationError
 from temporalio.client import Client
 
@@ -20,6 +20,7 @@ from schemas.lead import (
     Approve,
     CloseLead,
     Decide,
+    DecideLeadExtension,
     Decision,
     GiveFeedback,
     HandOver,
@@ -27,6 +28,7 @@ from schemas.lead import (
     LeadEvent,
     LeadReceipt,
     LeadUnit,
+    RequestLeadExtension,
     RequestReconsideration,
     SignFor,
     StageName,
@@ -37,6 +39,9 @@ from workers.settings import Settings
 from workflows.lead_referral import LeadReferral
 
 LeadActionName = Literal["sign_for", "decide", "feedback", "close", "approve", "reconsider", "transfer", "hand_over"]
+
+# Asking for more time (延期申请) is open on any running stage whose limit the office may extend.
+EXTENSION = "extension"
 
 # What each open stage lets its unit do (the form posts the action's name).
 ACTIONS: dict[StageName, LeadActionName] = {
@@ -62,6 +67,50 @@ class LeadAction(BaseModel):
     to: str = ""
     text: str = ""
     approve: bool = True
+    stage: str = ""  # an extension request's stage
+    days: str = ""  # an extension's days, as typed
+
+
+def lead_form(
+    action: Annotated[str, Form()],
+    track: Annotated[str, Form()] = "",
+    decision: Annotated[str, Form()] = "",
+    to: Annotated[str, Form()] = "",
+    text: Annotated[str, Form()] = "",
+    approve: Annotated[str, Form()] = "yes",
+    stage: Annotated[str, Form()] = "",
+    days: Annotated[str, Form()] = "",
+) -> LeadAction:
+    """The action form's fields as one model (a dependency of the portal's and the console's routes)."""
+    return LeadAction(
+        action=action,
+        track=track or None,
+        decision=decision,
+        to=to,
+        text=text,
+        approve=approve == "yes",
+        stage=stage,
+        days=days,
+    )
+
+
+def _stage(text: str) -> StageName | None:
+    if not text:
+        return None
+    try:
+        return StageName(text)
+    except ValueError as err:
+        raise calls.Rejected(f"未知的阶段 {text!r}") from err
+
+
+def _days(text: str) -> int | None:
+    """The days typed in a form (empty: none given); anything but a whole number is refused in Chinese."""
+    if not text.strip():
+        return None
+    try:
+        return int(text.strip())
+    except ValueError as err:
+        raise calls.Rejected(f"延期天数须为正整数，而不是 {text!r}") from err
 
 
 async def read_materials(form: LeadAction, files: list[UploadFile] | None, limit: int) -> list[tuple[str, bytes]]:
@@ -79,7 +128,7 @@ def unit_of(plan: CampaignPlan | None, unit_id: str) -> LeadUnit:
 
 
 # The form fields a person fills in, as the forms label them.
-_FIELD_ZH = {"text": "进展情况", "result": "办理结果", "reason": "理由", "note": "说明"}
+_FIELD_ZH = {"text": "进展情况", "result": "办理结果", "reason": "理由", "note": "说明", "days": "延期天数"}
 
 
 def _message(err: ValidationError) -> str:
@@ -90,6 +139,8 @@ def _message(err: ValidationError) -> str:
         return f"{field}不能为空"
     if first["type"] == "string_too_long":
         return f"{field}超过长度上限（{first.get('ctx', {}).get('max_length')} 字）"
+    if first["type"] in ("greater_than_equal", "less_than_equal", "missing"):
+        return f"{field}须在 1 到 366 之间"
     return str(first["msg"]).removeprefix("Value error, ")
 
 
@@ -134,6 +185,12 @@ async def act(
         if form.action == "reconsider":
             request = RequestReconsideration(**common, reason=form.text)
             return await calls.update(client, lead_id, LeadReferral.request_reconsideration, request)
+        if form.action == EXTENSION:
+            days = _days(form.days)
+            if days is None:
+                raise calls.Rejected("请填写申请延期的天数")
+            ask = RequestLeadExtension(**common, stage=_stage(form.stage), days=days, reason=form.text)
+            return await calls.update(client, lead_id, LeadReferral.request_extension, ask)
         if form.action in ("transfer", "hand_over"):
             # Stored before the Update so the lead refers to blobs that exist; swept again if it is refused.
             materials = await calls.store_uploads(settings, files, created)
@@ -160,3 +217,20 @@ async def involve(
     except ValidationError as err:
         raise calls.Rejected(_message(err)) from err
     return await calls.update(client, lead_id, LeadReferral.involve, call)
+
+
+async def decide_extension(client: Client, lead_id: str, unit_id: str, form: LeadAction, by: str) -> LeadReceipt:
+    """The office's answer to a unit's extension request: `form.approve`, `form.days` (empty: as asked), the reason."""
+    try:
+        call = DecideLeadExtension(
+            unit_id=unit_id,
+            track=form.track or None,
+            stage=_stage(form.stage),
+            approve=form.approve,
+            days=_days(form.days),
+            reason=form.text,
+            by=by,
+        )
+    except ValidationError as err:
+        raise calls.Rejected(_message(err)) from err
+    return await calls.update(client, lead_id, LeadReferral.decide_extension, call)

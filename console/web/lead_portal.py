@@ -1,22 +1,23 @@
 """The lead portal: the link in each lead mail to a receiving agency — one lead, one unit, no password.
 
 The same signed portal token as a unit's cycle link (`PortalTokens.portal_link(lead_id, unit)`),
-so it expires like one; it stops opening once the office revokes the unit's links (the access
-store, for the office whose campaign the lead belongs to). The page shows the unit's clocks in
+so it expires like one; it stops opening once the office revokes the unit's links — in the lead
+(`revoke_links`, on its timeline) or for the unit in the whole office (the access store). A
+revoked link gets a page that says so, Chinese first, and whom to ask for a new one. The page shows the unit's clocks in
 the lead and offers only what its open stages allow; every action is the lead's own Update
 (validator, receipt), made with `by` naming the unit and the portal, so the lead's timeline says
 who acted and when. The unit and the lead come from the token, never from the form.
 """
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request, UploadFile
 from fastapi.responses import Response
 
-from activities.portal_tokens import PortalGrant, TokenError, check_not_revoked
+from activities.portal_tokens import PortalGrant, TokenError, check_not_revoked, latest
 from console import client_calls as calls
 from console.web.context import ctx, form_csrf
-from console.web.lead_actions import ACTIONS, LeadAction, read_materials
+from console.web.lead_actions import ACTIONS, EXTENSION, LeadAction, lead_form, read_materials
 from console.web.lead_actions import act as act_on_lead
 from console.web.lead_views import lead_plan, stage_due
 from schemas.lead import LeadReceipt, LeadStatus, LeadStatusQuery
@@ -30,29 +31,62 @@ def is_lead_grant(grant: PortalGrant) -> bool:
     return grant.cycle_id.startswith("lead:")
 
 
+def _contact(plan: CampaignPlan | None) -> str:
+    """Whom a refused link sends the unit to: the office and its first staff member (phone if known)."""
+    if plan is None:
+        return ""
+    staff = plan.office.staff[0] if plan.office.staff else None
+    who = f"（{staff.name}{' ' + staff.phone if staff and staff.phone else ''}）" if staff else ""
+    return f"{plan.office.name}{who}"
+
+
 async def _open(request: Request, token: str) -> tuple[PortalGrant, LeadStatus, CampaignPlan | None] | Response:
     """The grant, the lead's state and its campaign's plan, or the page that says why the link does not open."""
     c = ctx(request)
     try:
         grant = c.tokens.read_portal(token)
     except TokenError as err:
-        return c.render(request, "portal_error.html", status_code=403, reason=f"链接无效或已过期（{err}）")
+        return c.render(request, "portal_error.html", status_code=403, reason="链接无效或已过期", detail=str(err))
     if not is_lead_grant(grant):
         return c.render(request, "portal_error.html", status_code=403, reason="链接无效")
     plan = await lead_plan(c.records, grant.cycle_id)
-    if plan is not None:
-        stored = await c.revocations.valid_from(plan.office.id, grant.unit_id)
-        try:
-            check_not_revoked(grant, stored)
-        except TokenError as err:
-            return c.render(request, "portal_error.html", status_code=403, reason=f"链接已被办公室撤销（{err}）")
     try:
         status = await calls.query(await c.client(), grant.cycle_id, LeadReferral.get_status, LeadStatusQuery())
     except (calls.Rejected, calls.CallFailed):
         return c.render(request, "portal_error.html", status_code=404, reason="该线索已不存在或已办结归档")
+    # Revoked in the lead (its timeline says who and when) or for the unit in the whole office (the access store).
+    stored = await c.revocations.valid_from(plan.office.id, grant.unit_id) if plan is not None else None
+    try:
+        check_not_revoked(grant, latest(status.links_valid_from.get(grant.unit_id), stored))
+    except TokenError as err:
+        return c.render(
+            request,
+            "portal_error.html",
+            status_code=403,
+            reason="此线索专用链接已被办公室撤销，不能再查看或办理该线索。",
+            detail=str(err),
+            contact=_contact(plan),
+        )
     if grant.unit_id not in status.units:
         return c.render(request, "portal_error.html", status_code=403, reason="本单位与该线索无关")
     return grant, status, plan
+
+
+def portal_page_context(unit_id: str, status: LeadStatus, plan: CampaignPlan | None, token: str) -> dict[str, Any]:
+    """What lead_portal.html shows one unit: its clocks in the lead, a form per open stage, extension requests."""
+    mine = [r for r in status.stages if r.unit == unit_id]
+    units = plan.units if plan else []
+    return {
+        "lead": status,
+        "unit_id": unit_id,
+        "unit_name": next((u.name for u in units if u.id == unit_id), unit_id),
+        "rows": [(r, stage_due(status, r)) for r in mine],
+        "open_stages": [r for r in mine if r.done_at is None],
+        "actions": ACTIONS,
+        "extension": EXTENSION,
+        "targets": [u for u in units if u.id not in (unit_id, status.referrer)],
+        "token": token,
+    }
 
 
 def _render(
@@ -65,24 +99,14 @@ def _render(
     receipt: LeadReceipt | None = None,
     error: str | None = None,
 ) -> Response:
-    mine = [r for r in status.stages if r.unit == grant.unit_id]
-    open_ = [r for r in mine if r.done_at is None]
-    targets = [u for u in (plan.units if plan else []) if u.id not in (grant.unit_id, status.referrer)]
     return ctx(request).render(
         request,
         "lead_portal.html",
         status_code=status_code,
-        lead=status,
-        unit_id=grant.unit_id,
-        unit_name=next((u.name for u in (plan.units if plan else []) if u.id == grant.unit_id), grant.unit_id),
-        rows=[(r, stage_due(status, r)) for r in mine],
-        open_stages=open_,
-        actions=ACTIONS,
-        targets=targets,
-        token=token,
         receipt=receipt,
         error=error,
         user=None,
+        **portal_page_context(grant.unit_id, status, plan, token),
     )
 
 
@@ -98,12 +122,7 @@ async def show(request: Request, token: str) -> Response:
 async def act(
     request: Request,
     token: str,
-    action: Annotated[str, Form()],
-    track: Annotated[str, Form()] = "",
-    decision: Annotated[str, Form()] = "",
-    to: Annotated[str, Form()] = "",
-    text: Annotated[str, Form()] = "",
-    approve: Annotated[str, Form()] = "yes",
+    form: Annotated[LeadAction, Depends(lead_form)],
     files: Annotated[list[UploadFile] | None, Form()] = None,
 ) -> Response:
     """One action of the unit on the lead: the matching Update, its receipt or its refusal on the page."""
@@ -112,7 +131,6 @@ async def act(
         return opened
     grant, _, plan = opened
     c = ctx(request)
-    form = LeadAction(action=action, track=track or None, decision=decision, to=to, text=text, approve=approve == "yes")
     by = f"{grant.unit_id}（线索专用链接）"
     try:
         loaded = await read_materials(form, files, c.settings.max_upload_bytes)

@@ -239,9 +239,10 @@ async def revoke_links_form(
 
 
 async def revoke_and_return(
-    request: Request, user: User, workflow_id: str, unit_id: str, reason: str, back: str
+    request: Request, user: User, workflow_id: str, unit_id: str, reason: str, back: str, office: str = ""
 ) -> Response:
-    """Revoke a unit's links to a cycle or a channel, then back to `back` with what happened."""
+    """Revoke a unit's links to a cycle, a channel or a lead (whose `office` the caller names), then back to
+    `back` with what happened."""
     c = ctx(request)
     try:
         found = await links.revoke(
@@ -252,6 +253,7 @@ async def revoke_and_return(
             unit_id,
             links.LinkRevocation(reason=reason).reason,
             user.name,
+            office,
         )
     except (calls.Rejected, ValueError) as err:  # a reason the form cannot carry is a ValidationError
         return redirect(back, f"操作未执行：{err}")

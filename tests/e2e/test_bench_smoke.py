@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-pytestmark = pytest.mark.e2e
+# The quick run starts a dozen worker processes and a PostgreSQL cluster: ~3 min idle, more when loaded.
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(540)]
 
 UNITS = 20
 
@@ -26,7 +27,7 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         cwd=root,
         capture_output=True,
         text=True,
-        timeout=420,
+        timeout=500,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "### Goals (issue 9)" in done.stdout
@@ -37,7 +38,7 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 class TestBenchSmoke:
     def test_every_scenario_is_reported(self, results: dict[str, Any]) -> None:
         """The JSON holds the fan-out row, the Maildir run, the cost paths and the national simulation."""
-        assert {"machine", "fanout", "maildir", "cost", "national", "board"} <= set(results)
+        assert {"machine", "fanout", "workers", "ledger", "maildir", "cost", "national", "board"} <= set(results)
         (row,) = results["fanout"]
         assert {"duban", "naive", "floor"} <= set(row)
 
@@ -57,6 +58,18 @@ class TestBenchSmoke:
         assert row["duban"]["board_units"] == UNITS  # the whole board lists every unit of every cycle
         assert row["duban"]["probe_lateness_s"]["n"] == 3  # --quick times 3 single reminders
         assert "errors" not in results
+
+    def test_one_and_two_worker_processes_share_the_ledger(self, results: dict[str, Any]) -> None:
+        """Each ledger with 1 and 2 worker processes: every notice delivered; with two, each ran batches."""
+        procs = results["workers"]
+        rows = {(r["ledger"], r["processes"]): r for r in procs["rows"]}
+        assert set(rows) == {("sqlite", 1), ("sqlite", 2), ("postgresql", 1), ("postgresql", 2)}
+        for (_, n), r in rows.items():
+            assert r["notices"] == procs["units"] and r["fanout_s"] > 0
+            assert len(r["batches_by_worker"]) == len(r["worker_cpu_s"]) == n
+            assert sum(r["batches_by_worker"]) >= r["cycles"] and all(c > 0 for c in r["worker_cpu_s"])
+        ledger = results["ledger"]
+        assert ledger["sqlite"]["per_message_ms"] > 0 and ledger["postgresql"]["per_message_ms"] > 0
 
     def test_maildir_sink_stores_every_notice(self, results: dict[str, Any]) -> None:
         """The Maildir variant wrote one file per notice."""

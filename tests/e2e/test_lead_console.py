@@ -123,3 +123,69 @@ async def test_operator_signs_and_decides_a_leader_is_refused(
         assert [(r.name.value, r.done_at is not None) for r in done.stages][:2] == [("sign", True), ("decide", True)]
     finally:
         await handle.terminate("test over")
+
+
+async def test_operator_decides_extensions_and_revokes_a_lead_link(
+    web: httpx.AsyncClient,
+    cycle_stack: CycleStack,
+    lead_campaign: str,  # noqa: F811 -- the fixture
+) -> None:
+    """The operator asks for the unit, refuses (a reason is required), then grants after a new request; the
+    page shows each unit's lead link, and revoking one shows a new link that opens while the old is refused."""
+    referred = await duban(
+        cycle_stack,
+        *("lead", "refer", "--campaign", lead_campaign, "--from", "hg", "--to", "scj"),
+        *("--policy", "between-agencies", "--title", "控制台延期测试", "--json"),
+    )
+    lead_id = referred.json()["lead_id"]
+    url = f"/leads/{urllib.parse.quote(lead_id, safe='')}"
+    handle = cycle_stack.client.get_workflow_handle(lead_id)
+
+    async def status() -> LeadStatus:
+        return await handle.query(LeadReferral.get_status, LeadStatusQuery())
+
+    try:
+        token = await sign_in(web, "zhang", PASSWORD)
+        ask = {"csrf_token": token, "action": "extension", "unit_id": "scj", "track": "scj", "stage": "sign"}
+        asked = await web.post(f"{url}/actions", data={**ask, "days": "1", "text": "材料未到"}, follow_redirects=True)
+        assert "已完成" in asked.text and 'class="lead-extension-decision"' in asked.text
+        due = (await status()).stages[0].due
+        decide = {"csrf_token": token, "unit_id": "scj", "track": "scj", "stage": "sign"}
+        blank = await web.post(f"{url}/extension", data={**decide, "approve": "no"}, follow_redirects=True)
+        assert "操作未执行" in blank.text and "不予延期须说明理由" in blank.text
+        no = await web.post(
+            f"{url}/extension", data={**decide, "approve": "no", "text": "时限够用"}, follow_redirects=True
+        )
+        assert "已不予延期" in no.text and "办公室不予延期" in no.text
+        assert (await status()).stages[0].due == due
+        await web.post(f"{url}/actions", data={**ask, "days": "1", "text": "仍需核实"})
+        yes = await web.post(f"{url}/extension", data={**decide, "approve": "yes"}, follow_redirects=True)
+        assert "已批准延期1个工作日" in yes.text
+        done = await status()
+        assert done.stages[0].due > due
+        assert [e.by for e in done.timeline if e.what.startswith("extension_")] == [
+            "zhang（代scj办理）",
+            "zhang",
+            "zhang（代scj办理）",
+            "zhang",
+        ]
+
+        # Each unit's lead link, and revoking one: the old link is refused, the page's new link opens.
+        old = re.search(
+            r'data-unit="scj"><td>scj</td><td><input class="link" readonly value="[^"]*/portal/([^"]+)"', yes.text
+        )
+        assert old, yes.text[-3000:]
+        assert (await web.get(f"/portal/{old[1]}")).status_code == 200
+        revoked = await web.post(
+            f"{url}/units/scj/links/revoke", data={"csrf_token": token, "reason": "转发到外部群"}, follow_redirects=True
+        )
+        assert "已撤销此前的链接" in revoked.text
+        new = re.search(
+            r'data-unit="scj"><td>scj</td><td><input class="link" readonly value="[^"]*/portal/([^"]+)"', revoked.text
+        )
+        assert new and new[1] != old[1]
+        assert (await web.get(f"/portal/{old[1]}")).status_code == 403
+        assert (await web.get(f"/portal/{new[1]}")).status_code == 200
+        assert any(e.what == "links_revoked" and e.by == "zhang" for e in (await status()).timeline)
+    finally:
+        await handle.terminate("test over")

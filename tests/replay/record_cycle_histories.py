@@ -23,6 +23,9 @@ every branch of the workflow:
   unit's links are revoked, the office closes the cycle (time-skipping).
 - chase: 催办 now to every unit still owing, the same key again under another
   Update id (nothing sent), one named unit, closing by the office (time-skipping).
+- amend: the plan changes under the running cycle (`amend_units`, the `amend-units` patch marker): a unit
+  added (its notice, its own deadline), one withdrawn, one's contact changed, the same plan again (nothing
+  changes); the ladder then runs past the deadlines without the withdrawn unit (time-skipping).
 - calendar: holiday data arrives (`update_calendar`) and moves every open
   deadline; everyone reports, the roll-up goes to the upper office by mail, the
   cycle closes because everything is settled (time-skipping).
@@ -67,6 +70,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from domain import cycle_spec
+from schemas.amendment import Amended, AmendUnits
 from schemas.blobs import BlobRef
 from schemas.calendar import DueRule, HolidayCalendar, RuleKind, YearCalendar
 from schemas.cycle import (
@@ -87,10 +91,10 @@ from schemas.cycle import (
     UnitView,
     Waive,
 )
-from schemas.plan import DueSpec, ReportKind, UpperOffice
+from schemas.plan import DueSpec, ReportKind, Unit, UpperOffice
 from schemas.visibility import SEARCH_ATTRIBUTES
 from tests.conftest import _INDEXED_TYPES, duban_search_attribute_keys
-from tests.plans import cycle_input, ladder_obligation, plan
+from tests.plans import cycle_input, ladder_obligation, person, plan
 from workers.dev.binaries import bundled_binary
 from workers.dev.ports import free_port
 from workers.dev.smtp_sink import SmtpSink
@@ -234,6 +238,27 @@ async def chase(rig: Rig) -> dict[str, Handle]:
     final = await handle.result()
     assert final.stage.value == "closed"
     return {"chase": handle}
+
+
+async def amend(rig: Rig) -> dict[str, Handle]:
+    p = plan(3)
+    handle = await rig.start(cycle_input(p, await rig.now()), "amend")
+    await handle.execute_update("submit_report", SubmitReport(unit_id="u1", title="总结"))
+    u2 = p.units[1].model_copy(update={"contacts": [person("新联系人", "u2-new@yaan.example")]})
+    u4 = Unit(id="u4", name="新成员单位", contacts=[person("联系人4", "u4@yaan.example")])
+    edited = p.model_copy(update={"units": [p.units[0], u2, u4]})
+    call = AmendUnits(units=cycle_spec.template_for(edited, edited.obligations[0]).units, by="op")
+    done = await handle.execute_update("amend_units", call, result_type=Amended)
+    assert done.added == ["u4"] and done.withdrawn == ["u3"] and done.changed == ["u2"]
+    again = await handle.execute_update("amend_units", call, result_type=Amended)
+    assert again.unchanged
+    status = await rig.status(handle)
+    latest = max(r.due.at for r in status.units)
+    await rig.env.sleep(latest - await rig.now() + dt.timedelta(days=8))
+    await handle.execute_update("close", OfficeAction(reason="本期督办结束", by="op"))
+    final = await handle.result()
+    assert final.stage.value == "closed" and final.counts["withdrawn"] == 1
+    return {"amend": handle}
 
 
 def _with_extra_holidays(cal: HolidayCalendar, start: dt.date, days: int) -> HolidayCalendar:
@@ -417,6 +442,7 @@ TIME_SKIPPING: dict[str, Scenario] = {
     "archived": archived,
     "links": links,
     "chase": chase,
+    "amend": amend,
     "calendar": calendar,
     "bounded": bounded,
     "big-bulletin": big_bulletin,

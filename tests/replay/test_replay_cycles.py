@@ -48,6 +48,7 @@ EXPECTED = {
     "cycle-archived",  # closed by the office, then archived into the records database (archive-at-close)
     "cycle-links",  # revoke_links: a unit's links revoked before and after it reports
     "cycle-chase",  # remind_now: 催办 now to the units owing, the same key again (nothing sent), one unit
+    "cycle-amend",  # amend_units: a unit added, one withdrawn, a contact changed, the same plan again; the ladder after
     "cycle-calendar",  # update_calendar moves deadlines; roll-up by mail; closes when all settled
     "cycle-rollup-child",  # forward on request, supplement into the parent cycle
     "cycle-rollup-parent",  # receives a roll-up as a unit's submission
@@ -149,6 +150,7 @@ class TestPatchedBranches:
         assert not patch_markers(_history("cycle-prepatch-wake-busy"))
         assert "instant-order" in patch_ids(_history("cycle-instant-order"))
         assert "instant-order" not in patch_ids(_history("cycle-ladder"))
+        assert "amend-units" in patch_ids(_history("cycle-amend"))
 
     def test_before_the_batches_patch_the_bulletin_was_one_batch(self) -> None:
         """Same scenario, fewer mail activities before the patch: without its guard, replay would differ."""

@@ -12,6 +12,8 @@ tests replay them against deliberately changed leads (tests/replay/changed_lead.
 holiday data (`update_calendar`, refused once for the wrong zone) and moves its sign-for limit.
 `lead-archived` is the on-time lead recorded after the `archive-at-close` patch: the closed
 lead goes into the records database (the others were recorded before it and close without).
+`lead-extension` takes the extension Updates (refused ones, a refusal by the office, a grant that moves the
+sign-for limit) and a revocation of the unit's links, under the `lead-extension-and-links` marker.
 """
 
 from pathlib import Path
@@ -42,6 +44,7 @@ def test_histories_are_there() -> None:
         "lead-undeliverable",
         "lead-calendar",
         "lead-archived",
+        "lead-extension",
     }
 
 

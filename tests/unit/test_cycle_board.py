@@ -23,7 +23,7 @@ def mixed(now: dt.datetime) -> tuple[CycleSpec, CycleState]:
     """Eight units, one of each kind the board tells apart; the cycle's due is 10 days after opening.
 
     u1 pending, u2 submitted, u3 waived, u4 returned with a due of its own (due soon), u5 overdue on an
-    earlier due of its own, u6 pending with an extension requested, u7 and u8 pending."""
+    earlier due of its own, u6 pending with an extension requested, u7 pending, u8 withdrawn by an amendment."""
     spec = cycle_input(plan(8), OPENED).spec
     assert spec is not None
     due = Due(at=OPENED + dt.timedelta(days=10), rule="10 days", rule_zh="10日")
@@ -34,6 +34,7 @@ def mixed(now: dt.datetime) -> tuple[CycleSpec, CycleState]:
     units["u4"].due = Due(at=now + dt.timedelta(days=1), rule="returned", rule_zh="退回")
     units["u5"].due = Due(at=now - dt.timedelta(days=1), rule="shortened", rule_zh="提前")
     units["u6"].extension = ExtensionRequest(reason="人手不足", wanted=dt.date(2026, 3, 20), requested_at=now)
+    units["u8"].phase = UnitPhase.WITHDRAWN
     return spec, CycleState(units=units, unit_due=due)
 
 
@@ -63,7 +64,7 @@ class TestSameAsTheFullStatus:
         # Only the units whose due is not the cycle's carry one.
         assert [u.unit_id for u in board.units if u.own_due] == ["u4", "u5"]
 
-    @pytest.mark.parametrize("limit", [0, 1, 3, 5, 8, 100])
+    @pytest.mark.parametrize("limit", [0, 1, 3, 5, 7, 8, 100])
     def test_state_and_archived_status_give_the_same_board(self, limit: int) -> None:
         """The query's board and the board of an archived cycle's status are equal, at every limit."""
         spec, state = mixed(NOW)
@@ -82,8 +83,8 @@ class TestLargeCycles:
             ("u1", Light.BLUE),
             ("u7", Light.BLUE),
         ]
-        assert board.units_left_out == 3
-        assert board.counts["total"] == 8  # the figures count every unit, shown or not
+        assert board.units_left_out == 3  # u2, u3 and the withdrawn u8
+        assert board.counts["total"] == 7  # the figures count every unit that owes the report, shown or not
         # The waiting extension request is on the cycle's badge even when its unit's light is not shown.
         only_one = cycle_board(spec, state, NOW, 1)
         assert [u.unit_id for u in only_one.units] == ["u5"] and only_one.asking == ["测试单位6"]
@@ -97,7 +98,14 @@ class TestLargeCycles:
         state.units["u999"].phase = UnitPhase.SUBMITTED
         board = cycle_board(spec, state, NOW, 100)
         assert len(board.units) == 100 and board.units_left_out == 900
-        assert board.counts == {"total": 1000, "submitted": 1, "waived": 0, "pending": 999, "overdue": 0}
+        assert board.counts == {
+            "total": 1000,
+            "submitted": 1,
+            "waived": 0,
+            "pending": 999,
+            "overdue": 0,
+            "withdrawn": 0,
+        }
         assert "u999" not in {u.unit_id for u in board.units}  # submitted ranks after pending
         full = len(cycle_status(spec, state, NOW).model_dump_json())
         assert len(board.model_dump_json()) * 20 < full

@@ -708,6 +708,26 @@ class TestKustomizeRender:
             volume = next(v for v in spec["volumes"] if v["name"] == mounts[data["DUBAN_OBJECTS__SCRATCH_DIR"]])
             assert "emptyDir" in volume, f"{name} stages files on a shared volume"
 
+    def test_no_pod_needs_shared_storage(self, rendered: list[dict[str, Any]]) -> None:
+        """No PersistentVolumeClaim at all (so no ReadWriteMany class): every writable directory is the
+        pod's own emptyDir, and what lasts is reached through the Secret's records URL and bucket keys."""
+        assert not [d for d in rendered if d["kind"] in {"PersistentVolumeClaim", "PersistentVolume"}]
+        secret = set(yaml.safe_load(SECRET_EXAMPLE.read_text(encoding="utf-8"))["stringData"])
+        assert {"DUBAN_RECORDS_URL", "DUBAN_OBJECTS__ACCESS_KEY", "DUBAN_OBJECTS__SECRET_KEY"} <= secret
+        data = configmap_named(rendered, "duban-config")["data"]
+        for workload in (d for d in rendered if d["kind"] in {"Deployment", "Job"}):
+            pod = workload["spec"]["template"]["spec"]
+            kinds = {v["name"]: next(k for k in v if k != "name") for v in pod.get("volumes", [])}
+            name = workload["metadata"]["name"]
+            assert set(kinds.values()) <= {"emptyDir", "configMap", "secret"}, f"{name}: {kinds}"
+            for container in pod["containers"]:
+                for mount in container.get("volumeMounts", []):
+                    if kinds[mount["name"]] != "emptyDir":
+                        assert mount.get("readOnly"), f"{name} writes into {mount['name']}"
+        worker = find(rendered, "Deployment", "duban-worker")["spec"]["template"]["spec"]
+        mounts = {m["mountPath"]: m["name"] for m in worker["containers"][0]["volumeMounts"]}
+        assert mounts[data["DUBAN_DATA_DIR"]] == "data"
+
     def test_the_console_is_reachable_through_service_and_ingress(self, rendered: list[dict[str, Any]]) -> None:
         """Ingress → Service → console pods line up by name, port and labels, and the host is the public URL's."""
         console = find(rendered, "Deployment", "duban-console")

@@ -17,6 +17,7 @@ import pytest
 from activities.mail_render import MailRenderer
 from activities.portal_tokens import PortalTokens
 from console.web.context import Console
+from console.web.lead_portal import portal_page_context
 from console.web.lead_views import lead_page_context
 from domain.lead_policies import default_policies
 from domain.lead_stages import LeadBook
@@ -26,11 +27,13 @@ from schemas.lead import (
     Approve,
     CloseLead,
     Decide,
+    DecideLeadExtension,
     Decision,
     GiveFeedback,
     HandOver,
     Involve,
     LeadStatus,
+    RequestLeadExtension,
     RequestReconsideration,
     SignFor,
     StageName,
@@ -120,6 +123,21 @@ PATHS: dict[str, list[Step]] = {
     ],
     # The year's holiday notice makes the sign-for due day a rest day: the limit moves.
     "moved": [lambda b, t: b.apply_update_calendar(NewCalendar(calendar=holiday_on_sign_due(b)), t)],
+    # 延期申请: asked, refused, asked again and granted (the clock moves); the unit's links revoked.
+    "extended": [
+        lambda b, t: b.apply_request_extension(RequestLeadExtension(unit_id=SCJ, days=1, reason="核实中"), t),
+        lambda b, t: b.apply_decide_extension(
+            DecideLeadExtension(unit_id=SCJ, approve=False, reason="时限足够", by="办公室"), t
+        ),
+        lambda b, t: b.apply_request_extension(RequestLeadExtension(unit_id=SCJ, days=1, reason="仍需核实"), t),
+        lambda b, t: b.apply_decide_extension(DecideLeadExtension(unit_id=SCJ, approve=True, by="办公室"), t),
+        lambda b, t: b.apply_revoke_links(SCJ, "办公室", "链接外泄", t),
+        lambda b, t: b.apply_sign_for(SignFor(unit_id=SCJ), t),
+        lambda b, t: b.apply_decide(Decide(unit_id=SCJ, decision=Decision.OPEN), t),
+        lambda b, t: b.apply_request_extension(
+            RequestLeadExtension(unit_id=SCJ, stage=StageName.CLOSE, days=10, reason="案情复杂"), t
+        ),
+    ],
     # Nobody acts for a month: reminders, due moments and every escalation rung fire.
     "missed": [lambda b, t: None, lambda b, t: b.fire_due(t + dt.timedelta(days=30))],
 }
@@ -134,7 +152,16 @@ def test_the_paths_pass_every_stage_and_event(walked: dict[str, tuple[list[Notif
     """The walk is complete: mail for every stage, and opened/reminder/missed/done mail among them."""
     mails = [m for ms, _ in walked.values() for m in ms]
     assert {m.context.stage for m in mails} >= {s.value for s in StageName}
-    assert {m.context.stage_event for m in mails} >= {"opened", "reminder", "missed", "done", "moved"}
+    assert {m.context.stage_event for m in mails} >= {
+        "opened",
+        "reminder",
+        "missed",
+        "done",
+        "moved",
+        "extension_requested",
+        "extension_granted",
+        "extension_refused",
+    }
 
 
 def test_no_english_stage_name_in_any_lead_mail(
@@ -157,6 +184,9 @@ def test_no_english_stage_name_in_any_lead_mail(
     assert "24:00 前\n计算方式" in first.text
     moved = renderer.render(next(m for m in walked["moved"][0] if m.context.stage_event == "moved"))
     assert moved.subject.startswith("【线索时限调整】") and "签收阶段的时限由 2026年12月2日" in moved.text
+    granted = renderer.render(next(m for m in walked["extended"][0] if m.context.stage_event == "extension_granted"))
+    assert granted.subject.startswith("【线索同意延期】") and "由 2026年12月2日" in granted.text
+    assert "延至 2026年12月3日" in granted.text
 
 
 @pytest.fixture(scope="module")
@@ -185,3 +215,31 @@ def test_no_english_stage_name_on_any_lead_page(
     )
     for words in ("立案审查", "提请复议", "复议决定", "材料移交", "移送审批", "已立案，材料已移交"):
         assert words in page
+
+
+def test_no_english_stage_name_on_any_portal_page(
+    walked: dict[str, tuple[list[Notification], list[LeadStatus]]], console: Console
+) -> None:
+    """The agency's own page (lead_portal.html) for every unit of every state, and a revoked link's page."""
+    env = console.templates.env
+    chrome = {"user": None, "csrf": "", "flash": None, "dev": False, "request": None, "receipt": None, "error": None}
+    seen = 0
+    for _, states in walked.values():
+        for state in states:
+            for unit in state.units:
+                page = env.get_template("lead_portal.html").render(
+                    **portal_page_context(unit, state, None, "token"), **chrome
+                )
+                assert not english_in(page), (state.stage, unit, english_in(page))
+                seen += 1
+    assert seen > 50
+    # The extension's words on the agency's page: the form while signing is open, the decision after it.
+    first, *_, granted = walked["extended"][1][:6]
+    asking = env.get_template("lead_portal.html").render(**portal_page_context(SCJ, first, None, "t"), **chrome)
+    assert "申请延期 · 签收" in asking and "个工作日" in asking
+    done = env.get_template("lead_portal.html").render(**portal_page_context(SCJ, granted, None, "t"), **chrome)
+    assert "办公室已同意延期 1个工作日" in done and "撤销专用链接" in done
+    refused = env.get_template("portal_error.html").render(
+        reason="此线索专用链接已被办公室撤销，不能再查看或办理该线索。", detail="this link was revoked", **chrome
+    )
+    assert refused.index("已被办公室撤销") < refused.index("this link was revoked")

@@ -29,11 +29,12 @@ from temporalio.worker import Worker
 from activities.mail import MailActivities
 from activities.mime import message_id
 from domain.lead_stages import LeadBook
-from schemas.cycle import NewCalendar
+from schemas.cycle import NewCalendar, RevokeLinks
 from schemas.lead import (
     Approve,
     CloseLead,
     Decide,
+    DecideLeadExtension,
     Decision,
     GiveFeedback,
     HandOver,
@@ -42,6 +43,7 @@ from schemas.lead import (
     LeadStatus,
     LeadStatusQuery,
     LeadUnit,
+    RequestLeadExtension,
     RequestReconsideration,
     SignFor,
     StageName,
@@ -484,3 +486,61 @@ class TestNewHolidayData:
         assert [to for _, to in mail.sent(":moved:")] == ["yaan-scj@yaan.example"]
         assert any(e.what == "deadline_moved" and e.by == "office" for e in (await status(handle)).timeline)
         await finish(handle, "calendar")
+
+
+class TestExtension:
+    async def test_request_refusals_grant_and_revoked_links(self, lead_env: LeadEnv) -> None:
+        """延期申请 through the workflow: refused calls change nothing and fail no task, the office hears at once,
+        a refusal and then a grant reach the unit by mail, the grant moves the clock; a unit's links revoked."""
+        env, mail, tq = lead_env
+        handle = await refer(env.client, tq, await input_now(env))
+        before = stage(await status(handle), StageName.SIGN)
+        ask = RequestLeadExtension(unit_id=MARKET.id, stage=StageName.SIGN, days=1, reason="核实中", by="scj")
+        for bad, words in [
+            (ask.model_copy(update={"days": 2}), "最多还能延长1个工作日"),
+            (ask.model_copy(update={"reason": " "}), "须说明理由"),
+            (ask.model_copy(update={"stage": StageName.CLOSE}), "现在不能申请延期"),
+        ]:
+            with pytest.raises(WorkflowUpdateFailedError) as refused:
+                await handle.execute_update(LeadReferral.request_extension, bad)
+            assert isinstance(refused.value.cause, ApplicationError) and words in refused.value.cause.message
+        with pytest.raises(WorkflowUpdateFailedError) as nothing:
+            await handle.execute_update(
+                LeadReferral.decide_extension, DecideLeadExtension(unit_id=MARKET.id, approve=True, by="office")
+            )
+        assert isinstance(nothing.value.cause, ApplicationError) and "没有待审批" in nothing.value.cause.message
+        assert (await status(handle)).stages == [before]
+
+        receipt = await handle.execute_update(LeadReferral.request_extension, ask)
+        assert "等待办公室审批" in receipt.message
+        with pytest.raises(WorkflowUpdateFailedError):
+            await handle.execute_update(LeadReferral.request_extension, ask)  # one pending at a time
+        await until(lambda: bool(mail.sent(":extension:")))
+        assert [to for _, to in mail.sent(":extension:")] == ["office@yaan.example"]
+
+        no = DecideLeadExtension(unit_id=MARKET.id, approve=False, reason="时限足够", by="office")
+        await handle.execute_update(LeadReferral.decide_extension, no)
+        assert stage(await status(handle), StageName.SIGN).due == before.due
+        await handle.execute_update(LeadReferral.request_extension, ask)
+        yes = DecideLeadExtension(unit_id=MARKET.id, approve=True, by="office")
+        granted = await handle.execute_update(LeadReferral.decide_extension, yes)
+        after = stage(await status(handle), StageName.SIGN)
+        assert after.due > before.due and granted.next_due == after.due and after.extended == 1
+        await until(lambda: len(mail.sent(":extension:")) == 4)
+        assert sorted(to for _, to in mail.sent(":extension:")) == [
+            "office@yaan.example",
+            "office@yaan.example",
+            "yaan-scj@yaan.example",
+            "yaan-scj@yaan.example",
+        ]
+
+        revoked = await handle.execute_update(
+            LeadReferral.revoke_links, RevokeLinks(unit_id=MARKET.id, reason="链接外泄", by="office")
+        )
+        final = await status(handle)
+        assert final.links_valid_from == {MARKET.id: revoked.links_valid_from}
+        whats = [(e.what, e.by) for e in final.timeline]
+        assert ("extension_refused", "office") in whats and ("extension_granted", "office") in whats
+        assert ("links_revoked", "office") in whats
+        await handle.execute_update(LeadReferral.sign_for, SignFor(unit_id=MARKET.id))
+        await finish(handle, "extension")

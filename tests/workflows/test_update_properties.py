@@ -25,10 +25,12 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
+from schemas.amendment import AmendUnits, NewUnitsDue
 from schemas.blobs import BlobRef
 from schemas.calendar import HolidayCalendar, YearCalendar
 from schemas.cycle import (
     CycleStatus,
+    CycleUnit,
     DecideExtension,
     NewCalendar,
     OfficeAction,
@@ -43,16 +45,20 @@ from schemas.lead import (
     Approve,
     CloseLead,
     Decide,
+    DecideLeadExtension,
     Decision,
     GiveFeedback,
     HandOver,
     Involve,
     LeadStatus,
     LeadStatusQuery,
+    RequestLeadExtension,
     RequestReconsideration,
     SignFor,
+    StageName,
     Transfer,
 )
+from schemas.people import Person
 from schemas.plan import ReportKind
 from tests.lead_support import AGRICULTURE, CUSTOMS, MARKET, POLICE, PROCURATORATE, lead_input, unit
 from tests.plans import cycle_input, plan
@@ -88,6 +94,35 @@ calendars = st.builds(
     st.sampled_from(["Asia/Shanghai", "UTC"]),
     st.sets(st.sampled_from([2025, 2026, 2027]), max_size=3),
     st.booleans(),
+)
+
+# A plan's units for the cycle: u4 always stays (the cycle must not finish while the calls run), at most one
+# of u1-u3 is dropped at a time (so reports still arrive), and new, duplicate, malformed, renamed and
+# unreachable units come and go.
+extra_units = st.builds(
+    lambda uid, name, reachable: CycleUnit(
+        id=uid, name=name, contacts=[Person(name="联系人", email="unit@x.example" if reachable else None)]
+    ),
+    st.sampled_from(["u1", "new-a", "new-b", "Bad ID", ""]),
+    st.sampled_from(["单位", "", "改名单位"]),
+    st.booleans(),
+)
+amend_calls = st.builds(
+    lambda kept, extra, how, expect, by: AmendUnits(
+        units=[
+            CycleUnit(id=u, name=f"测试单位{u[1]}", contacts=[Person(name="联系人", email=f"{u}@yaan.example")])
+            for u in sorted(kept | {"u4"})
+        ]
+        + extra,
+        new_units_due=how,
+        expect=expect,
+        by=by,
+    ),
+    st.sets(st.sampled_from(["u1", "u2", "u3"]), min_size=2),
+    st.lists(extra_units, max_size=3),
+    st.sampled_from(list(NewUnitsDue)),
+    st.sampled_from(["", "0123456789abcdef"]),
+    people,
 )
 
 CYCLE_CALLS = st.one_of(
@@ -126,6 +161,7 @@ CYCLE_CALLS = st.one_of(
             by=people,
         ),
     ),
+    st.tuples(st.just("amend_units"), amend_calls),
 )
 
 lead_units = st.sampled_from([CUSTOMS.id, MARKET.id, POLICE.id, AGRICULTURE.id, "nobody"])
@@ -157,6 +193,30 @@ LEAD_CALLS = st.one_of(
     st.tuples(st.just("involve"), st.builds(Involve, unit=targets)),
     st.tuples(st.just("close"), st.builds(CloseLead, unit_id=lead_units, result=text, track=tracks)),
     st.tuples(st.just("update_calendar"), st.builds(NewCalendar, calendar=calendars)),
+    st.tuples(
+        st.just("request_extension"),
+        st.builds(
+            RequestLeadExtension,
+            unit_id=lead_units,
+            stage=st.none() | st.sampled_from(list(StageName)),
+            days=st.integers(1, 366),
+            reason=text,
+            track=tracks,
+        ),
+    ),
+    st.tuples(
+        st.just("decide_extension"),
+        st.builds(
+            DecideLeadExtension,
+            unit_id=lead_units,
+            stage=st.none() | st.sampled_from(list(StageName)),
+            approve=st.booleans(),
+            days=st.none() | st.integers(1, 366),
+            reason=st.text(max_size=20),
+            track=tracks,
+        ),
+    ),
+    st.tuples(st.just("revoke_links"), st.builds(RevokeLinks, unit_id=lead_units, reason=text, by=people)),
 )
 
 
@@ -230,6 +290,7 @@ class TestEveryUpdateRefusedOrApplied:
         assert names >= {"submit_report", "request_extension", "decide_extension", "return_for_revision", "waive"}
         assert seen["submit_report:applied"] and seen["request_extension:refused"]
         assert seen["update_calendar:refused"], "no generated calendar was refused"
+        assert seen["amend_units:applied"] and seen["amend_units:refused"]
 
     async def test_lead_referral(
         self, dev_server_env: WorkflowEnvironment, cycle_settings: Settings, sink: SmtpSink
