@@ -140,15 +140,23 @@ async def find_receipt(client: Client, receipt: str, cycle_id: str | None = None
     unit_id = "-".join(parts[2:-1])
     candidates = [cycle_id] if cycle_id else [r.cycle_id for r in await calls.list_cycles(client, None, period)]
     found: list[SubmissionItem] = []
+    silent: list[str] = []
     for cid in candidates:
         try:
             name, sub = await find_submission(client, cid, unit_id, receipt)
         except calls.Rejected:  # NotFound included: not this cycle's unit or receipt
             continue
+        except (calls.CallFailed, RPCError):
+            # One cycle that cannot answer now (no worker for its queue, stuck) must not hide the others.
+            if cycle_id:
+                raise
+            silent.append(cid)
+            continue
         found.append(item(cid, unit_id, name, sub))
     if not found:
         where = f" in cycle {cycle_id}" if cycle_id else ""
-        raise calls.NotFound(f"no submission with receipt {receipt!r}{where}")
+        unasked = f" (not answering now, so not searched: {', '.join(silent)})" if silent else ""
+        raise calls.NotFound(f"no submission with receipt {receipt!r}{where}{unasked}")
     if len(found) > 1:
         cycles = ", ".join(f.cycle_id for f in found)
         raise calls.Rejected(f"receipt {receipt} was issued by several cycles ({cycles}); say which with --cycle")
