@@ -139,20 +139,25 @@ async def find_receipt(client: Client, receipt: str, cycle_id: str | None = None
     period = f"{parts[0]}-{parts[1]}"
     unit_id = "-".join(parts[2:-1])
     candidates = [cycle_id] if cycle_id else [r.cycle_id for r in await calls.list_cycles(client, None, period)]
-    found: list[SubmissionItem] = []
-    silent: list[str] = []
-    for cid in candidates:
-        try:
-            name, sub = await find_submission(client, cid, unit_id, receipt)
-        except calls.Rejected:  # NotFound included: not this cycle's unit or receipt
-            continue
-        except (calls.CallFailed, RPCError):
-            # One cycle that cannot answer now (no worker for its queue, stuck) must not hide the others.
-            if cycle_id:
-                raise
-            silent.append(cid)
-            continue
-        found.append(item(cid, unit_id, name, sub))
+    # Asked 32 at a time: a cycle that cannot answer (no worker for its queue) costs the query's
+    # timeout, and must neither hide the others nor add its wait to theirs.
+    gate = asyncio.Semaphore(32)
+
+    async def ask(cid: str) -> SubmissionItem | str | None:
+        async with gate:
+            try:
+                name, sub = await find_submission(client, cid, unit_id, receipt)
+            except calls.Rejected:  # NotFound included: not this cycle's unit or receipt
+                return None
+            except (calls.CallFailed, RPCError):
+                if cycle_id:
+                    raise
+                return cid  # not answering now
+        return item(cid, unit_id, name, sub)
+
+    answers = await asyncio.gather(*(ask(cid) for cid in candidates))
+    found = [a for a in answers if isinstance(a, SubmissionItem)]
+    silent = [a for a in answers if isinstance(a, str)]
     if not found:
         where = f" in cycle {cycle_id}" if cycle_id else ""
         unasked = f" (not answering now, so not searched: {', '.join(silent)})" if silent else ""
