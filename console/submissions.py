@@ -139,9 +139,9 @@ async def find_receipt(client: Client, receipt: str, cycle_id: str | None = None
     period = f"{parts[0]}-{parts[1]}"
     unit_id = "-".join(parts[2:-1])
     candidates = [cycle_id] if cycle_id else [r.cycle_id for r in await calls.list_cycles(client, None, period)]
-    # Asked 32 at a time: a cycle that cannot answer (no worker for its queue) costs the query's
+    # Asked 64 at a time: a cycle that cannot answer (no worker for its queue) costs the query's
     # timeout, and must neither hide the others nor add its wait to theirs.
-    gate = asyncio.Semaphore(32)
+    gate = asyncio.Semaphore(64)
 
     async def ask(cid: str) -> SubmissionItem | str | None:
         async with gate:
