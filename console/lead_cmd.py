@@ -92,7 +92,7 @@ async def _load_plan(settings: Settings, campaign_id: str) -> CampaignPlan:
         await records.dispose()
 
 
-def _plan(settings: Settings, campaign_id: str) -> CampaignPlan:
+def campaign_plan(settings: Settings, campaign_id: str) -> CampaignPlan:
     try:
         return asyncio.run(_load_plan(settings, campaign_id))
     except CampaignNotFoundError as err:
@@ -109,7 +109,7 @@ def _unit(plan: CampaignPlan, unit_id: str) -> LeadUnit:
     return LeadUnit(id=found.id, name=found.name, contacts=found.contacts, leader=found.leader)
 
 
-def _lead_campaign(lead_id: str) -> str:
+def lead_campaign(lead_id: str) -> str:
     try:
         return campaign_of(lead_id)
     except ValueError as err:
@@ -124,11 +124,11 @@ def _print_receipt(receipt: LeadReceipt, as_json: bool) -> None:
     typer.echo(f"{receipt.lead_id} [{receipt.track}]: {receipt.message}; now at {stage_zh(receipt.stage)}{due}")
 
 
-def _act(
+def act_on_lead(
     lead_id: str, update: UpdateMethodMultiParam[[LeadReferral, R], LeadReceipt], build: Callable[[], R], as_json: bool
 ) -> None:
     """Check the lead id, build the call (bad fields exit 2), send it as the named Update."""
-    _lead_campaign(lead_id)
+    lead_campaign(lead_id)
     try:
         call = build()
     except ValidationError as err:
@@ -174,7 +174,7 @@ def refer(
 ) -> None:
     """Refer a case lead: starts its LeadReferral workflow; prints the lead id."""
     settings = load_settings()
-    plan = _plan(settings, campaign)
+    plan = campaign_plan(settings, campaign)
     referrer = _unit(plan, from_unit)
     receiver_ids = [t.strip() for t in to.split(",") if t.strip()]
     if not receiver_ids:
@@ -253,7 +253,7 @@ def refer(
 @app.command()
 def ack(lead: LeadArg, unit: UnitOpt, track: TrackOpt = None, by: ByOpt = None, as_json: JsonFlag = False) -> None:
     """签收: the receiving unit signs for the lead."""
-    _act(lead, LeadReferral.sign_for, lambda: SignFor(unit_id=unit, track=track, by=acting(by)), as_json)
+    act_on_lead(lead, LeadReferral.sign_for, lambda: SignFor(unit_id=unit, track=track, by=acting(by)), as_json)
 
 
 @app.command()
@@ -270,8 +270,8 @@ def decide(
     """Decide on the lead (or, as the police, on filing / reconsideration): open, decline, transfer, police."""
     target = None
     if to is not None:
-        target = _unit(_plan(load_settings(), _lead_campaign(lead)), to)
-    _act(
+        target = _unit(campaign_plan(load_settings(), lead_campaign(lead)), to)
+    act_on_lead(
         lead,
         LeadReferral.decide,
         lambda: Decide(unit_id=unit, decision=decision, reason=reason, to=target, track=track, by=acting(by)),
@@ -289,7 +289,7 @@ def feedback(
     as_json: JsonFlag = False,
 ) -> None:
     """反馈: progress feedback; restarts the feedback cadence."""
-    _act(
+    act_on_lead(
         lead,
         LeadReferral.give_feedback,
         lambda: GiveFeedback(unit_id=unit, text=text, track=track, by=acting(by)),
@@ -307,7 +307,9 @@ def close(
     as_json: JsonFlag = False,
 ) -> None:
     """办结: close the receiving unit's handling with a result."""
-    _act(lead, LeadReferral.close, lambda: CloseLead(unit_id=unit, result=result, track=track, by=acting(by)), as_json)
+    act_on_lead(
+        lead, LeadReferral.close, lambda: CloseLead(unit_id=unit, result=result, track=track, by=acting(by)), as_json
+    )
 
 
 @app.command()
@@ -321,7 +323,7 @@ def approve(
     as_json: JsonFlag = False,
 ) -> None:
     """The agency head approves (or refuses) transferring the case to the police (Decree 310 Art. 5)."""
-    _act(
+    act_on_lead(
         lead,
         LeadReferral.approve_transfer,
         lambda: Approve(unit_id=unit, approve=not refuse, reason=reason, track=track, by=acting(by)),
@@ -339,7 +341,9 @@ def transfer(
     as_json: JsonFlag = False,
 ) -> None:
     """移送: the approved case goes to the police (within 24 hours of approval)."""
-    _act(lead, LeadReferral.transfer, lambda: Transfer(unit_id=unit, note=note, track=track, by=acting(by)), as_json)
+    act_on_lead(
+        lead, LeadReferral.transfer, lambda: Transfer(unit_id=unit, note=note, track=track, by=acting(by)), as_json
+    )
 
 
 @app.command()
@@ -352,7 +356,7 @@ def reconsider(
     as_json: JsonFlag = False,
 ) -> None:
     """复议: ask for reconsideration of a refusal."""
-    _act(
+    act_on_lead(
         lead,
         LeadReferral.request_reconsideration,
         lambda: RequestReconsideration(unit_id=unit, reason=reason, track=track, by=acting(by)),
@@ -370,7 +374,9 @@ def handover(
     as_json: JsonFlag = False,
 ) -> None:
     """Hand seized goods and materials to the police after filing."""
-    _act(lead, LeadReferral.hand_over, lambda: HandOver(unit_id=unit, note=note, track=track, by=acting(by)), as_json)
+    act_on_lead(
+        lead, LeadReferral.hand_over, lambda: HandOver(unit_id=unit, note=note, track=track, by=acting(by)), as_json
+    )
 
 
 @app.command()
@@ -382,7 +388,7 @@ def involve(
     as_json: JsonFlag = False,
 ) -> None:
     """提前介入: record early involvement of police or procuratorate."""
-    involved = _unit(_plan(load_settings(), _lead_campaign(lead)), unit)
+    involved = _unit(campaign_plan(load_settings(), lead_campaign(lead)), unit)
     call = Involve(unit=involved, note=note, by=acting(by))
 
     async def work(client: Client, _: Settings) -> LeadEvent:
@@ -401,7 +407,7 @@ def involve(
 @app.command()
 def show(lead: LeadArg, as_json: JsonFlag = False) -> None:
     """The lead's stage, escalation level and whole timeline: every stage's deadline, met or missed."""
-    _lead_campaign(lead)
+    lead_campaign(lead)
 
     async def work(client: Client, _: Settings) -> LeadStatus:
         return await calls.query(client, lead, LeadReferral.get_status, LeadStatusQuery())

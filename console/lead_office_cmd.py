@@ -16,8 +16,8 @@ import typer
 from temporalio.client import Client
 
 from console import links
-from console.lead_cmd import ByOpt, JsonFlag, LeadArg, TrackOpt, UnitOpt, _act, _lead_campaign, _plan
-from console.link_cmd import _emit, _tokens
+from console.lead_cmd import ByOpt, JsonFlag, LeadArg, TrackOpt, UnitOpt, act_on_lead, campaign_plan, lead_campaign
+from console.link_cmd import emit_links, portal_tokens
 from console.run import acting, run_call
 from schemas.lead import DecideLeadExtension, RequestLeadExtension, StageName
 from workers.settings import Settings, load_settings
@@ -48,7 +48,7 @@ def request(
 
         duban lead extension request lead:yaan-2017:1a2b3c4d --unit yaan-scj --days 3 --reason 需核实出口记录
     """
-    _act(
+    act_on_lead(
         lead,
         LeadReferral.request_extension,
         lambda: RequestLeadExtension(unit_id=unit, days=days, reason=reason, stage=stage, track=track, by=acting(by)),
@@ -68,7 +68,7 @@ def grant(
     as_json: JsonFlag = False,
 ) -> None:
     """Grant the unit's pending extension request: its stage's deadline moves, the unit is mailed."""
-    _act(
+    act_on_lead(
         lead,
         LeadReferral.decide_extension,
         lambda: DecideLeadExtension(
@@ -89,7 +89,7 @@ def refuse(
     as_json: JsonFlag = False,
 ) -> None:
     """Refuse the unit's pending extension request: the deadline stays, the unit is mailed the reason."""
-    _act(
+    act_on_lead(
         lead,
         LeadReferral.decide_extension,
         lambda: DecideLeadExtension(
@@ -101,7 +101,7 @@ def refuse(
 
 def _office(lead: str) -> str:
     """The office of the lead's campaign (whose access store holds the unit's revocations)."""
-    return _plan(load_settings(), _lead_campaign(lead)).office.id
+    return campaign_plan(load_settings(), lead_campaign(lead)).office.id
 
 
 @link_app.command("revoke")
@@ -124,10 +124,10 @@ def revoke(
     office = _office(lead)
 
     async def work(client: Client, settings: Settings) -> links.UnitLinks:
-        tokens, store = _tokens(settings), links.revocations(settings)
+        tokens, store = portal_tokens(settings), links.revocations(settings)
         return await links.revoke(client, tokens, store, lead, unit, reason, acting(by), office)
 
-    _emit(run_call(work), json_out=as_json)
+    emit_links(run_call(work), json_out=as_json)
 
 
 @link_app.command("new")
@@ -136,6 +136,6 @@ def new(lead: LeadArg, unit: UnitOpt, as_json: JsonFlag = False) -> None:
     office = _office(lead)
 
     async def work(client: Client, settings: Settings) -> links.UnitLinks:
-        return await links.for_lead(client, _tokens(settings), links.revocations(settings), lead, unit, office)
+        return await links.for_lead(client, portal_tokens(settings), links.revocations(settings), lead, unit, office)
 
-    _emit(run_call(work), json_out=as_json)
+    emit_links(run_call(work), json_out=as_json)

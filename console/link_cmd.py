@@ -23,11 +23,11 @@ from workers.settings import Settings
 app = typer.Typer(help="A unit's signed links: revoke them, or make new ones.", no_args_is_help=True)
 
 
-def _tokens(settings: Settings) -> PortalTokens:
+def portal_tokens(settings: Settings) -> PortalTokens:
     return PortalTokens(settings.secret_key.get_secret_value(), settings.public_url, settings.portal_token_days)
 
 
-def _emit(found: links.UnitLinks, json_out: bool) -> None:
+def emit_links(found: links.UnitLinks, json_out: bool) -> None:
     if json_out:
         emit_json(found)
         return
@@ -60,10 +60,10 @@ def revoke(
 
     async def work(client: Client, settings: Settings) -> links.UnitLinks:
         return await links.revoke(
-            client, _tokens(settings), links.revocations(settings), cycle, unit, reason, acting(by)
+            client, portal_tokens(settings), links.revocations(settings), cycle, unit, reason, acting(by)
         )
 
-    _emit(run_call(work), json_out)
+    emit_links(run_call(work), json_out)
 
 
 @app.command("new")
@@ -76,6 +76,6 @@ def new(cycle: CycleOpt, unit: UnitOpt, json_out: JsonFlag = False) -> None:
     """
 
     async def work(client: Client, settings: Settings) -> links.UnitLinks:
-        return await links.fresh(client, _tokens(settings), links.revocations(settings), cycle, unit)
+        return await links.fresh(client, portal_tokens(settings), links.revocations(settings), cycle, unit)
 
-    _emit(run_call(work), json_out)
+    emit_links(run_call(work), json_out)
